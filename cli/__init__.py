@@ -1,0 +1,1 @@
+"""The ``marlin-quant`` command line (installed as ``marlin_quant.cli``)."""

@@ -1,0 +1,60 @@
+"""Install marlin-quant. The CUDA kernel library is compiled with nvcc when one is found
+(set MARLIN_QUANT_SKIP_KERNELS=1 to skip, MARLIN_QUANT_ARCHS=80,90a to choose targets); on a
+machine without CUDA the package installs and runs its CPU reference path."""
+
+import os
+import sys
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).resolve().parent
+
+
+class BuildWithKernels(build_py):
+    def run(self):
+        super().run()
+        if os.environ.get("MARLIN_QUANT_SKIP_KERNELS") == "1":
+            return
+        sys.path.insert(0, str(ROOT))
+        from marlin_quant._build import DEFAULT_ARCHS, LIB_NAME, build_kernel_library, find_nvcc
+
+        if find_nvcc() is None:
+            print("marlin-quant: nvcc not found, installing without the CUDA kernel (CPU reference only)")
+            return
+        archs = os.environ.get("MARLIN_QUANT_ARCHS", ",".join(DEFAULT_ARCHS)).split(",")
+        out = Path(self.build_lib) / "marlin_quant" / "_lib" / LIB_NAME
+        build_kernel_library(archs=archs, out=out, csrc=ROOT / "csrc")
+        # Editable installs import from the source tree: put a copy there too.
+        if getattr(self, "editable_mode", False):
+            build_kernel_library(archs=archs, csrc=ROOT / "csrc")
+
+
+setup(
+    name="marlin-quant",
+    version="0.1.0",
+    description="GPTQ 4-bit compression of Llama-family models, served by a bundled Marlin FP16xINT4 kernel",
+    python_requires=">=3.10",
+    packages=["marlin_quant", "marlin_quant.formats", "marlin_quant.cli"],
+    package_dir={"marlin_quant.cli": "cli"},
+    package_data={"marlin_quant": ["_lib/*.so"]},
+    install_requires=[
+        "torch>=2.4",
+        "numpy",
+        "safetensors>=0.4",
+        "transformers>=4.45",
+        "accelerate",
+        "gguf>=0.10",
+        "typer>=0.12",
+        "rich",
+        "tqdm",
+        "pyyaml",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis", "compressed-tensors"],
+        "hub": ["datasets"],
+    },
+    entry_points={"console_scripts": ["marlin-quant=marlin_quant.cli.app:main"]},
+    cmdclass={"build_py": BuildWithKernels},
+)

@@ -1,0 +1,145 @@
+"""The CUDA kernel against the fp32 reference: shapes, group sizes, batch sizes, bad input.
+
+Skipped without a CUDA GPU and the kernel library. Tolerance: the kernel multiplies dequantized
+fp16 weights (code - 8) * scale, rounded to fp16, and accumulates in fp32; against the fp32
+reference the error is a few fp16 ulps of the output, so we require
+max|C - ref| <= 2e-3 * max|ref| + 1e-3 and a relative Frobenius error below 2e-3.
+"""
+
+import pytest
+import torch
+
+from marlin_quant import MarlinLinear, ops, packing
+
+pytestmark = pytest.mark.gpu
+
+M_SWEEP = list(range(1, 17)) + [17, 31, 32, 64, 100, 128, 256, 1024, 4096]
+LLAMA_7B = [(4096, 12288), (4096, 4096), (4096, 22016), (11008, 4096)]
+LLAMA_70B = [(8192, 10240), (8192, 8192), (8192, 57344), (28672, 8192)]
+SMOLLM = [(576, 576), (576, 192), (576, 1536), (1536, 576)]
+
+
+def make(k, n, groupsize, seed=0, device="cuda"):
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    codes = torch.randint(0, 16, (k, n), generator=g, dtype=torch.int32)
+    groups = packing.num_groups(k, groupsize)
+    scales = (torch.rand(groups, n, generator=g) * 0.02 + 0.001).half()
+    B, s = packing.pack(codes, scales, groupsize)
+    W = packing.dequantize(codes, scales, groupsize)
+    return B.to(device), s.to(device), W.to(device)
+
+
+def check(A, B, s, W, groupsize, workspace=None):
+    C = torch.full((A.shape[0], W.shape[1]), float("nan"), dtype=torch.float16, device=A.device)
+    C = ops.gemm(A, B, s, groupsize, workspace)
+    torch.cuda.synchronize()
+    ref = A.float() @ W
+    assert torch.isfinite(C).all(), "kernel left NaN/Inf (unwritten output?)"
+    err = (C.float() - ref).abs().max().item()
+    scale = ref.abs().max().item()
+    rel = ((C.float() - ref).norm() / ref.norm()).item()
+    assert err <= 2e-3 * scale + 1e-3 and rel < 2e-3, f"max err {err:.3g} (ref max {scale:.3g}), rel {rel:.3g}"
+
+
+@pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
+@pytest.mark.parametrize("m", M_SWEEP)
+def test_m_sweep(m, groupsize):
+    k, n = 1024, 768
+    B, s, W = make(k, n, groupsize, seed=m)
+    A = torch.randn(m, k, device="cuda", dtype=torch.float16)
+    check(A, B, s, W, groupsize)
+
+
+@pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
+@pytest.mark.parametrize("k,n", SMOLLM + [(64, 64), (128, 320), (704, 1088)])
+@pytest.mark.parametrize("m", [1, 7, 16, 33, 100, 300])
+def test_small_and_odd_shapes(k, n, m, groupsize):
+    if groupsize != -1 and k % groupsize:
+        pytest.skip("k not divisible by group size")
+    B, s, W = make(k, n, groupsize, seed=k + n + m)
+    A = torch.randn(m, k, device="cuda", dtype=torch.float16)
+    check(A, B, s, W, groupsize)
+
+
+@pytest.mark.parametrize("groupsize", [128, -1])
+@pytest.mark.parametrize("k,n", LLAMA_7B + LLAMA_70B)
+@pytest.mark.parametrize("m", [1, 16, 64, 256])
+def test_llama_shapes(k, n, m, groupsize):
+    B, s, W = make(k, n, groupsize, seed=3)
+    A = torch.randn(m, k, device="cuda", dtype=torch.float16)
+    check(A, B, s, W, groupsize)
+
+
+def test_large_m():
+    B, s, W = make(4096, 4096, 128)
+    A = torch.randn(16384, 4096, device="cuda", dtype=torch.float16)
+    check(A, B, s, W, 128)
+
+
+def test_deterministic_and_workspace_rearmed():
+    B, s, W = make(4096, 4096, 128)
+    ws = ops.make_workspace("cuda")
+    A = torch.randn(8, 4096, device="cuda", dtype=torch.float16)
+    first = ops.gemm(A, B, s, 128, ws)
+    for _ in range(5):
+        assert torch.equal(ops.gemm(A, B, s, 128, ws), first)
+    assert int(ws.abs().sum()) == 0
+
+
+def test_cuda_graph_and_compile():
+    B, s, W = make(1024, 512, 128)
+    layer = MarlinLinear.from_packed(B, s, 128).cuda()
+    x = torch.randn(4, 1024, device="cuda", dtype=torch.float16)
+    eager = layer(x)
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        layer(x)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = layer(x)
+    graph.replay()
+    torch.cuda.synchronize()
+    torch.testing.assert_close(out, eager)
+    compiled = torch.compile(layer, fullgraph=True)
+    torch.testing.assert_close(compiled(x), eager)
+
+
+def test_two_streams():
+    B, s, W = make(4096, 4096, 128)
+    layer = MarlinLinear.from_packed(B, s, 128).cuda()
+    xs = [torch.randn(4, 4096, device="cuda", dtype=torch.float16) for _ in range(2)]
+    refs = [layer(x) for x in xs]
+    torch.cuda.synchronize()
+    streams = [torch.cuda.Stream() for _ in range(2)]
+    outs = [[], []]
+    for _ in range(20):
+        for i, st in enumerate(streams):
+            with torch.cuda.stream(st):
+                outs[i].append(layer(xs[i]))
+    torch.cuda.synchronize()
+    for i in range(2):
+        for o in outs[i]:
+            assert torch.equal(o, refs[i])
+
+
+def test_gpu_bad_input():
+    B, s, W = make(256, 128, 128)
+    A = torch.randn(4, 256, device="cuda", dtype=torch.float16)
+    with pytest.raises(ValueError, match="one device"):
+        ops.gemm(A.cpu(), B, s, 128)
+    with pytest.raises(ValueError, match="float16"):
+        ops.gemm(A.float(), B, s, 128)
+    with pytest.raises(ValueError, match="m = 0"):
+        ops.gemm(A[:0], B, s, 128)
+    with pytest.raises(ValueError, match="contiguous"):
+        ops.gemm(torch.randn(256, 4, device="cuda", dtype=torch.float16).t(), B, s, 128)
+    with pytest.raises(ValueError, match="expected"):
+        ops.gemm(A, B, s[:1], 128)
+    big = ops.plan_launch(1, 57344, 8192, 128, torch.cuda.get_device_properties(0).multi_processor_count)
+    if big.counters > 1:
+        Bb, sb, _ = make(8192, 57344, 128)
+        with pytest.raises(ValueError, match="workspace"):
+            ops.gemm(torch.randn(1, 8192, device="cuda", dtype=torch.float16), Bb, sb, 128,
+                     torch.zeros(1, dtype=torch.int32, device="cuda"))

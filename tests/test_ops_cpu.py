@@ -1,0 +1,117 @@
+"""The op on CPU: the reference path, input validation, MarlinLinear, fake tensors."""
+
+import pytest
+import torch
+
+from marlin_quant import MarlinLinear, ops, packing
+
+
+def make_layer(k, n, groupsize, gen):
+    w = torch.randn(k, n, generator=gen) * 0.05
+    codes, scales = packing.quantize_rtn(w, groupsize)
+    B, s = packing.pack(codes, scales, groupsize)
+    return codes, scales, B, s
+
+
+@pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
+def test_reference_matches_dense(groupsize, gen):
+    k, n, m = 256, 192, 5
+    codes, scales, B, s = make_layer(k, n, groupsize, gen)
+    A = torch.randn(m, k, generator=gen).half()
+    C = ops.gemm(A, B, s, groupsize)
+    W = packing.dequantize(codes, scales, groupsize)
+    expected = (A.double() @ W.double()).half()
+    assert C.dtype == torch.float16 and C.shape == (m, n)
+    torch.testing.assert_close(C, expected, atol=1e-3, rtol=1e-3)
+
+
+def test_op_is_registered():
+    assert hasattr(torch.ops.marlin_quant, "gemm")
+
+
+def test_fake_tensor_shape():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with FakeTensorMode():
+        A = torch.empty(7, 128, dtype=torch.float16)
+        B = torch.empty(8, 512, dtype=torch.int32)
+        s = torch.empty(1, 256, dtype=torch.float16)
+        C = torch.ops.marlin_quant.gemm(A, B, s, -1, None)
+    assert C.shape == (7, 256) and C.dtype == torch.float16
+
+
+def test_torch_compile_fullgraph_cpu(gen):
+    layer = MarlinLinear.from_linear(torch.nn.Linear(128, 64, bias=True), *packing.quantize_rtn(torch.randn(128, 64, generator=gen), 64), 64)
+    x = torch.randn(3, 128, generator=gen).half()
+    eager = layer(x)
+    compiled = torch.compile(layer, fullgraph=True, backend="eager")(x)
+    torch.testing.assert_close(eager, compiled)
+
+
+def bad(**over):
+    A = torch.zeros(4, 128, dtype=torch.float16)
+    B = torch.zeros(8, 128, dtype=torch.int32)
+    s = torch.zeros(2, 64, dtype=torch.float16)
+    args = dict(A=A, B=B, s=s, groupsize=64)
+    args.update(over)
+    return args
+
+
+@pytest.mark.parametrize(
+    "over,match",
+    [
+        (dict(A=torch.zeros(4, 128)), "float16"),
+        (dict(A=torch.zeros(0, 128, dtype=torch.float16)), "m = 0"),
+        (dict(A=torch.zeros(4, 64, dtype=torch.float16)), "k/16"),
+        (dict(A=torch.zeros(128, 4, dtype=torch.float16).t()), "contiguous|k/16"),
+        (dict(B=torch.zeros(8, 128, dtype=torch.int64)), "int32"),
+        (dict(s=torch.zeros(3, 64, dtype=torch.float16)), "expected"),
+        (dict(s=torch.zeros(2, 64)), "float16"),
+        (dict(groupsize=100), "group size"),
+        (dict(B=torch.zeros(8, 100, dtype=torch.int32), s=torch.zeros(2, 50, dtype=torch.float16)), "multiples of 64"),
+        (dict(A=torch.zeros(4, 2, 128, dtype=torch.float16)), "2-D"),
+    ],
+)
+def test_bad_input_messages(over, match):
+    with pytest.raises(ValueError, match=match):
+        ops.gemm(**bad(**over))
+
+
+def test_non_contiguous_A():
+    A = torch.zeros(4, 256, dtype=torch.float16)[:, ::2]
+    with pytest.raises(ValueError, match="contiguous"):
+        ops.gemm(A, torch.zeros(8, 128, dtype=torch.int32), torch.zeros(2, 64, dtype=torch.float16), 64)
+
+
+def test_workspace_checks():
+    args = bad()
+    with pytest.raises(ValueError, match="int32"):
+        ops.gemm(**args, workspace=torch.zeros(16, dtype=torch.float32))
+
+
+def test_marlin_linear_shapes_and_bias(gen):
+    lin = torch.nn.Linear(256, 128, bias=True)
+    w_kn = lin.weight.detach().t().contiguous()
+    codes, scales = packing.quantize_rtn(w_kn, 128)
+    layer = MarlinLinear.from_linear(lin, codes, scales, 128)
+    x = torch.randn(2, 3, 256, generator=gen)
+    y = layer(x)
+    assert y.shape == (2, 3, 128) and y.dtype == x.dtype
+    W = layer.dequantized_weight()
+    expected = x.half().float() @ W.t() + lin.bias.detach().half().float()
+    torch.testing.assert_close(y, expected, atol=2e-2, rtol=1e-2)
+    assert layer(torch.zeros(0, 256)).shape == (0, 128)
+    with pytest.raises(ValueError, match="features"):
+        layer(torch.zeros(2, 255))
+
+
+def test_plan_is_consistent():
+    for m in (1, 16, 17, 64, 65, 1000):
+        for n, k in ((4096, 4096), (192, 576), (57344, 8192)):
+            plan = ops.plan_launch(m, n, k, 128 if k % 128 == 0 else -1, 132)
+            assert plan.m_chunks * plan.m_blocks * 16 >= m
+            assert plan.splits >= 1
+            tk = 16 * ops._stripes_per_stage(plan.m_blocks, plan.warps_n)
+            assert plan.splits <= -(-k // tk)
+            if plan.splits > 1:
+                assert plan.counters <= ops.WORKSPACE_MIN
