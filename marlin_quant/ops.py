@@ -88,6 +88,7 @@ def _load_library() -> ctypes.CDLL:
             ctypes.c_int,  # n
             ctypes.c_int,  # k
             ctypes.c_int,  # groupsize
+            ctypes.c_int,  # shared memory limit per block (0: device maximum)
             ctypes.c_int,  # device
             ctypes.c_void_p,  # stream
         ]
@@ -280,7 +281,7 @@ def _launch(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: int, w
         A.data_ptr(), B.data_ptr(), s.data_ptr(), C.data_ptr(),
         partials.data_ptr() if partials is not None else None, plan.partial_floats,
         tickets.data_ptr() if tickets is not None else None, tickets.numel() if tickets is not None else 0,
-        m, n, k, groupsize, index, stream.cuda_stream,
+        m, n, k, groupsize, optin, index, stream.cuda_stream,
     )
     if err != 0:
         msg = lib.mq_error_string(err).decode()

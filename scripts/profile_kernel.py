@@ -24,7 +24,11 @@ def main() -> int:
     p.add_argument("--n", type=int, default=12288)
     p.add_argument("--groupsize", type=int, default=128)
     p.add_argument("--iters", type=int, default=20)
+    p.add_argument("--smem-limit", type=int, default=0, help="cap shared memory per block (bytes) to try smaller pipelines")
     a = p.parse_args()
+    if a.smem_limit:
+        facts = ops._device_facts(0)
+        ops._device_facts = lambda index: (facts[0], min(facts[1], a.smem_limit), facts[2], facts[3])
     codes = torch.randint(0, 16, (a.k, a.n), dtype=torch.int32, device="cuda")
     scales = (torch.rand(packing.num_groups(a.k, a.groupsize), a.n, device="cuda") * 0.01 + 1e-3).half()
     B, s = packing.pack(codes, scales, a.groupsize)
