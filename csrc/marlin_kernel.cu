@@ -326,7 +326,9 @@ __global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Param
 #pragma unroll
         for (int u = 0; u < 8; u++)
           __stcg(mine + frag_index(mb, u), make_float4(acc[mb][u][0], acc[mb][u][1], acc[mb][u][2], acc[mb][u][3]));
-    __threadfence();
+    // No __threadfence here: it compiles to MEMBAR.SC.GPU, which also waits for every weight
+    // prefetch in flight. The barrier orders the block's stores before thread 0, whose
+    // acq_rel ticket publishes them (release is cumulative) - the CUTLASS semaphore pattern.
     __syncthreads();
     // Blocks whose ranges touch this tile: b0 .. b1 (same formula as the range split above).
     const long long t_begin = (long long)tile * p.k_iters, t_end = t_begin + p.k_iters;
@@ -341,13 +343,13 @@ __global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Param
     while (b1 > lo && range_begin(b1) >= t_end) b1--;
     const int contributors = b1 - lo + 1;
     if (tid == 0) {
-      int prev = atomicAdd(p.counters + tile, 1);
+      int prev;
+      asm volatile("atom.add.acq_rel.gpu.global.s32 %0, [%1], 1;\n" : "=r"(prev) : "l"(p.counters + tile) : "memory");
       is_last = prev == contributors - 1;
       if (is_last) p.counters[tile] = 0;  // re-arm: every contributor has arrived
     }
     __syncthreads();
     if (!is_last) return;
-    __threadfence();
 #pragma unroll
     for (int mb = 0; mb < MB; mb++)
 #pragma unroll
