@@ -43,7 +43,7 @@ struct Params {
 
 // KS: 16-row stripes per iteration (8 where shared memory allows: 32 KB of weights per stage
 // halves the per-stripe cost of loop, barrier and address arithmetic; 4 on small-smem GPUs).
-template <int MB, int KS, int STAGES>
+template <int MB, int KS, int STAGES, int WK>
 struct Tile {
   static constexpr int MT = 16 * MB;
   static constexpr int TK = 16 * KS;             // k rows per iteration
@@ -53,8 +53,12 @@ struct Tile {
   static constexpr int S_ROWS = TK / 32;         // most scale rows one stage can touch
   static constexpr int S_VEC = S_ROWS * kTN / 8;
   static constexpr int STAGE_VEC = A_VEC + B_VEC + S_VEC;
-  static constexpr int SMEM_BYTES = STAGES * STAGE_VEC * 16;
+  static constexpr int PIPE_BYTES = STAGES * STAGE_VEC * 16;
   static constexpr int PARTIAL = MT * kTN;       // floats per partial tile
+  // With WK = 2 k-warps per column group, the second half hands its accumulators to the first
+  // through this buffer at the end of every tile segment.
+  static constexpr int RED_FLOATS = WK > 1 ? kWarps * MB * 32 * 32 : 0;
+  static constexpr int SMEM_BYTES = PIPE_BYTES + RED_FLOATS * 4;
 };
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
@@ -127,16 +131,20 @@ __device__ __forceinline__ void load_channel_scales(const Params& p, int wcol0, 
   }
 }
 
-template <int MB, int KS, int STAGES, int MINB, bool PER_CHANNEL>
-__global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Params p) {
-  using T = Tile<MB, KS, STAGES>;
+template <int MB, int KS, int STAGES, int WK, bool PER_CHANNEL>
+__global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Params p) {
+  using T = Tile<MB, KS, STAGES, WK>;
+  constexpr int NT = kThreads * WK;
   constexpr int kTK = T::TK;
   extern __shared__ int4 smem[];
-  __shared__ int is_last;
+  __shared__ int is_last, fix_lo, fix_hi, fix_lo_slot;
 
   const int tid = threadIdx.x;
   const int lane = tid & 31;
   const int warp = tid >> 5;
+  const int wn = warp % kWarps;  // which 64-column group of the tile
+  const int wk = warp / kWarps;  // which share of each stage's stripes (j % WK == wk)
+  const int btid = tid % kThreads;
 
   const long long it_begin = p.total_iters * blockIdx.x / p.blocks;
   const long long it_end = p.total_iters * (blockIdx.x + 1) / p.blocks;
@@ -161,7 +169,7 @@ __global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Param
   const int k_stripes = p.k / 16;
   int ld_tile = first_tile, ld_kit = (int)(it_begin - (long long)first_tile * p.k_iters);
   const int s_rows = PER_CHANNEL ? 0 : (p.groupsize <= kTK ? kTK >> p.g_shift : 1);
-  constexpr int A_REPS = (T::A_VEC + kThreads - 1) / kThreads;
+  constexpr int A_REPS = (T::A_VEC + NT - 1) / NT;
   const int4* a_src[A_REPS];
   bool a_ok[A_REPS];
   const int4* b_src;
@@ -173,13 +181,13 @@ __global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Param
     tile_coords(ld_tile, row0, col0);
 #pragma unroll
     for (int rep = 0; rep < A_REPS; rep++) {
-      int i = tid + rep * kThreads;
+      int i = tid + rep * NT;
       int grow = row0 + i / T::A_ROW;
       a_ok[rep] = i < T::A_VEC && grow < p.m;
       a_src[rep] = p.A + (a_ok[rep] ? (long long)grow * k_vec_A + ld_kit * T::A_ROW + i % T::A_ROW : 0);
     }
-    b_ok = col0 + 64 * (tid >> 5) < p.n;
-    b_src = p.B + (b_ok ? (long long)ld_kit * KS * n_vec_B + col0 / 2 + tid : 0);
+    b_ok = col0 + 64 * (btid >> 5) < p.n;
+    b_src = p.B + (b_ok ? (long long)ld_kit * KS * n_vec_B + col0 / 2 + btid : 0);
     s_col_ok = col0 + 8 * (tid & 63) < p.n;
     s_src = p.s + (s_col_ok ? col0 / 8 + (tid & 63) : 0);
   };
@@ -193,7 +201,7 @@ __global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Param
     const int stripes = min(KS, k_stripes - ld_kit * KS);
 #pragma unroll
     for (int rep = 0; rep < A_REPS; rep++) {
-      int i = tid + rep * kThreads;
+      int i = tid + rep * NT;
       if (i < T::A_VEC) {
         int r = i / T::A_ROW, c = i % T::A_ROW;
         bool ok = a_ok[rep] && c < 2 * stripes;
@@ -202,9 +210,10 @@ __global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Param
       }
     }
 #pragma unroll
-    for (int r = 0; r < KS; r++) {
+    for (int rep = 0; rep < KS / WK; rep++) {
+      int r = rep * WK + tid / kThreads;
       bool ok = b_ok && r < stripes;
-      cp_async16(sB + r * kThreads + tid, ok ? b_src + r * n_vec_B : p.B, ok);
+      cp_async16(sB + r * kThreads + btid, ok ? b_src + r * n_vec_B : p.B, ok);
     }
     b_src += KS * n_vec_B;
     if (!PER_CHANNEL && tid < 64 * s_rows) {
@@ -235,19 +244,21 @@ __global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Param
     const int4* sA = smem + buf * T::STAGE_VEC;
     const int4* sB = sA + T::A_VEC;
     const int4* sS = sB + T::B_VEC;
-    int4 bq[KS];
+    constexpr int MINE = KS / WK;  // stripes of this stage that this warp multiplies
+    int4 bq[MINE];
 #pragma unroll
-    for (int j = 0; j < KS; j++) bq[j] = sB[j * (kTN / 2) + warp * 32 + lane];
-    int4 sv[KS];
+    for (int jj = 0; jj < MINE; jj++) bq[jj] = sB[(wk + WK * jj) * (kTN / 2) + wn * 32 + lane];
+    int4 sv[MINE];
     if (!PER_CHANNEL) {
 #pragma unroll
-      for (int j = 0; j < KS; j++) {
-        int srow = j >> (p.g_shift - 4);  // 16 * j / groupsize; 0 when a group spans the stage
-        sv[j] = sS[srow * (kTN / 8) + warp * 8 + lane / 4];
+      for (int jj = 0; jj < MINE; jj++) {
+        int srow = (wk + WK * jj) >> (p.g_shift - 4);  // 16 j / groupsize; 0 when a group spans the stage
+        sv[jj] = sS[srow * (kTN / 8) + wn * 8 + lane / 4];
       }
     }
 #pragma unroll
-    for (int j = 0; j < KS; j++) {
+    for (int jj = 0; jj < MINE; jj++) {
+      const int j = wk + WK * jj;
       if (j >= valid) break;
       uint32_t af[MB][4];
 #pragma unroll
@@ -256,8 +267,8 @@ __global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Param
         int c = 2 * j + (lane >> 4);
         ldmatrix_x4(af[mb], sA + r * T::A_ROW + (c ^ (r & 7)));
       }
-      const uint32_t q[4] = {(uint32_t)bq[j].x, (uint32_t)bq[j].y, (uint32_t)bq[j].z, (uint32_t)bq[j].w};
-      const uint32_t sc[4] = {(uint32_t)sv[j].x, (uint32_t)sv[j].y, (uint32_t)sv[j].z, (uint32_t)sv[j].w};
+      const uint32_t q[4] = {(uint32_t)bq[jj].x, (uint32_t)bq[jj].y, (uint32_t)bq[jj].z, (uint32_t)bq[jj].w};
+      const uint32_t sc[4] = {(uint32_t)sv[jj].x, (uint32_t)sv[jj].y, (uint32_t)sv[jj].z, (uint32_t)sv[jj].w};
 #pragma unroll
       for (int t = 0; t < 4; t++) {
         uint32_t left[2], right[2];
@@ -281,7 +292,7 @@ __global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Param
 
   // Write this warp's accumulators of `tile` as fp16 C (with per-channel scales).
   auto write_c = [&](int row0, int col0) {
-    const int wcol0 = col0 + warp * 64;
+    const int wcol0 = col0 + wn * 64;
     if (wcol0 >= p.n) return;
     float2 pcs[8];
     if (PER_CHANNEL) load_channel_scales(p, wcol0, lane, pcs);
@@ -303,26 +314,46 @@ __global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Param
   };
 
   // Partials are stored in fragment order (one float4 per lane per (mb, u)): fully coalesced.
-  auto partial_slot = [&](int block, int tile) {
-    int block_first = (int)(p.total_iters * block / p.blocks / p.k_iters);
-    return p.partials + ((long long)block * 2 + (tile == block_first ? 0 : 1)) * T::PARTIAL;
+  // A block has two slots: 0 for the tile its range starts in, 1 for the tile it ends in.
+  auto partial_slot = [&](int block, int slot) {
+    return p.partials + ((long long)block * 2 + slot) * T::PARTIAL;
   };
-  auto frag_index = [&](int mb, int u) { return ((warp * MB + mb) * 8 + u) * 32 + lane; };
+  auto frag_index = [&](int mb, int u) { return ((wn * MB + mb) * 8 + u) * 32 + lane; };
 
   // A tile segment ended: publish it (alone: write C; shared: partial + ticket, last one sums).
   auto finish_tile = [&](int tile, int kit_begin, int kit_end) {
     int row0, col0;
     tile_coords(tile, row0, col0);
+    if (WK > 1) {
+      float* red = reinterpret_cast<float*>(smem + STAGES * T::STAGE_VEC);
+      if (wk == 1) {
+#pragma unroll
+        for (int mb = 0; mb < MB; mb++)
+#pragma unroll
+          for (int u = 0; u < 8; u++)
+#pragma unroll
+            for (int v = 0; v < 4; v++) red[((wn * MB + mb) * 32 + u * 4 + v) * 32 + lane] = acc[mb][u][v];
+      }
+      __syncthreads();
+      if (wk == 0) {
+#pragma unroll
+        for (int mb = 0; mb < MB; mb++)
+#pragma unroll
+          for (int u = 0; u < 8; u++)
+#pragma unroll
+            for (int v = 0; v < 4; v++) acc[mb][u][v] += red[((wn * MB + mb) * 32 + u * 4 + v) * 32 + lane];
+      }
+    }
     if (kit_begin == 0 && kit_end == p.k_iters) {
-      write_c(row0, col0);
+      if (wk == 0) write_c(row0, col0);
       return;
     }
     // Lanes whose rows are all past m have nothing to publish (m = 1 writes 1/8 of the tile).
     const int rows_left = p.m - row0;
-    float4* mine = reinterpret_cast<float4*>(partial_slot(blockIdx.x, tile));
+    float4* mine = reinterpret_cast<float4*>(partial_slot(blockIdx.x, tile == first_tile ? 0 : 1));
 #pragma unroll
     for (int mb = 0; mb < MB; mb++)
-      if (16 * mb + (lane >> 2) < rows_left)
+      if (wk == 0 && 16 * mb + (lane >> 2) < rows_left)
 #pragma unroll
         for (int u = 0; u < 8; u++)
           __stcg(mine + frag_index(mb, u), make_float4(acc[mb][u][0], acc[mb][u][1], acc[mb][u][2], acc[mb][u][3]));
@@ -330,26 +361,30 @@ __global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Param
     // prefetch in flight. The barrier orders the block's stores before thread 0, whose
     // acq_rel ticket publishes them (release is cumulative) - the CUTLASS semaphore pattern.
     __syncthreads();
-    // Blocks whose ranges touch this tile: b0 .. b1 (same formula as the range split above).
-    const long long t_begin = (long long)tile * p.k_iters, t_end = t_begin + p.k_iters;
-    const int b0 = (int)((t_begin * p.blocks) / p.total_iters);
-    int b1 = (int)(((t_end - 1) * p.blocks) / p.total_iters);
-    // The quotient can land one block early or late; settle it against the real ranges.
-    auto range_begin = [&](int b) { return p.total_iters * b / p.blocks; };
-    int lo = b0;
-    while (lo > 0 && range_begin(lo) > t_begin) lo--;
-    while (lo + 1 < p.blocks && range_begin(lo + 1) <= t_begin) lo++;
-    while (b1 + 1 < p.blocks && range_begin(b1 + 1) < t_end) b1++;
-    while (b1 > lo && range_begin(b1) >= t_end) b1--;
-    const int contributors = b1 - lo + 1;
     if (tid == 0) {
+      // Blocks whose ranges touch this tile: lo .. hi. 64-bit divisions are emulated (~100
+      // instructions each), so one thread works this out, once per shared tile.
+      const long long t_begin = (long long)tile * p.k_iters, t_end = t_begin + p.k_iters;
+      auto range_begin = [&](int b) { return p.total_iters * b / p.blocks; };
+      int lo = (int)((t_begin * p.blocks) / p.total_iters);
+      int hi = (int)(((t_end - 1) * p.blocks) / p.total_iters);
+      // The quotient can land one block early or late; settle it against the real ranges.
+      while (lo > 0 && range_begin(lo) > t_begin) lo--;
+      while (lo + 1 < p.blocks && range_begin(lo + 1) <= t_begin) lo++;
+      while (hi + 1 < p.blocks && range_begin(hi + 1) < t_end) hi++;
+      while (hi > lo && range_begin(hi) >= t_end) hi--;
+      fix_lo = lo;
+      fix_hi = hi;
+      fix_lo_slot = range_begin(lo) == t_begin ? 0 : 1;  // later blocks start inside the tile: slot 0
+      const int contributors = hi - lo + 1;
       int prev;
       asm volatile("atom.add.acq_rel.gpu.global.s32 %0, [%1], 1;\n" : "=r"(prev) : "l"(p.counters + tile) : "memory");
       is_last = prev == contributors - 1;
       if (is_last) p.counters[tile] = 0;  // re-arm: every contributor has arrived
     }
     __syncthreads();
-    if (!is_last) return;
+    if (!is_last || wk != 0) return;
+    const int lo = fix_lo, hi = fix_hi, lo_slot = fix_lo_slot;
 #pragma unroll
     for (int mb = 0; mb < MB; mb++)
 #pragma unroll
@@ -359,8 +394,8 @@ __global__ void __launch_bounds__(kThreads, MINB) marlin_gemm_kernel(const Param
     // Up to 16 blocks can share a tile when n is narrow: unrolled so that several
     // contributors' loads are in flight at once rather than one L2 round trip each.
 #pragma unroll 4
-    for (int b = lo; b <= b1; b++) {
-      const float4* part = reinterpret_cast<const float4*>(partial_slot(b, tile));
+    for (int b = lo; b <= hi; b++) {
+      const float4* part = reinterpret_cast<const float4*>(partial_slot(b, b == lo ? lo_slot : 0));
 #pragma unroll
       for (int mb = 0; mb < MB; mb++)
         if (16 * mb + (lane >> 2) < rows_left)
@@ -418,7 +453,7 @@ enum Error {
 };
 
 struct Plan {
-  int m_blocks, ks, stages, per_sm, m_chunks, n_slices, k_iters, blocks;
+  int m_blocks, ks, stages, wk, m_chunks, n_slices, k_iters, blocks;
   long long total_iters, partial_floats;
   int counters;
   int smem;
@@ -427,21 +462,25 @@ struct Plan {
 constexpr int kMaxTickets = 1 << 16;
 constexpr int kSmemReserve = 1024;  // the driver keeps 1 KB of shared memory per block
 
-int smem_bytes(int mb, int ks, int stages) {
+int smem_bytes(int mb, int ks, int stages, int wk) {
   int mt = 16 * mb, tk = 16 * ks;
   int stage_vec = mt * tk / 8 + ks * kTN / 2 + (tk / 32) * kTN / 8;
-  return stages * stage_vec * 16;
+  return stages * stage_vec * 16 + (wk > 1 ? kWarps * mb * 32 * 32 * 4 : 0);
 }
 
-// Pipeline shape: one block per SM with the deepest pipeline that fits: 8-stripe stages 4-5
-// deep on Hopper, 4-stripe stages 6 deep on A100, 3 deep on sm_86/89. (Two resident blocks of
-// 4-deep, 4-stripe pipelines were measured 15% slower on H100 for m <= 16.)
-bool pick_pipeline(int mb, int smem_optin, int smem_per_sm, int* ks, int* stages, int* per_sm) {
-  const int options[5][2] = {{8, 5}, {8, 4}, {4, 6}, {4, 3}, {4, 2}};
+// Pipeline shape, one block per SM. Small m (MB <= 2) takes 16 warps, two per column group
+// splitting each stage's stripes (measured on par with 8 warps on H100, and it halves each
+// warp's dependency chain, which is what bounds a block whose range is only a few stages).
+// Otherwise 8 warps with the deepest pipeline that fits: 8-stripe stages 4-5 deep on Hopper,
+// 4-stripe stages 6 deep on A100, 3 deep on sm_86/89. (Two resident blocks of 4-deep,
+// 4-stripe pipelines were measured 15% slower on H100 for m <= 16.)
+bool pick_pipeline(int mb, int smem_optin, int smem_per_sm, int* ks, int* stages, int* wk) {
+  const int options[6][3] = {{8, 4, 2}, {8, 5, 1}, {8, 4, 1}, {4, 6, 1}, {4, 3, 1}, {4, 2, 1}};
   for (auto& o : options) {
-    int bytes = smem_bytes(mb, o[0], o[1]);
+    if (o[2] > 1 && mb > 2) continue;  // 16 warps leave 128 registers a thread: too few for MB > 2
+    int bytes = smem_bytes(mb, o[0], o[1], o[2]);
     if (bytes <= smem_optin && bytes + kSmemReserve <= smem_per_sm) {
-      *ks = o[0]; *stages = o[1]; *per_sm = 1;
+      *ks = o[0]; *stages = o[1]; *wk = o[2];
       return true;
     }
   }
@@ -451,15 +490,15 @@ bool pick_pipeline(int mb, int smem_optin, int smem_per_sm, int* ks, int* stages
 int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Plan* plan) {
   Plan pl;
   pl.m_blocks = m < 64 ? (m + 15) / 16 : 4;
-  if (!pick_pipeline(pl.m_blocks, smem_optin, smem_per_sm, &pl.ks, &pl.stages, &pl.per_sm)) return kSmem;
-  pl.smem = smem_bytes(pl.m_blocks, pl.ks, pl.stages);
+  if (!pick_pipeline(pl.m_blocks, smem_optin, smem_per_sm, &pl.ks, &pl.stages, &pl.wk)) return kSmem;
+  pl.smem = smem_bytes(pl.m_blocks, pl.ks, pl.stages, pl.wk);
   pl.m_chunks = (m + 16 * pl.m_blocks - 1) / (16 * pl.m_blocks);
   pl.n_slices = (n + kTN - 1) / kTN;
   pl.k_iters = (k + 16 * pl.ks - 1) / (16 * pl.ks);
   long long tiles = (long long)pl.m_chunks * pl.n_slices;
   pl.total_iters = tiles * pl.k_iters;
   if (tiles > 0x7fffffffLL) return kTooLarge;
-  const long long resident = (long long)sms * pl.per_sm;
+  const long long resident = sms;
   if (tiles > kMaxTickets || tiles >= 4LL * resident) {
     // Many whole tiles per block: dealing whole tiles costs little imbalance and needs no
     // partials and no tickets.
@@ -475,24 +514,28 @@ int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Pla
   return kOk;
 }
 
-template <int MB, int KS, int STAGES, int MINB, bool PC>
+template <int MB, int KS, int STAGES, int WK, bool PC>
 int launch(const Params& p, int smem, cudaStream_t stream) {
-  auto kernel = marlin_gemm_kernel<MB, KS, STAGES, MINB, PC>;
+  auto kernel = marlin_gemm_kernel<MB, KS, STAGES, WK, PC>;
   // Raising the dynamic shared-memory limit is idempotent; doing it on every call costs a
   // driver call but keeps the library free of per-device caches and their thread-safety issues.
   cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   if (e != cudaSuccess) return e;
-  kernel<<<p.blocks, kThreads, smem, stream>>>(p);
+  kernel<<<p.blocks, kThreads * WK, smem, stream>>>(p);
   return cudaGetLastError();
 }
 
 template <bool PC>
 int dispatch(const Params& p, const Plan& pl, cudaStream_t stream) {
 #define MQ_CASE(MB_, KS_, ST_)                                                      \
-  if (pl.m_blocks == MB_ && pl.ks == KS_ && pl.stages == ST_ && pl.per_sm == 1)      \
+  if (pl.m_blocks == MB_ && pl.ks == KS_ && pl.stages == ST_ && pl.wk == 1)          \
     return launch<MB_, KS_, ST_, 1, PC>(p, pl.smem, stream);
 #define MQ_ALL_MB(KS_, ST_) MQ_CASE(1, KS_, ST_) MQ_CASE(2, KS_, ST_) MQ_CASE(3, KS_, ST_) MQ_CASE(4, KS_, ST_)
   MQ_ALL_MB(8, 5) MQ_ALL_MB(8, 4) MQ_ALL_MB(4, 6) MQ_ALL_MB(4, 3) MQ_ALL_MB(4, 2)
+  if (pl.wk == 2 && pl.ks == 8 && pl.stages == 4) {
+    if (pl.m_blocks == 1) return launch<1, 8, 4, 2, PC>(p, pl.smem, stream);
+    if (pl.m_blocks == 2) return launch<2, 8, 4, 2, PC>(p, pl.smem, stream);
+  }
 #undef MQ_ALL_MB
 #undef MQ_CASE
   return kSmem;
