@@ -29,12 +29,12 @@ class BuildWithKernels(build_py):
             print("marlin-quant: nvcc not found, installing without the CUDA kernel (CPU reference only)")
             return
         archs = os.environ.get("MARLIN_QUANT_ARCHS", ",".join(DEFAULT_ARCHS)).split(",")
-        out = Path(self.build_lib) / "marlin_quant" / "_lib" / LIB_NAME
-        build_kernel_library(archs=archs, out=out, csrc=ROOT / "csrc")
-        # Editable installs import from the source tree: put a copy there too.
         if getattr(self, "editable_mode", False):
+            # Editable installs import from the source tree: the library goes there.
             build_kernel_library(archs=archs, csrc=ROOT / "csrc")
-
+        else:
+            out = Path(self.build_lib) / "marlin_quant" / "_lib" / LIB_NAME
+            build_kernel_library(archs=archs, out=out, csrc=ROOT / "csrc")
 
 setup(
     name="marlin-quant",
