@@ -36,6 +36,7 @@ class BuildWithKernels(build_py):
             out = Path(self.build_lib) / "marlin_quant" / "_lib" / LIB_NAME
             build_kernel_library(archs=archs, out=out, csrc=ROOT / "csrc")
 
+
 setup(
     name="marlin-quant",
     version="0.1.0",
