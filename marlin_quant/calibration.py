@@ -55,7 +55,7 @@ _STDLIB_SKIP = {
     "antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "test", "lib2to3",
     "ensurepip", "pydoc_data", "msilib", "winreg", "winsound", "nt", "msvcrt", "_winapi",
 }
-_EVAL_MODULUS = 8  # one module in 8 (by a stable hash of its name) is held out for evaluation
+_EVAL_MODULUS = 8  # one document in 8 (by a stable hash of its text) is held out for evaluation
 LICENSES_DIR = Path("/usr/share/common-licenses")
 
 
@@ -119,28 +119,33 @@ def _stdlib_module_names() -> list[str]:
     return out
 
 
-def _is_eval_module(name: str) -> bool:
-    return zlib.crc32(name.encode()) % _EVAL_MODULUS == 0
+def _is_eval_document(text: str) -> bool:
+    # Split by the text itself, so that a docstring shared by two modules (an alias, a
+    # re-export) cannot land on both sides.
+    return zlib.crc32(text.encode()) % _EVAL_MODULUS == 0
 
 
 def stdlib_documents(split: str = "calibration") -> list[str]:
-    """Docstrings of the standard library, one document per module, in name order.
+    """Docstrings of the standard library, one document per module, in module-name order.
 
-    ``split="calibration"`` gives 7 modules in 8, ``"evaluation"`` the rest (chosen by a stable
-    hash of the module name), ``"all"`` every module.
+    ``split="calibration"`` gives about 7 documents in 8, ``"evaluation"`` the rest (chosen by a
+    stable hash of the text), ``"all"`` every one. Identical documents are kept once.
     """
     if split not in ("calibration", "evaluation", "all"):
         raise ValueError(f"split={split!r}; use 'calibration', 'evaluation' or 'all'")
     docs = []
+    seen = set()
     for name in _stdlib_module_names():
-        if split != "all" and _is_eval_module(name) != (split == "evaluation"):
-            continue
         module = _import_quietly(name)
         if module is None:
             continue
         text = _module_docs(module)
-        if text.strip():
-            docs.append(text)
+        if not text.strip() or text in seen:
+            continue
+        seen.add(text)
+        if split != "all" and _is_eval_document(text) != (split == "evaluation"):
+            continue
+        docs.append(text)
     return docs
 
 
