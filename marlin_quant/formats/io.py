@@ -178,8 +178,9 @@ def save_safetensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
         for t in ordered:
             t = t.detach().to("cpu").contiguous()
             if t.numel():
-                f.write(t.view(torch.uint8).reshape(-1).numpy().tobytes() if t.dtype != torch.bool
-                        else t.to(torch.uint8).numpy().tobytes())
+                flat = t.reshape(-1)  # a transposed size-1 dim can leave a stride != 1
+                f.write(flat.view(torch.uint8).numpy().tobytes() if t.dtype != torch.bool
+                        else flat.to(torch.uint8).numpy().tobytes())
         f.flush()
         os.fsync(f.fileno())
 
