@@ -81,6 +81,8 @@ def check_output(out: str | Path, overwrite: bool) -> Path:
     probe = parent
     while not probe.exists():
         probe = probe.parent
+    if not probe.is_dir():
+        raise FormatError(f"cannot write under {probe}: it is a file, not a directory; choose another --out")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise FormatError(f"cannot write to {probe} (permission denied); choose an --out you can write to")
     return out
