@@ -32,6 +32,11 @@ class Skeleton:
     tied: set[str] = field(default_factory=set)
 
 
+_SIZE_LIMITS = {"num_hidden_layers": 1024, "hidden_size": 1 << 17, "intermediate_size": 1 << 19,
+                "vocab_size": 1 << 22, "num_attention_heads": 1024, "num_key_value_heads": 1024,
+                "head_dim": 4096, "max_position_embeddings": 1 << 24}
+
+
 def load_config_json(folder: Path) -> dict:
     if not folder.exists():
         raise FormatError(f"{folder} does not exist; pass a directory written by marlin-quant")
@@ -62,6 +67,11 @@ def _skeleton_cached(frozen: str) -> Skeleton:
     model_type = config.get("model_type")
     if not isinstance(model_type, str):
         raise FormatError("config.json has no model_type; the file is damaged or not a Hugging Face config")
+    # Even on the meta device a config claiming millions of layers would take forever to build.
+    for key, limit in _SIZE_LIMITS.items():
+        value = config.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= limit):
+            raise FormatError(f"config.json: {key}={value!r} is not a plausible size (1..{limit}); the file is damaged")
     try:
         hf_config = AutoConfig.for_model(**config)
         with torch.device("meta"):
