@@ -128,8 +128,7 @@ def _progress(disable: bool):
 
 @app.callback()
 def _main(debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks on errors.")) -> None:
-    if debug:
-        _state["debug"] = True
+    _state["debug"] = debug or os.environ.get("MARLIN_QUANT_DEBUG") == "1"
 
 
 # ----------------------------------------------------------------------------- compress

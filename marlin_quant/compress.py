@@ -66,6 +66,17 @@ def check_groupsize(model, config: QuantConfig) -> None:
                 )
 
 
+def load_tokenizer(source: models.ModelSource):
+    try:
+        return models.load_tokenizer(source)
+    except Exception as exc:  # transformers raises ValueError/OSError/... for a missing tokenizer
+        raise models.ModelError(
+            f"cannot load the tokenizer of {source.path} ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+            "copy the tokenizer files (tokenizer.json, tokenizer_config.json, ...) of the original checkpoint "
+            "into that directory"
+        ) from None
+
+
 def provenance(source: models.ModelSource, config: QuantConfig, nsamples_used: int | None) -> dict[str, Any]:
     # No timestamps or host names: the same inputs and seed must give byte-identical files.
     return {
@@ -108,11 +119,11 @@ def compress(model_dir: str | Path | None, config: QuantConfig, out: str | Path 
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda was asked but no CUDA GPU is visible; use --device cpu")
     log(f"loading {source.description or source.path}")
-    tokenizer = models.load_tokenizer(source)
     # fp32 on CPU: GGUF weights load best in fp32, and CPU matmuls in fp16 are slow.
     model = models.load_model(source, dtype=torch.float32 if dev.type == "cpu" else torch.float16)
     source_bytes = sum(p.numel() * 2 for p in model.parameters())
     check_groupsize(model, config)
+    tokenizer = load_tokenizer(source)
     prov = provenance(source, config, None)
     stats: dict[str, Any] = {}
     if not config.enabled:
