@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from pathlib import Path
 
 import torch
@@ -19,6 +21,26 @@ def default_dtype(device: torch.device, config: dict) -> torch.dtype:
         return torch.float32
     name = config.get("dtype") or config.get("torch_dtype") or "float16"
     return {"bfloat16": torch.bfloat16}.get(str(name).removeprefix("torch."), torch.float16)
+
+
+@contextlib.contextmanager
+def _parameters_on_meta():
+    """Build modules with parameters on the meta device (no memory, no init cost) but buffers
+    real: non-persistent buffers such as rotary frequencies are computed at construction and are
+    not in the checkpoint."""
+    original = nn.Module.register_parameter
+
+    def register(module: nn.Module, name: str, param) -> None:
+        original(module, name, param)
+        p = module._parameters.get(name)
+        if p is not None and not p.is_meta:
+            module._parameters[name] = nn.Parameter(p.to("meta"), requires_grad=p.requires_grad)
+
+    nn.Module.register_parameter = register
+    try:
+        yield
+    finally:
+        nn.Module.register_parameter = original
 
 
 def _set_module(model: nn.Module, name: str, module: nn.Module) -> None:
@@ -46,7 +68,6 @@ def load(path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtyp
         FormatError: the directory is not one we read, or its files are damaged or disagree with
             its config (the message names the file and the problem).
     """
-    from accelerate import init_empty_weights
     from transformers import AutoConfig, AutoModelForCausalLM
 
     path = Path(path)
@@ -62,7 +83,7 @@ def load(path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtyp
     ckpt = formats.open_checkpoint(path)
     dtype = dtype or default_dtype(device, ckpt.config)
     hf_config = AutoConfig.for_model(**ckpt.config)
-    with init_empty_weights(include_buffers=False):
+    with _parameters_on_meta():
         model = AutoModelForCausalLM.from_config(hf_config, dtype=dtype)
     total = len(ckpt.quantized) + len(ckpt.plain)
     done = 0
