@@ -456,6 +456,7 @@ def bench(
     batch: str = typer.Option("1,16", "--batch", help="--e2e: comma-separated batch sizes."),
     new_tokens: int = typer.Option(128, "--new-tokens", min=1, help="--e2e: tokens decoded per measurement."),
     device: str = typer.Option("cuda", "--device", help="--e2e: cuda (the real benchmark) or cpu (a smoke run of the same code)."),
+    static_cache: bool = typer.Option(False, "--static-cache", help="--e2e: decode with a static KV cache, which transformers compiles (CUDA graphs on a GPU)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
 ) -> None:
     """Kernel benchmark (scripts/bench_kernel.py) or, with --e2e, decode tokens/s Marlin vs fp16. Needs a GPU."""
@@ -478,12 +479,13 @@ def bench(
                           "(use --device cpu for a smoke run of the same code)")
                 raise typer.Exit(1)
             rows = bench_e2e.run(layers=layers, batches=sizes, new_tokens=new_tokens, device=device,
-                                 log=lambda m: err.print(m))
+                                 static_cache=static_cache, log=lambda m: err.print(m))
             if as_json:
-                _emit_json({"device": bench_e2e.device_name(device), "layers": layers, "rows": rows})
+                _emit_json({"device": bench_e2e.device_name(device), "shapes": bench_e2e.shape_name(device), "layers": layers, "static_cache": static_cache,
+                            "new_tokens": new_tokens, "rows": rows})
                 return
             table = Table("batch", "fp16 tok/s", "marlin tok/s", "speedup",
-                          title=f"decode, Llama-2-7B shapes, {layers} layers, {bench_e2e.device_name(device)}",
+                          title=f"decode, {bench_e2e.shape_name(device)}, {layers} layers, {bench_e2e.device_name(device)}",
                           title_justify="left")
             for r in rows:
                 table.add_row(str(r["batch"]), f"{r['fp16_tokens_per_s']:.1f}", f"{r['marlin_tokens_per_s']:.1f}",

@@ -24,6 +24,10 @@ TINY = dict(vocab_size=512, hidden_size=256, intermediate_size=512, num_attentio
             num_key_value_heads=4, max_position_embeddings=512, rms_norm_eps=1e-5)
 
 
+def shape_name(device: str) -> str:
+    return "Llama-2-7B shapes" if device.startswith("cuda") else "tiny shapes (CPU smoke run, fp32 baseline)"
+
+
 def device_name(device: str) -> str:
     if device.startswith("cuda") and torch.cuda.is_available():
         return torch.cuda.get_device_name(torch.device(device))
@@ -56,13 +60,18 @@ def _sync(device: str) -> None:
 
 
 @torch.no_grad()
-def decode_tokens_per_s(model, batch: int, new_tokens: int, device: str, prompt: int = 16, reps: int = 3) -> float:
+def decode_tokens_per_s(model, batch: int, new_tokens: int, device: str, prompt: int = 16, reps: int = 3,
+                        static_cache: bool = False) -> float:
     vocab = model.config.vocab_size
     ids = torch.randint(0, vocab, (batch, prompt), device=device, generator=None)
     mask = torch.ones_like(ids)
     kwargs = dict(attention_mask=mask, do_sample=False, min_new_tokens=new_tokens, max_new_tokens=new_tokens,
                   pad_token_id=0)
-    model.generate(ids, **{**kwargs, "min_new_tokens": 4, "max_new_tokens": 4})  # warm-up
+    if static_cache:
+        # With a static cache, transformers compiles the decode step (CUDA graphs on a GPU), which
+        # takes Python's per-layer overhead out of the measurement.
+        kwargs["cache_implementation"] = "static"
+    model.generate(ids, **kwargs)  # warm-up (and compilation, with a static cache)
     times = []
     for _ in range(reps):
         _sync(device)
@@ -75,14 +84,15 @@ def decode_tokens_per_s(model, batch: int, new_tokens: int, device: str, prompt:
     return batch * new_tokens / times[len(times) // 2]
 
 
-def run(layers: int = 4, batches=(1, 16), new_tokens: int = 128, device: str = "cuda", log=print) -> list[dict]:
+def run(layers: int = 4, batches=(1, 16), new_tokens: int = 128, device: str = "cuda", static_cache: bool = False,
+        log=print) -> list[dict]:
     """Rows of {batch, fp16_tokens_per_s, marlin_tokens_per_s, speedup}, measured in one run."""
-    log(f"building a {'Llama-2-7B' if device.startswith('cuda') else 'tiny'}-shaped model with {layers} layers on {device}")
+    log(f"building a model of {shape_name(device)} with {layers} layers on {device}")
     fp, q = build(layers, device)
     rows = []
     for b in batches:
-        t_fp = decode_tokens_per_s(fp, b, new_tokens, device)
-        t_q = decode_tokens_per_s(q, b, new_tokens, device)
+        t_fp = decode_tokens_per_s(fp, b, new_tokens, device, static_cache=static_cache)
+        t_q = decode_tokens_per_s(q, b, new_tokens, device, static_cache=static_cache)
         rows.append({"batch": b, "fp16_tokens_per_s": t_fp, "marlin_tokens_per_s": t_q, "speedup": t_q / t_fp})
         log(f"batch {b}: fp16 {t_fp:.1f} tok/s, marlin {t_q:.1f} tok/s")
     return rows
