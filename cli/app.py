@@ -238,6 +238,13 @@ def _load_any(path: Optional[Path], dev, show: bool):
         return model, models.load_tokenizer(source), "full precision (torch), bundled SmolLM2-135M"
     kind = formats.detect(path) if (Path(path) / "config.json").exists() else "full-precision"
     source = models.resolve(path) if kind == "full-precision" else models.ModelSource(Path(path))
+    if kind != "full-precision" and dev.type == "cuda":
+        from marlin_quant import ops
+
+        if not ops.kernel_available():
+            raise ops.KernelUnavailableError(
+                "a GPU is present but the Marlin kernel library is not built or cannot run on it; build it with "
+                "`python scripts/build_kernels.py`, or pass --device cpu for the reference path")
     with _progress(disable=not show) as bar:
         task = bar.add_task("loading", total=None)
         model = load(path, device=dev, progress=lambda done, total: bar.update(task, completed=done, total=total))
@@ -267,12 +274,6 @@ def ppl(
         from marlin_quant import evaluate
 
         dev = _pick_device(device)
-        if dev.type == "cuda":
-            from marlin_quant import ops
-
-            if not ops.kernel_available():
-                raise UsageError("a GPU is present but the Marlin kernel library is not built or cannot run; build it "
-                                 "with `python scripts/build_kernels.py`, or use --device cpu")
         model, tokenizer, how = _load_any(path, dev, show=not as_json)
         text_name, text = _eval_text(dataset)
         ids = evaluate.tokenize(tokenizer, text)
