@@ -238,3 +238,18 @@ def test_bench_e2e_smoke_on_cpu():
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["rows"]
     assert [r["batch"] for r in rows] == [1, 2] and all(r["marlin_tokens_per_s"] > 0 for r in rows)
+
+
+def test_compress_bad_model_directories_exit_1(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bert").mkdir()
+    (tmp_path / "bert" / "config.json").write_text('{"architectures": ["BertModel"], "model_type": "bert"}')
+    (tmp_path / "nocfg").mkdir()
+    (tmp_path / "nocfg" / "weights.bin").write_bytes(b"x")
+    for name, words in (("empty", ["empty"]), ("bert", ["BertModel", "LlamaForCausalLM"]),
+                        ("nocfg", ["config.json"])):
+        result = invoke("compress", tmp_path / name, "--out", tmp_path / "o")
+        assert result.exit_code == 1, result.output
+        for w in words:
+            assert w in result.output
+        assert "Traceback" not in result.output and not (tmp_path / "o").exists()
