@@ -505,9 +505,17 @@ def bench(
         spec = importlib.util.spec_from_file_location("bench_kernel", script)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        argv = ["--json", "/dev/stdout"] if as_json else []
-        code = module.main(argv)
-        raise typer.Exit(code or 0)
+        if not as_json:
+            raise typer.Exit(module.main([]) or 0)
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "bench.json"
+            with contextlib.redirect_stdout(sys.stderr):  # its table goes to stderr, the JSON to stdout
+                code = module.main(["--json", str(target)])
+            if code:
+                raise typer.Exit(code)
+            _emit_json(json.loads(target.read_text()))
 
 
 def main() -> None:
