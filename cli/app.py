@@ -210,6 +210,8 @@ def _eval_text(dataset: Optional[str]) -> tuple[str, str]:
 
     if dataset is None:
         return calibration.evaluation_text()
+    if dataset == "stdlib":  # the held-out part: never the documents compress calibrates on
+        return "stdlib docstrings (held out)", "\n\n".join(calibration.stdlib_documents("evaluation"))
     docs = calibration.load_documents(dataset)
     return str(dataset), "\n\n".join(docs)
 
@@ -261,7 +263,7 @@ def _load_any(path: Optional[Path], dev, show: bool):
 @app.command()
 def ppl(
     path: Optional[Path] = typer.Argument(None, help="A full-precision or quantized directory (marlin, gptq or compressed-tensors). Omit it for the bundled SmolLM2-135M in full precision."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Text to evaluate: a .txt file, a folder of .txt files, a .jsonl file, 'stdlib', or a Hub name. Default: the license texts in /usr/share/common-licenses (else Python's LICENSE)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Text to evaluate: a .txt file, a folder of .txt files, a .jsonl file, 'stdlib' (the held-out standard-library docstrings, never used for calibration), or a Hub name. Default: the license texts in /usr/share/common-licenses (else Python's LICENSE)."),
     seqlen: int = typer.Option(2048, "--seqlen", min=2, help="Tokens per non-overlapping window."),
     max_windows: Optional[int] = typer.Option(None, "--max-windows", min=1, help="Evaluate only the first W windows (default: all)."),
     device: Optional[str] = typer.Option(None, "--device", help="cuda (the Marlin kernel) or cpu (the reference path); default cuda when present."),
