@@ -129,8 +129,8 @@ def compress(model_dir: str | Path | None, config: QuantConfig, out: str | Path 
     if not config.enabled:
         result_layers: dict = {}
         skipped: dict = {}
-        marlin.save_full_precision(model.half(), out, provenance=prov, tokenizer=tokenizer, overwrite=overwrite,
-                                   max_shard_bytes=max_shard_bytes)
+        marlin.save_full_precision(model, out, provenance=prov, tokenizer=tokenizer, overwrite=overwrite,
+                                   max_shard_bytes=max_shard_bytes, dtype=torch.float16)
     else:
         samples = None
         if config.method == "gptq":
@@ -140,8 +140,8 @@ def compress(model_dir: str | Path | None, config: QuantConfig, out: str | Path 
         result = pipeline.quantize_model(model, samples, config, device=dev, progress=progress)
         result_layers, skipped, stats = result.layers, result.skipped, result.stats
         prov = provenance(source, config, len(samples) if samples is not None else 0)
-        marlin.save(model.half(), result_layers, out, groupsize=config.groupsize, provenance=prov,
-                    tokenizer=tokenizer, overwrite=overwrite, max_shard_bytes=max_shard_bytes)
+        marlin.save(model, result_layers, out, groupsize=config.groupsize, provenance=prov, tokenizer=tokenizer,
+                    overwrite=overwrite, max_shard_bytes=max_shard_bytes, dtype=torch.float16)
     file_bytes = sum(p.stat().st_size for p in out.iterdir() if p.suffix == ".safetensors")
     return CompressReport(str(out), source.description or str(source.path), config.to_dict(), str(dev),
                           len(result_layers), dict(skipped), time.perf_counter() - t0, file_bytes, source_bytes,

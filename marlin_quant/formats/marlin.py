@@ -55,19 +55,21 @@ def quantization_config(groupsize: int, quantized: list[str], full_precision: li
     }
 
 
-def model_config_dict(model) -> dict[str, Any]:
+def model_config_dict(model, dtype: torch.dtype | None = None) -> dict[str, Any]:
     """The config of a Hugging Face model as written to config.json, without quantization_config."""
     cfg = model.config.to_dict()
     cfg.pop("quantization_config", None)
-    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float16)
+    if dtype is None:
+        dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float16)
     cfg["dtype"] = str(dtype).removeprefix("torch.")
     cfg.pop("torch_dtype", None)
     return cfg
 
 
-def _plain_state(model, quantized: set[str]) -> Iterator[tuple[str, torch.Tensor]]:
-    """The model's tensors except quantized weights; a tensor tied to an earlier one (lm_head to the
-    embedding) is written once, as Hugging Face does."""
+def _plain_state(model, quantized: set[str], dtype: torch.dtype | None = None) -> Iterator[tuple[str, torch.Tensor]]:
+    """The model's tensors except quantized weights, floating ones cast to ``dtype`` if given (one
+    at a time: a model loaded from GGUF refuses ``model.half()``); a tensor tied to an earlier one
+    (lm_head to the embedding) is written once, as Hugging Face does."""
     seen: dict[tuple[int, int, tuple], str] = {}
     qweights = {f"{q}.weight" for q in quantized}
     for name, t in model.state_dict().items():
@@ -77,12 +79,14 @@ def _plain_state(model, quantized: set[str]) -> Iterator[tuple[str, torch.Tensor
         if t.numel() and key in seen:
             continue
         seen[key] = name
+        if dtype is not None and t.is_floating_point():
+            t = t.to(dtype)
         yield name, t
 
 
 def save(model, layers: Mapping[str, Any], out: str | Path, *, groupsize: int, provenance: dict[str, Any],
          tokenizer=None, tokenizer_dir: Path | None = None, overwrite: bool = False,
-         max_shard_bytes: int | None = None, progress=None) -> Path:
+         max_shard_bytes: int | None = None, progress=None, dtype: torch.dtype | None = None) -> Path:
     """Write a quantized model as a native directory (atomically).
 
     Args:
@@ -92,18 +96,19 @@ def save(model, layers: Mapping[str, Any], out: str | Path, *, groupsize: int, p
         groupsize: 32, 64, 128 or -1.
         provenance: recorded in ``quantization_config.provenance``.
         tokenizer / tokenizer_dir: saved or copied beside the weights.
+        dtype: cast the non-quantized floating tensors to this (default: keep them as they are).
     """
     linears = {n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
     quantized = sorted(layers)
     for name in quantized:
         if name not in linears:
             raise FormatError(f"{name} is not a linear layer of this model; cannot store it quantized")
-    config = model_config_dict(model)
+    config = model_config_dict(model, dtype)
     full = sorted(linears - set(quantized))
     config["quantization_config"] = quantization_config(groupsize, quantized, full, provenance)
 
     def tensors() -> Iterator[tuple[str, torch.Tensor]]:
-        yield from _plain_state(model, set(quantized))
+        yield from _plain_state(model, set(quantized), dtype)
         for name in quantized:
             item = layers[name]
             codes, scales = (item.codes, item.scales) if hasattr(item, "codes") else item
@@ -117,12 +122,12 @@ def save(model, layers: Mapping[str, Any], out: str | Path, *, groupsize: int, p
 
 def save_full_precision(model, out: str | Path, *, provenance: dict[str, Any], tokenizer=None,
                         tokenizer_dir: Path | None = None, overwrite: bool = False,
-                        max_shard_bytes: int | None = None) -> Path:
+                        max_shard_bytes: int | None = None, dtype: torch.dtype | None = None) -> Path:
     """The ``--wbits 16`` baseline: a plain Hugging Face directory (no quantization_config), with
     the provenance kept under ``marlin_quant_provenance`` so ``inspect`` can tell its story."""
-    config = model_config_dict(model)
+    config = model_config_dict(model, dtype)
     config["marlin_quant_provenance"] = provenance
-    return write_directory(out, config, _plain_state(model, set()), tokenizer=tokenizer,
+    return write_directory(out, config, _plain_state(model, set(), dtype), tokenizer=tokenizer,
                            tokenizer_dir=tokenizer_dir, overwrite=overwrite, max_shard_bytes=max_shard_bytes)
 
 
