@@ -59,6 +59,8 @@ def model_config_dict(model, dtype: torch.dtype | None = None) -> dict[str, Any]
     """The config of a Hugging Face model as written to config.json, without quantization_config."""
     cfg = model.config.to_dict()
     cfg.pop("quantization_config", None)
+    if not cfg.get("architectures"):  # a config built from GGUF has none; loaders (vLLM) need it
+        cfg["architectures"] = [type(model).__name__]
     if dtype is None:
         dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float16)
     cfg["dtype"] = str(dtype).removeprefix("torch.")
