@@ -1,0 +1,421 @@
+"""Layer-by-layer compression of a Hugging Face decoder-only model (Llama, Mistral, Qwen2, SmolLM).
+
+:func:`quantize_model` walks ``model.model.layers`` one decoder layer at a time: only that layer
+(and the calibration activations) lives on the compute device, the rest stays on the CPU. For each
+layer it collects the input Hessian of every projection with forward hooks, solves GPTQ for the
+projections that share an input together (q/k/v, gate/up), writes the quantized-dequantized
+weights back into the model, and runs the layer again so that the next layer is calibrated on
+the outputs of the quantized one.
+
+Calibration samples may differ in length; samples of equal length are batched together (at most
+``config.batch_tokens`` tokens per batch) and never padded, so no attention mask is involved. The
+keyword arguments the model passes to its decoder layers (rotary ``position_embeddings``,
+``position_ids``, masks...) are captured with the layer-0 inputs and replayed for every layer.
+
+The model is modified in place (its projections hold the dequantized 4-bit weights afterwards);
+the returned :class:`QuantizedModel` holds the codes and scales to pack for the kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import gptq, packing
+from .config import QuantConfig
+
+log = logging.getLogger(__name__)
+
+ATTN = ("q_proj", "k_proj", "v_proj", "o_proj")
+MLP = ("gate_proj", "up_proj", "down_proj")
+# Projections that read the same input, in the order the layer calls them.
+SHARED_INPUT = (("q_proj", "k_proj", "v_proj"), ("o_proj",), ("gate_proj", "up_proj"), ("down_proj",))
+
+
+class PipelineError(RuntimeError):
+    """The model cannot be compressed as asked; the message names the layer and the cause."""
+
+
+@dataclass
+class QuantizedLayer:
+    """One quantized projection.
+
+    Attributes:
+        codes: uint8 (in_features, out_features), values 0..15 (see :mod:`marlin_quant.packing`).
+        scales: fp16 (in_features // groupsize, out_features), or (1, out_features).
+        groupsize: 32, 64, 128 or -1.
+        error: mean over calibration tokens of the squared output error, summed over outputs
+            (NaN for round-to-nearest without calibration data).
+        rel_error: ``error`` relative to the mean squared output of the full-precision layer.
+        damp: damping used, as a fraction of the mean Hessian diagonal (0 for round-to-nearest).
+    """
+
+    codes: torch.Tensor
+    scales: torch.Tensor
+    groupsize: int
+    error: float
+    rel_error: float
+    damp: float
+
+
+@dataclass
+class QuantizedModel:
+    """Result of :func:`quantize_model`.
+
+    Attributes:
+        layers: full module name (``model.layers.0.self_attn.q_proj``) -> its quantized layer.
+        skipped: full module name -> why it stays in full precision.
+        config: the configuration used.
+        stats: ``total_seconds``, ``tokens``, ``nsamples``, ``peak_gpu_bytes`` (None on CPU) and
+            ``per_layer``: for each decoder layer the seconds spent in ``forward``, ``hessian``,
+            ``solve`` (without the clip search) and ``clip``, and its mean ``rel_error``.
+    """
+
+    layers: dict[str, QuantizedLayer]
+    skipped: dict[str, str]
+    config: QuantConfig
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class _Caught(Exception):
+    def __init__(self, args: tuple, kwargs: dict) -> None:
+        super().__init__("layer-0 input captured")
+        self.args_ = args
+        self.kwargs = kwargs
+
+
+class _Stop(Exception):
+    """Raised by the last Hessian hook a pass needs: the rest of the layer need not run."""
+
+
+def decoder_layers(model: nn.Module) -> nn.ModuleList:
+    """``model.model.layers``, after checking that every layer has the projections we quantize."""
+    inner = getattr(model, "model", None)
+    layers = getattr(inner, "layers", None)
+    if not isinstance(layers, nn.ModuleList) or len(layers) == 0:
+        raise PipelineError(
+            f"{type(model).__name__} has no model.model.layers; supported are decoder-only "
+            "Llama-family models (Llama, Mistral, Qwen2, SmolLM)"
+        )
+    for i, layer in enumerate(layers):
+        for name in ATTN + MLP:
+            if not isinstance(_projection(layer, name), nn.Linear):
+                raise PipelineError(
+                    f"model.layers.{i} has no nn.Linear {_path(name)}; supported layers have "
+                    "self_attn.{q,k,v,o}_proj and mlp.{gate,up,down}_proj"
+                )
+    return layers
+
+
+def _path(name: str) -> str:
+    return f"self_attn.{name}" if name in ATTN else f"mlp.{name}"
+
+
+def _projection(layer: nn.Module, name: str) -> nn.Module | None:
+    parent = getattr(layer, "self_attn" if name in ATTN else "mlp", None)
+    return getattr(parent, name, None)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _batches(samples: list[torch.Tensor], batch_tokens: int) -> list[torch.Tensor]:
+    """Stack samples of equal length into batches of at most ``batch_tokens`` tokens."""
+    by_length: dict[int, list[torch.Tensor]] = {}
+    for s in samples:
+        ids = s.reshape(1, -1) if s.dim() == 1 else s
+        if ids.dim() != 2 or ids.shape[0] != 1:
+            raise PipelineError(f"each calibration sample must be a (1, length) token tensor, got {tuple(s.shape)}")
+        by_length.setdefault(ids.shape[1], []).append(ids)
+    out = []
+    for length in sorted(by_length):
+        group = by_length[length]
+        per = max(1, batch_tokens // length)
+        for i in range(0, len(group), per):
+            out.append(torch.cat(group[i:i + per]))
+    return out
+
+
+def _to(obj: Any, device: torch.device) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device)
+    if isinstance(obj, tuple):
+        return tuple(_to(o, device) for o in obj)
+    if isinstance(obj, list):
+        return [_to(o, device) for o in obj]
+    if isinstance(obj, dict):
+        return {k: _to(v, device) for k, v in obj.items()}
+    return obj
+
+
+def _hidden(out: Any) -> torch.Tensor:
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+def _capture_inputs(model: nn.Module, batches: list[torch.Tensor], device: torch.device,
+                    layers: nn.ModuleList) -> list[tuple[torch.Tensor, tuple, dict]]:
+    """Run the embeddings on each batch and keep what layer 0 receives (hidden, args, kwargs)."""
+    inner = model.model
+    others = [m for name, m in inner.named_children() if name != "layers"]
+    for m in others:
+        m.to(device)
+
+    def catch(module, args, kwargs):
+        raise _Caught(args, dict(kwargs))
+
+    handle = layers[0].register_forward_pre_hook(catch, with_kwargs=True)
+    cache = []
+    try:
+        for ids in batches:
+            try:
+                inner(input_ids=ids.to(device), use_cache=False)
+            except _Caught as c:
+                args, kwargs = c.args_, c.kwargs
+                hidden = args[0] if args else kwargs.pop("hidden_states")
+                cache.append((hidden, tuple(args[1:]), kwargs))
+            else:
+                raise PipelineError("the model's forward never reached model.layers[0]")
+    finally:
+        handle.remove()
+        for m in others:
+            m.to("cpu")
+    return cache
+
+
+@contextlib.contextmanager
+def _tf32_for_low_precision(dtype: torch.dtype):
+    """fp16/bf16 values are exact in TF32 (10-bit mantissa), so X^T X from them loses nothing
+    with TF32 tensor cores while accumulating in fp32."""
+    if dtype not in (torch.float16, torch.bfloat16) or not torch.cuda.is_available():
+        yield
+        return
+    old = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = old
+
+
+def _run_layer(layer: nn.Module, cache: list, device: torch.device) -> list[torch.Tensor]:
+    outs = []
+    for hidden, args, kwargs in cache:
+        outs.append(_hidden(layer(hidden, *args, **kwargs)))
+    return outs
+
+
+def _collect_hessians(layer: nn.Module, sets: list[tuple[str, ...]], cache: list, device: torch.device,
+                      prefix: str, timing: dict[str, float]) -> dict[tuple[str, ...], torch.Tensor]:
+    """One pass over the calibration batches collecting ``X^T X / tokens`` for each input set."""
+    hessians: dict[tuple[str, ...], torch.Tensor] = {}
+    counts: dict[tuple[str, ...], int] = {}
+    hook_seconds = [0.0]
+    handles = []
+
+    def make_hook(key: tuple[str, ...], last: bool):
+        def hook(module, args):
+            _sync(device)
+            t = time.perf_counter()
+            x = args[0].detach().reshape(-1, args[0].shape[-1])
+            if not torch.isfinite(x).all():
+                raise PipelineError(
+                    f"{prefix}.{_path(key[0])}: its input holds NaN or Inf (activations overflowed); "
+                    "load the model in bfloat16 or float32"
+                )
+            if key not in hessians:
+                hessians[key] = torch.zeros((x.shape[1], x.shape[1]), device=x.device, dtype=torch.float32)
+                counts[key] = 0
+            with _tf32_for_low_precision(x.dtype):
+                xf = x.float()
+                hessians[key].addmm_(xf.t(), xf)
+            counts[key] += x.shape[0]
+            _sync(device)
+            hook_seconds[0] += time.perf_counter() - t
+            if last:
+                raise _Stop
+        return hook
+
+    for j, key in enumerate(sets):
+        handles.append(_projection(layer, key[0]).register_forward_pre_hook(make_hook(key, j == len(sets) - 1)))
+    _sync(device)
+    t0 = time.perf_counter()
+    try:
+        for hidden, args, kwargs in cache:
+            try:
+                layer(hidden, *args, **kwargs)
+            except _Stop:
+                pass
+    finally:
+        for h in handles:
+            h.remove()
+    _sync(device)
+    total = time.perf_counter() - t0
+    timing["hessian"] += hook_seconds[0]
+    timing["forward"] += total - hook_seconds[0]
+    for key in hessians:
+        hessians[key] /= counts[key]
+    return hessians
+
+
+def _steps(true_sequential: bool) -> list[list[tuple[str, ...]]]:
+    if true_sequential:
+        return [[s] for s in SHARED_INPUT]
+    return [list(SHARED_INPUT)]
+
+
+def _quantizable(layer: nn.Module, names: tuple[str, ...], groupsize: int, prefix: str,
+                 skipped: dict[str, str]) -> list[str]:
+    ok = []
+    for name in names:
+        lin = _projection(layer, name)
+        full = f"{prefix}.{_path(name)}"
+        try:
+            packing.check_shape(lin.in_features, lin.out_features, groupsize)
+        except packing.PackingError as exc:
+            skipped[full] = str(exc)
+            continue
+        ok.append(name)
+    return ok
+
+
+def _write_back(lin: nn.Linear, res: gptq.SolveResult, groupsize: int) -> None:
+    w_hat = gptq._dequantize_nk(res.codes, res.scales, groupsize)
+    lin.weight.data.copy_(w_hat.to(device=lin.weight.device, dtype=lin.weight.dtype))
+
+
+def _record(out: dict[str, QuantizedLayer], full: str, res: gptq.SolveResult, groupsize: int,
+            measured: bool) -> None:
+    out[full] = QuantizedLayer(
+        codes=res.codes.cpu(), scales=res.scales.cpu(), groupsize=groupsize,
+        error=res.error if measured else math.nan, rel_error=res.rel_error if measured else math.nan,
+        damp=res.damp,
+    )
+
+
+def _check_finite_weights(layer: nn.Module, prefix: str) -> None:
+    for name in ATTN + MLP:
+        if not torch.isfinite(_projection(layer, name).weight).all():
+            raise PipelineError(f"{prefix}.{_path(name)}: the weight holds NaN or Inf; fix the checkpoint")
+
+
+def quantize_model(model: nn.Module, samples: list[torch.Tensor] | None, config: QuantConfig,
+                   device: str | torch.device | None = None, progress: bool = True) -> QuantizedModel:
+    """Quantize every decoder-layer projection of ``model`` in place.
+
+    Args:
+        model: a Hugging Face causal LM on the CPU (``model.model.layers[i]`` with
+            ``self_attn.{q,k,v,o}_proj`` and ``mlp.{gate,up,down}_proj``), fp16, bf16 or fp32.
+        samples: calibration token tensors, each (1, length) (see
+            :func:`marlin_quant.calibration.calibration_samples`); unused for ``method="rtn"``.
+        config: the recipe (:class:`marlin_quant.config.QuantConfig`).
+        device: where each layer is computed; default CUDA when available, else CPU.
+        progress: show a progress bar over layers (running error, time left).
+
+    Returns:
+        A :class:`QuantizedModel`; the model's projections now hold the dequantized weights, and
+        layers whose shape the kernel cannot run are left as they were (listed in ``skipped``).
+    """
+    t_start = time.perf_counter()
+    layers = decoder_layers(model)
+    device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    result = QuantizedModel(layers={}, skipped={}, config=config,
+                            stats={"per_layer": [], "nsamples": 0, "tokens": 0, "peak_gpu_bytes": None})
+    if not config.enabled:
+        log.info("wbits=16: the model is left in full precision")
+        return result
+    torch.manual_seed(config.seed)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    use_gptq = config.method == "gptq"
+    cache: list = []
+    if use_gptq:
+        if not samples:
+            raise PipelineError("method='gptq' needs calibration samples (or use method='rtn')")
+        batches = _batches(samples, config.batch_tokens)
+        result.stats["nsamples"] = len(samples)
+        result.stats["tokens"] = int(sum(s.numel() for s in samples))
+        with torch.no_grad():
+            cache = _capture_inputs(model, batches, device, layers)
+    clip_grid = config.clip_grid() if config.clip else None
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(len(layers)), desc=f"{config.method} {config.wbits}-bit g{config.groupsize}",
+               unit="layer", disable=not progress)
+    errors: list[float] = []
+    for i in bar:
+        prefix = f"model.layers.{i}"
+        timing = {"forward": 0.0, "hessian": 0.0, "solve": 0.0, "clip": 0.0}
+        layer = layers[i].to(device)
+        _check_finite_weights(layer, prefix)
+        layer_errors = []
+        with torch.no_grad():
+            for step in _steps(config.true_sequential and use_gptq):
+                sets = [(s, _quantizable(layer, s, config.groupsize, prefix, result.skipped)) for s in step]
+                sets = [(s, ok) for s, ok in sets if ok]
+                if not sets:
+                    continue
+                hessians = (_collect_hessians(layer, [s for s, _ in sets], cache, device, prefix, timing)
+                            if use_gptq else {})
+                for key, names in sets:
+                    lins = [_projection(layer, n) for n in names]
+                    weight = torch.cat([lin.weight.detach() for lin in lins]) if len(lins) > 1 else lins[0].weight.detach()
+                    label = f"{prefix}.{_path(names[0])}" + (f"+{len(names) - 1}" if len(names) > 1 else "")
+                    _sync(device)
+                    t = time.perf_counter()
+                    if use_gptq:
+                        res = gptq.gptq_quantize(
+                            weight, hessians.pop(key), config.groupsize, act_order=config.act_order,
+                            clip_grid=clip_grid, clip_metric=config.clip_metric, damp=config.damp,
+                            blocksize=config.blocksize, name=label)
+                        if res.damp > config.damp:
+                            log.warning("%s: quantized with damping %.4g (asked %.4g)", label, res.damp, config.damp)
+                    else:
+                        res = gptq.rtn_quantize(weight.to(device), config.groupsize, name=label)
+                    _sync(device)
+                    elapsed = time.perf_counter() - t
+                    timing["clip"] += res.clip_seconds
+                    timing["solve"] += elapsed - res.clip_seconds
+                    parts = res.split([lin.out_features for lin in lins]) if len(lins) > 1 else [res]
+                    for name, lin, part in zip(names, lins, parts):
+                        _write_back(lin, part, config.groupsize)
+                        _record(result.layers, f"{prefix}.{_path(name)}", part, config.groupsize, use_gptq)
+                        if use_gptq:
+                            layer_errors.append(part.rel_error)
+            if use_gptq:
+                _sync(device)
+                t = time.perf_counter()
+                outs = _run_layer(layer, cache, device)
+                _sync(device)
+                timing["forward"] += time.perf_counter() - t
+                for out in outs:
+                    if not torch.isfinite(out).all():
+                        raise PipelineError(
+                            f"{prefix}: its output holds NaN or Inf after quantization; load the model in "
+                            "bfloat16 or float32, or use a larger damp"
+                        )
+                cache = [(o, args, kwargs) for o, (_, args, kwargs) in zip(outs, cache)]
+        layers[i] = layer.to("cpu")
+        mean_err = sum(layer_errors) / len(layer_errors) if layer_errors else math.nan
+        errors.append(mean_err)
+        result.stats["per_layer"].append({**timing, "rel_error": mean_err})
+        if use_gptq:
+            bar.set_postfix(rel_err=f"{mean_err:.2e}")
+        log.debug("%s: rel. error %.3e, %s", prefix, mean_err,
+                  ", ".join(f"{k} {v:.2f}s" for k, v in timing.items()))
+    del cache
+    if result.skipped:
+        log.warning("kept in full precision (shape the kernel cannot run): %s", ", ".join(result.skipped))
+    result.stats["total_seconds"] = time.perf_counter() - t_start
+    if device.type == "cuda":
+        result.stats["peak_gpu_bytes"] = int(torch.cuda.max_memory_allocated(device))
+    return result
