@@ -86,7 +86,7 @@ def test_pipeline_quantizes_and_skips(quantized, caplog):
         assert q.scales.shape == (w.shape[1] // 64, w.shape[0]) and q.scales.dtype == torch.float16
         # the model now holds exactly codes * scales
         torch.testing.assert_close(w.detach(), packing.dequantize(q.codes, q.scales, 64).t(), rtol=0, atol=0)
-        assert 0 < q.rel_error < 0.1 and q.damp == pytest.approx(0.1)
+        assert 0 < q.rel_error < 0.1 and q.damp == pytest.approx(cfg().damp)
         packing.pack(q.codes, q.scales, 64)  # ready for the kernel
     assert len(res.stats["per_layer"]) == 2
     assert set(res.stats["per_layer"][0]) >= {"forward", "hessian", "solve", "clip", "rel_error"}
