@@ -325,7 +325,7 @@ def _solve(weight: torch.Tensor, H: torch.Tensor, groupsize: int, act_order: boo
     scales = static_scales if static else group_scales
     codes = Q.t().to(torch.uint8).contiguous()
     scales16 = scales.to(torch.float16).contiguous()
-    w_hat = _dequantize_nk(codes, scales16, groupsize)
+    w_hat = dequantize_weight(codes, scales16, groupsize)
     row_error, row_energy = _errors(W0, w_hat, H)
     return SolveResult(codes, scales16, damp_used, row_error, row_energy, clip_seconds)
 
@@ -348,11 +348,11 @@ def rtn_quantize(weight: torch.Tensor, groupsize: int = 128, H: torch.Tensor | N
     if H is None:
         zeros = torch.zeros(n, device=device)
         return SolveResult(codes, scales16, 0.0, zeros, zeros.clone())
-    row_error, row_energy = _errors(W0, _dequantize_nk(codes, scales16, groupsize), H.float())
+    row_error, row_energy = _errors(W0, dequantize_weight(codes, scales16, groupsize), H.float())
     return SolveResult(codes, scales16, 0.0, row_error, row_energy)
 
 
-def _dequantize_nk(codes: torch.Tensor, scales: torch.Tensor, groupsize: int) -> torch.Tensor:
+def dequantize_weight(codes: torch.Tensor, scales: torch.Tensor, groupsize: int) -> torch.Tensor:
     """(n, k) fp32 weights from (k, n) codes and (groups, n) scales."""
     k, n = codes.shape
     g = k if groupsize == -1 else groupsize
