@@ -86,14 +86,18 @@ def _sync(device: torch.device) -> None:
 
 
 @contextlib.contextmanager
-def _single_thread_on_cpu(device: torch.device):
-    """The solver's per-column steps are tiny: on a CPU, intra-op threads only add
-    synchronisation (10-30x slower on a busy 2-core machine), so run the solve on one thread."""
-    if device.type != "cpu":
+def _threads(device: torch.device, n: int | None):
+    """Set the CPU's intra-op thread count for a while (no-op on other devices or for None).
+
+    The solver's per-column steps are tiny: on a CPU, intra-op threads only add synchronisation
+    (10-30x slower on a busy 2-core machine), so the solve runs on one thread; the clip search
+    works on large tensors and gets all threads back.
+    """
+    if device.type != "cpu" or n is None:
         yield
         return
     old = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(n)
     try:
         yield
     finally:
@@ -127,20 +131,20 @@ def _check_inputs(weight: torch.Tensor, H: torch.Tensor, groupsize: int, name: s
 def inverse_cholesky(H: torch.Tensor, damp: float, name: str = "layer") -> tuple[torch.Tensor, float]:
     """Upper Cholesky factor ``U`` of ``(H + damp * mean(diag H) * I)^-1``, and the damping used.
 
-    When a factorisation fails, the damping grows by ``DAMP_GROWTH`` (a warning is logged) up to
-    ``MAX_DAMP_RETRIES`` times; then :class:`GPTQError` is raised. There is no fallback to
-    round-to-nearest.
+    ``H`` is overwritten (damped), to keep one k x k matrix fewer in memory. When a factorisation
+    fails, the damping grows by ``DAMP_GROWTH`` (a warning is logged) up to ``MAX_DAMP_RETRIES``
+    times; then :class:`GPTQError` is raised. There is no fallback to round-to-nearest.
     """
-    mean_diag = float(H.diagonal().mean())
+    diag = H.diagonal()
+    mean_diag = float(diag.mean())
     if not mean_diag > 0:
         raise GPTQError(f"{name}: the Hessian's diagonal is zero (no calibration input reached this layer)")
     frac = damp
-    eye_idx = torch.arange(H.shape[0], device=H.device)
+    added = 0.0
     for attempt in range(MAX_DAMP_RETRIES + 1):
-        Hd = H.clone()
-        Hd[eye_idx, eye_idx] += frac * mean_diag
-        L, info = torch.linalg.cholesky_ex(Hd)
-        del Hd
+        diag += frac * mean_diag - added
+        added = frac * mean_diag
+        L, info = torch.linalg.cholesky_ex(H)
         if int(info) == 0:
             Hinv = torch.cholesky_inverse(L)
             del L
@@ -225,13 +229,15 @@ def gptq_quantize(
         name: used in messages.
     """
     _check_inputs(weight, H, groupsize, name)
-    with _single_thread_on_cpu(H.device):
-        return _solve(weight, H, groupsize, act_order, clip_grid, clip_metric, damp, blocksize, name)
+    all_threads = torch.get_num_threads()
+    with _threads(H.device, 1):
+        return _solve(weight, H, groupsize, act_order, clip_grid, clip_metric, damp, blocksize, name,
+                      all_threads)
 
 
 def _solve(weight: torch.Tensor, H: torch.Tensor, groupsize: int, act_order: bool,
            clip_grid: list[float] | None, clip_metric: str, damp: float, blocksize: int,
-           name: str) -> SolveResult:
+           name: str, clip_threads: int) -> SolveResult:
     n, k = weight.shape
     g = k if groupsize == -1 else groupsize
     if groupsize != -1 and blocksize % groupsize:
@@ -255,7 +261,8 @@ def _solve(weight: torch.Tensor, H: torch.Tensor, groupsize: int, act_order: boo
     if static:
         _sync(device)
         t = time.perf_counter()
-        static_scales = _static_scales(W, Hw, groupsize, clip_grid, clip_metric, damp)
+        with _threads(device, clip_threads):
+            static_scales = _static_scales(W, Hw, groupsize, clip_grid, clip_metric, damp)
         _sync(device)
         clip_seconds += time.perf_counter() - t
 
@@ -297,7 +304,8 @@ def _solve(weight: torch.Tensor, H: torch.Tensor, groupsize: int, act_order: boo
                     _sync(device)
                     t = time.perf_counter()
                     metric = _group_metric(U1[i:i + g, i:i + g], clip_metric)
-                    scale = quantizer.search_scales(wg, clip_grid, metric)
+                    with _threads(device, clip_threads):
+                        scale = quantizer.search_scales(wg, clip_grid, metric)
                     _sync(device)
                     clip_seconds += time.perf_counter() - t
                 group_scales[col // g] = scale
@@ -317,7 +325,7 @@ def _solve(weight: torch.Tensor, H: torch.Tensor, groupsize: int, act_order: boo
     scales = static_scales if static else group_scales
     codes = Q.t().to(torch.uint8).contiguous()
     scales16 = scales.to(torch.float16).contiguous()
-    w_hat = _dequantize_nk(codes, scales16, groupsize)
+    w_hat = dequantize_weight(codes, scales16, groupsize)
     row_error, row_energy = _errors(W0, w_hat, H)
     return SolveResult(codes, scales16, damp_used, row_error, row_energy, clip_seconds)
 
@@ -340,11 +348,11 @@ def rtn_quantize(weight: torch.Tensor, groupsize: int = 128, H: torch.Tensor | N
     if H is None:
         zeros = torch.zeros(n, device=device)
         return SolveResult(codes, scales16, 0.0, zeros, zeros.clone())
-    row_error, row_energy = _errors(W0, _dequantize_nk(codes, scales16, groupsize), H.float())
+    row_error, row_energy = _errors(W0, dequantize_weight(codes, scales16, groupsize), H.float())
     return SolveResult(codes, scales16, 0.0, row_error, row_energy)
 
 
-def _dequantize_nk(codes: torch.Tensor, scales: torch.Tensor, groupsize: int) -> torch.Tensor:
+def dequantize_weight(codes: torch.Tensor, scales: torch.Tensor, groupsize: int) -> torch.Tensor:
     """(n, k) fp32 weights from (k, n) codes and (groups, n) scales."""
     k, n = codes.shape
     g = k if groupsize == -1 else groupsize

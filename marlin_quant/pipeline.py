@@ -288,7 +288,7 @@ def _quantizable(layer: nn.Module, names: tuple[str, ...], groupsize: int, prefi
 
 
 def _write_back(lin: nn.Linear, res: gptq.SolveResult, groupsize: int) -> None:
-    w_hat = gptq._dequantize_nk(res.codes, res.scales, groupsize)
+    w_hat = gptq.dequantize_weight(res.codes, res.scales, groupsize)
     lin.weight.data.copy_(w_hat.to(device=lin.weight.device, dtype=lin.weight.dtype))
 
 
@@ -419,3 +419,20 @@ def quantize_model(model: nn.Module, samples: list[torch.Tensor] | None, config:
     if device.type == "cuda":
         result.stats["peak_gpu_bytes"] = int(torch.cuda.max_memory_allocated(device))
     return result
+
+
+def replace_with_marlin(model: nn.Module, result: QuantizedModel) -> int:
+    """Swap every projection named in ``result.layers`` for a :class:`marlin_quant.nn.MarlinLinear`
+    holding its packed codes and scales (kernel on CUDA, reference on CPU); returns how many."""
+    from .nn import MarlinLinear
+
+    count = 0
+    for name, q in result.layers.items():
+        parent_name, child = name.rsplit(".", 1)
+        parent = model.get_submodule(parent_name)
+        linear = getattr(parent, child)
+        if not isinstance(linear, nn.Linear):
+            raise PipelineError(f"{name} is a {type(linear).__name__}, not an nn.Linear: already replaced?")
+        setattr(parent, child, MarlinLinear.from_linear(linear, q.codes, q.scales, q.groupsize))
+        count += 1
+    return count

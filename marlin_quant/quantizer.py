@@ -100,7 +100,14 @@ def search_scales(w: torch.Tensor, grid: list[float] | torch.Tensor, metric: tor
     for start in range(0, factors.numel(), chunk):
         f = factors[start:start + chunk]
         scales = _to_fp16_grid(f[:, None] * absmax[None, :] / HALF_RANGE)  # (p, rows)
-        err = weighted_error(w, fake_quantize(w.expand(f.numel(), rows, g), scales), metric)
+        s3 = scales.unsqueeze(-1)
+        # dequantized minus original, in place: this loop is memory-bound
+        delta = torch.div(w, s3).round_().clamp_(-ZERO, MAXQ - ZERO).mul_(s3).sub_(w)
+        if metric.dim() == 2:
+            err = (delta @ metric).square_().sum(dim=-1)
+        else:
+            err = delta.square_().mul_(metric).sum(dim=-1)
+        del delta
         err_min, idx = err.min(dim=0)
         cand = scales.gather(0, idx[None]).squeeze(0)
         if best_err is None:
