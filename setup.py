@@ -2,8 +2,8 @@
 (set MARLIN_QUANT_SKIP_KERNELS=1 to skip, MARLIN_QUANT_ARCHS=80,90a to choose targets); on a
 machine without CUDA the package installs and runs its CPU reference path."""
 
+import importlib.util
 import os
-import sys
 from pathlib import Path
 
 from setuptools import setup
@@ -17,18 +17,24 @@ class BuildWithKernels(build_py):
         super().run()
         if os.environ.get("MARLIN_QUANT_SKIP_KERNELS") == "1":
             return
-        sys.path.insert(0, str(ROOT))
-        from marlin_quant._build import DEFAULT_ARCHS, LIB_NAME, build_kernel_library, find_nvcc
+        # Load the build helper by path: importing the package would import torch, which the
+        # isolated build environment does not have.
+        spec = importlib.util.spec_from_file_location("_mq_build", ROOT / "marlin_quant" / "_build.py")
+        build = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(build)
+        DEFAULT_ARCHS, LIB_NAME = build.DEFAULT_ARCHS, build.LIB_NAME
+        build_kernel_library, find_nvcc = build.build_kernel_library, build.find_nvcc
 
         if find_nvcc() is None:
             print("marlin-quant: nvcc not found, installing without the CUDA kernel (CPU reference only)")
             return
         archs = os.environ.get("MARLIN_QUANT_ARCHS", ",".join(DEFAULT_ARCHS)).split(",")
-        out = Path(self.build_lib) / "marlin_quant" / "_lib" / LIB_NAME
-        build_kernel_library(archs=archs, out=out, csrc=ROOT / "csrc")
-        # Editable installs import from the source tree: put a copy there too.
         if getattr(self, "editable_mode", False):
+            # Editable installs import from the source tree: the library goes there.
             build_kernel_library(archs=archs, csrc=ROOT / "csrc")
+        else:
+            out = Path(self.build_lib) / "marlin_quant" / "_lib" / LIB_NAME
+            build_kernel_library(archs=archs, out=out, csrc=ROOT / "csrc")
 
 
 setup(

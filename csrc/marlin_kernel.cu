@@ -7,12 +7,15 @@
 // the weight, 64 columns (4 tiles of 16x16) = 128 int32 = 512 bytes, where lane i of a warp
 // reads the 16 bytes at 16*i and finds, per tile, the 8 codes of its two m16n8k16 B fragments.
 //
-// Work decomposition. A thread block of 8 warps owns an output tile of (16*MB rows) x (64*WN
-// columns); its warps sit WN side by side along n and WK = 8/WN deep along k. Weights stream
-// through a 4-stage cp.async pipeline. k may be split into several parts handled by different
-// blocks (small m has too few output tiles to fill the GPU otherwise); those write fp32 partials,
-// and the last block to finish a tile (an atomic ticket) sums them in a fixed order, writes C and
-// re-arms the ticket, so results are deterministic and the counters need no reset between calls.
+// Work decomposition (stream-K). An output tile is (16*MB rows) x 512 columns; its 8 warps sit
+// side by side along n (64 columns each), so no warp ever shares an accumulator with another.
+// The k loop of a tile is cut into iterations of 64 rows (16 KB of weights). All iterations of
+// all tiles, k fastest, are dealt out in equal contiguous ranges to one resident thread block
+// per SM: every SM streams the same number of weight bytes whatever the shape, through a deep
+// cp.async pipeline (up to 8 stages, 112 KB in flight per SM) that runs on across tile
+// boundaries. A tile finished by one block is written directly; a tile shared by several blocks
+// is summed by the last of them to arrive (an atomic ticket) from fp32 partials, in block order,
+// so results are deterministic, and the ticket is re-armed to zero for the next call.
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -22,53 +25,47 @@ namespace mq {
 
 constexpr int kWarps = 8;
 constexpr int kThreads = 32 * kWarps;
-constexpr int kStages = 4;
-
-// Stripes (16 rows of k) per pipeline stage: about 16 KB of A + B per stage, and at least one
-// stripe per k-warp. Must match _stripes_per_stage in marlin_quant/ops.py.
-__host__ __device__ constexpr int stripes_per_stage(int mb, int wn) {
-  int ks = 32 / (mb + wn);
-  int p = 1;
-  while (p * 2 <= ks) p *= 2;
-  int wk = kWarps / wn;
-  return p > wk ? p : wk;
-}
+constexpr int kTN = 64 * kWarps;  // output columns per tile
 
 struct Params {
-  const int4* A;  // (m, k) fp16
-  const int4* B;  // (k/16, 2n) int32
-  const int4* s;  // (groups, n) fp16, permuted
-  half* C;        // (m, n) fp16
-  float* partials;  // (splits, m, n) fp32, when splits > 1
-  int* counters;    // (m_chunks * n_slices) tickets, zero between calls
+  const int4* A;    // (m, k) fp16
+  const int4* B;    // (k/16, 2n) int32
+  const int4* s;    // (groups, n) fp16, permuted
+  half* C;          // (m, n) fp16
+  float* partials;  // (blocks, 2, MT * kTN) fp32, for tiles shared between blocks
+  int* counters;    // one ticket per tile, zero between calls
   int m, n, k, groupsize;
-  int splits, n_slices, m_chunks, k_stages;
+  int g_shift;                      // log2(groupsize) (grouped scales only)
+  int m_chunks, n_slices, k_iters;  // tiles = m_chunks * n_slices; iterations per tile
+  int blocks;                       // grid size
+  long long total_iters;            // tiles * k_iters
 };
 
-template <int MB, int WN>
+// KS: 16-row stripes per iteration (8 where shared memory allows: 32 KB of weights per stage
+// halves the per-stripe cost of loop, barrier and address arithmetic; 4 on small-smem GPUs).
+template <int MB, int KS, int STAGES, int WK>
 struct Tile {
-  static constexpr int WK = kWarps / WN;
-  static constexpr int KS = stripes_per_stage(MB, WN);
-  static constexpr int TK = 16 * KS;           // k rows per stage
-  static constexpr int TN = 64 * WN;           // n columns per block
-  static constexpr int MT = 16 * MB;           // m rows per block
-  static constexpr int A_VEC = MT * TK / 8;    // int4 per stage of A
-  static constexpr int B_VEC = KS * TN / 2;    // int4 per stage of B
-  static constexpr int S_ROWS = TK >= 32 ? TK / 32 : 1;  // most scale rows a stage can touch
-  static constexpr int S_VEC = S_ROWS * TN / 8;
+  static constexpr int MT = 16 * MB;
+  static constexpr int TK = 16 * KS;             // k rows per iteration
+  static constexpr int A_ROW = TK / 8;           // int4 per A row of a stage
+  static constexpr int A_VEC = MT * A_ROW;       // int4 per stage of A
+  static constexpr int B_VEC = KS * kTN / 2;     // int4 per stage of B
+  static constexpr int S_ROWS = TK / 32;         // most scale rows one stage can touch
+  static constexpr int S_VEC = S_ROWS * kTN / 8;
   static constexpr int STAGE_VEC = A_VEC + B_VEC + S_VEC;
-  static constexpr int PIPE_BYTES = kStages * STAGE_VEC * 16;
-  static constexpr int RED_BYTES = WK > 1 ? WN * MB * 32 * 32 * 4 : 0;
-  static constexpr int SMEM_BYTES = PIPE_BYTES > RED_BYTES ? PIPE_BYTES : RED_BYTES;
-  static_assert(KS % WK == 0, "each k-warp needs the same number of stripes");
-  static_assert(TK % 64 == 0, "A rows are swizzled in groups of 8 16-byte chunks");
+  static constexpr int PIPE_BYTES = STAGES * STAGE_VEC * 16;
+  static constexpr int PARTIAL = MT * kTN;       // floats per partial tile
+  // With WK = 2 k-warps per column group, the second half hands its accumulators to the first
+  // through this buffer at the end of every tile segment.
+  static constexpr int RED_FLOATS = WK > 1 ? kWarps * MB * 32 * 32 : 0;
+  static constexpr int SMEM_BYTES = PIPE_BYTES + RED_FLOATS * 4;
 };
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
-// 16-byte async copy; src_bytes == 0 fills the destination with zeros (out-of-range rows).
+// 16-byte async copy; valid == false fills the destination with zeros and reads nothing.
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
   int n = valid ? 16 : 0;
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(n));
@@ -94,17 +91,17 @@ __device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4],
 template <int LUT>
 __device__ __forceinline__ uint32_t lop3(uint32_t a, uint32_t b, uint32_t c) {
   uint32_t d;
-  asm volatile("lop3.b32 %0, %1, %2, %3, %4;\n" : "=r"(d) : "r"(a), "r"(b), "r"(c), "n"(LUT));
+  asm("lop3.b32 %0, %1, %2, %3, %4;\n" : "=r"(d) : "r"(a), "r"(b), "r"(c), "n"(LUT));
   return d;
 }
 
 __device__ __forceinline__ half2 as_half2(uint32_t x) { return *reinterpret_cast<half2*>(&x); }
 __device__ __forceinline__ uint32_t as_u32(half2 x) { return *reinterpret_cast<uint32_t*>(&x); }
 
-// One int32 of 8 interleaved codes -> four fp16 pairs (code - 8): the B fragments (b0, b1) of
-// the tile's left 8 columns and of its right 8 columns. Placing a nibble in the mantissa of
-// 1024.0 (0x6400) gives 1024 + code exactly; a subtract (or an fma for the nibble 4 bits up)
-// removes the bias. Avoids any integer-to-float conversion instruction.
+// One int32 of 8 interleaved codes -> the B fragments (b0, b1) of the tile's left 8 columns and
+// of its right 8 columns, as fp16 (code - 8). A nibble placed in the mantissa of 1024.0
+// (0x6400) reads as 1024 + code exactly; one subtract (or an fma for the nibble 4 bits up)
+// removes the bias, with no integer-to-float conversion.
 __device__ __forceinline__ void dequant8(uint32_t q, uint32_t (&left)[2], uint32_t (&right)[2]) {
   constexpr uint32_t LO = 0x000f000f, HI = 0x00f000f0, EX = 0x64006400;
   constexpr int AND_OR = (0xf0 & 0xcc) | 0xaa;
@@ -122,114 +119,156 @@ __device__ __forceinline__ void dequant8(uint32_t q, uint32_t (&left)[2], uint32
   right[1] = as_u32(__hfma2(as_half2(hi1), mul, add));
 }
 
-template <int MB, int WN, bool PER_CHANNEL>
-__global__ void __launch_bounds__(kThreads) marlin_gemm_kernel(const Params p) {
-  using T = Tile<MB, WN>;
+// Per-channel scales of the 16 output columns (8 n8 sub-tiles x 2) one lane holds.
+__device__ __forceinline__ void load_channel_scales(const Params& p, int wcol0, int lane, float2 (&pcs)[8]) {
+  const half* sg = reinterpret_cast<const half*>(p.s) + wcol0;
+#pragma unroll
+  for (int run = 0; run < 2; run++) {
+    int4 v = __ldg(reinterpret_cast<const int4*>(sg + 32 * run + 8 * (lane & 3)));
+    const uint32_t w4[4] = {(uint32_t)v.x, (uint32_t)v.y, (uint32_t)v.z, (uint32_t)v.w};
+#pragma unroll
+    for (int a = 0; a < 4; a++) pcs[4 * run + a] = __half22float2(as_half2(w4[a]));
+  }
+}
+
+template <int MB, int KS, int STAGES, int WK, bool PER_CHANNEL>
+__global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Params p) {
+  using T = Tile<MB, KS, STAGES, WK>;
+  constexpr int NT = kThreads * WK;
+  constexpr int kTK = T::TK;
   extern __shared__ int4 smem[];
+  __shared__ int is_last, fix_lo, fix_hi, fix_lo_slot;
 
   const int tid = threadIdx.x;
   const int lane = tid & 31;
   const int warp = tid >> 5;
-  const int wn = warp % WN;  // which 64-column group of the block tile
-  const int wk = warp / WN;  // which k-warp
+  const int wn = warp % kWarps;  // which 64-column group of the tile
+  const int wk = warp / kWarps;  // which share of each stage's stripes (j % WK == wk)
+  const int btid = tid % kThreads;
 
-  // Unit -> (m chunk, k split, n slice); chunks vary fastest so blocks that share a weight tile
-  // run together and the second read of it hits L2.
-  int unit = blockIdx.x;
-  const int chunk = unit % p.m_chunks;
-  unit /= p.m_chunks;
-  const int split = unit % p.splits;
-  const int slice = unit / p.splits;
+  const long long it_begin = p.total_iters * blockIdx.x / p.blocks;
+  const long long it_end = p.total_iters * (blockIdx.x + 1) / p.blocks;
+  const int n_iters = (int)(it_end - it_begin);
+  const int first_tile = (int)(it_begin / p.k_iters);
 
-  const int stage_begin = (int)((long long)p.k_stages * split / p.splits);
-  const int stage_end = (int)((long long)p.k_stages * (split + 1) / p.splits);
-  const int n_stages = stage_end - stage_begin;
-
-  const int row0 = chunk * T::MT;
-  const int col0 = slice * T::TN;
-  const int k_stripes = p.k / 16;
   const int n_vec_B = p.n / 2;  // int4 per B row (8n bytes)
   const int n_vec_s = p.n / 8;  // int4 per scale row
   const int k_vec_A = p.k / 8;  // int4 per A row
   const int groups = PER_CHANNEL ? 1 : p.k / p.groupsize;
 
-  auto stage_ptr = [&](int buf) { return smem + buf * T::STAGE_VEC; };
+  // Tiles run chunk-fastest so that blocks sharing a weight slice run together (L2 reuse).
+  auto tile_coords = [&](int tile, int& row0, int& col0) {
+    row0 = (tile % p.m_chunks) * T::MT;
+    col0 = (tile / p.m_chunks) * kTN;
+  };
 
-  auto load_stage = [&](int buf, int stage) {
-    int4* sA = stage_ptr(buf);
+  // Loads walk the iteration space incrementally: per-thread source pointers are set when a
+  // tile starts and advance by a fixed stride per iteration (no divisions, little arithmetic).
+  // Each thread copies fixed positions of every stage: A vectors tid + 256 * rep, B vector tid
+  // of every stripe, and scale vector tid when tid < 64 * rows.
+  const int k_stripes = p.k / 16;
+  int ld_tile = first_tile, ld_kit = (int)(it_begin - (long long)first_tile * p.k_iters);
+  const int s_rows = PER_CHANNEL ? 0 : (p.groupsize <= kTK ? kTK >> p.g_shift : 1);
+  constexpr int A_REPS = (T::A_VEC + NT - 1) / NT;
+  const int4* a_src[A_REPS];
+  bool a_ok[A_REPS];
+  const int4* b_src;
+  bool b_ok;
+  const int4* s_src;
+  bool s_col_ok;
+  auto start_tile_loads = [&]() {
+    int row0, col0;
+    tile_coords(ld_tile, row0, col0);
+#pragma unroll
+    for (int rep = 0; rep < A_REPS; rep++) {
+      int i = tid + rep * NT;
+      int grow = row0 + i / T::A_ROW;
+      a_ok[rep] = i < T::A_VEC && grow < p.m;
+      a_src[rep] = p.A + (a_ok[rep] ? (long long)grow * k_vec_A + ld_kit * T::A_ROW + i % T::A_ROW : 0);
+    }
+    b_ok = col0 + 64 * (btid >> 5) < p.n;
+    b_src = p.B + (b_ok ? (long long)ld_kit * KS * n_vec_B + col0 / 2 + btid : 0);
+    s_col_ok = col0 + 8 * (tid & 63) < p.n;
+    s_src = p.s + (s_col_ok ? col0 / 8 + (tid & 63) : 0);
+  };
+  start_tile_loads();
+
+  auto load_next = [&](int buf) {
+    int4* sA = smem + buf * T::STAGE_VEC;
     int4* sB = sA + T::A_VEC;
     int4* sS = sB + T::B_VEC;
-    constexpr int A_ROW_VEC = T::TK / 8;
+    // Only the last iteration of a tile can be short (k is a multiple of 64, not of TK).
+    const int stripes = min(KS, k_stripes - ld_kit * KS);
 #pragma unroll
-    for (int i = tid; i < T::A_VEC; i += kThreads) {
-      int r = i / A_ROW_VEC, c = i % A_ROW_VEC;
-      int grow = row0 + r, gcol = stage * A_ROW_VEC + c;
-      bool ok = grow < p.m && gcol < k_vec_A;
-      const int4* src = ok ? p.A + (long long)grow * k_vec_A + gcol : p.A;
-      cp_async16(sA + r * A_ROW_VEC + (c ^ (r & 7)), src, ok);
-    }
-    constexpr int B_ROW_VEC = T::TN / 2;
-#pragma unroll
-    for (int i = tid; i < T::B_VEC; i += kThreads) {
-      int j = i / B_ROW_VEC, e = i % B_ROW_VEC;
-      int gs = stage * T::KS + j;
-      bool ok = gs < k_stripes && col0 + 64 * (e / 32) < p.n;
-      const int4* src = ok ? p.B + (long long)gs * n_vec_B + col0 / 2 + e : p.B;
-      cp_async16(sB + i, src, ok);
-    }
-    if (!PER_CHANNEL) {
-      constexpr int S_ROW_VEC = T::TN / 8;
-      int srow0 = (stage * T::TK) / p.groupsize;
-      int nrows = T::TK >= p.groupsize ? T::TK / p.groupsize : 1;
-      for (int i = tid; i < nrows * S_ROW_VEC; i += kThreads) {
-        int r = i / S_ROW_VEC, e = i % S_ROW_VEC;
-        int grow = srow0 + r;
-        bool ok = grow < groups && col0 + 8 * e < p.n;
-        const int4* src = ok ? p.s + (long long)grow * n_vec_s + col0 / 8 + e : p.s;
-        cp_async16(sS + i, src, ok);
+    for (int rep = 0; rep < A_REPS; rep++) {
+      int i = tid + rep * NT;
+      if (i < T::A_VEC) {
+        int r = i / T::A_ROW, c = i % T::A_ROW;
+        bool ok = a_ok[rep] && c < 2 * stripes;
+        cp_async16(sA + r * T::A_ROW + (c ^ (r & 7)), ok ? a_src[rep] : p.A, ok);
+        a_src[rep] += T::A_ROW;
       }
+    }
+#pragma unroll
+    for (int rep = 0; rep < KS / WK; rep++) {
+      int r = rep * WK + tid / kThreads;
+      bool ok = b_ok && r < stripes;
+      cp_async16(sB + r * kThreads + btid, ok ? b_src + r * n_vec_B : p.B, ok);
+    }
+    b_src += KS * n_vec_B;
+    if (!PER_CHANNEL && tid < 64 * s_rows) {
+      int grow = ((ld_kit * kTK) >> p.g_shift) + (tid >> 6);
+      bool ok = s_col_ok && grow < groups;
+      cp_async16(sS + tid, ok ? s_src + (long long)grow * n_vec_s : p.s, ok);
+    }
+    if (++ld_kit == p.k_iters) {
+      ld_kit = 0;
+      ld_tile++;
+      start_tile_loads();
     }
   };
 
   float acc[MB][8][4];
+  auto zero_acc = [&]() {
 #pragma unroll
-  for (int a = 0; a < MB; a++)
+    for (int a = 0; a < MB; a++)
 #pragma unroll
-    for (int b = 0; b < 8; b++)
+      for (int b = 0; b < 8; b++)
 #pragma unroll
-      for (int c = 0; c < 4; c++) acc[a][b][c] = 0.f;
+        for (int c = 0; c < 4; c++) acc[a][b][c] = 0.f;
+  };
+  zero_acc();
 
-  auto compute_stage = [&](int buf, int stage) {
-    const int4* sA = stage_ptr(buf);
+  auto compute_iter = [&](int buf, int kit) {
+    const int valid = min(KS, k_stripes - kit * KS);
+    const int4* sA = smem + buf * T::STAGE_VEC;
     const int4* sB = sA + T::A_VEC;
     const int4* sS = sB + T::B_VEC;
-    constexpr int A_ROW_VEC = T::TK / 8;
-    constexpr int PER_WARP = T::KS / T::WK;
-    const int valid = min(T::KS, k_stripes - stage * T::KS);
-    int4 bq[PER_WARP];
+    constexpr int MINE = KS / WK;  // stripes of this stage that this warp multiplies
+    int4 bq[MINE];
 #pragma unroll
-    for (int jj = 0; jj < PER_WARP; jj++) {
-      int j = wk + T::WK * jj;
-      bq[jj] = sB[j * (T::TN / 2) + wn * 32 + lane];
+    for (int jj = 0; jj < MINE; jj++) bq[jj] = sB[(wk + WK * jj) * (kTN / 2) + wn * 32 + lane];
+    int4 sv[MINE];
+    if (!PER_CHANNEL) {
+#pragma unroll
+      for (int jj = 0; jj < MINE; jj++) {
+        int srow = (wk + WK * jj) >> (p.g_shift - 4);  // 16 j / groupsize; 0 when a group spans the stage
+        sv[jj] = sS[srow * (kTN / 8) + wn * 8 + lane / 4];
+      }
     }
 #pragma unroll
-    for (int jj = 0; jj < PER_WARP; jj++) {
-      const int j = wk + T::WK * jj;
+    for (int jj = 0; jj < MINE; jj++) {
+      const int j = wk + WK * jj;
       if (j >= valid) break;
-      uint32_t sc[4];  // scales of the 8 n8 sub-tiles this lane touches, as fp16 pairs
-      if (!PER_CHANNEL) {
-        int srow = T::TK >= p.groupsize ? (16 * j) / p.groupsize : 0;
-        int4 sv = sS[srow * (T::TN / 8) + wn * 8 + lane / 4];
-        sc[0] = sv.x; sc[1] = sv.y; sc[2] = sv.z; sc[3] = sv.w;
-      }
       uint32_t af[MB][4];
 #pragma unroll
       for (int mb = 0; mb < MB; mb++) {
         int r = 16 * mb + (lane & 15);
         int c = 2 * j + (lane >> 4);
-        ldmatrix_x4(af[mb], sA + r * A_ROW_VEC + (c ^ (r & 7)));
+        ldmatrix_x4(af[mb], sA + r * T::A_ROW + (c ^ (r & 7)));
       }
       const uint32_t q[4] = {(uint32_t)bq[jj].x, (uint32_t)bq[jj].y, (uint32_t)bq[jj].z, (uint32_t)bq[jj].w};
+      const uint32_t sc[4] = {(uint32_t)sv[jj].x, (uint32_t)sv[jj].y, (uint32_t)sv[jj].z, (uint32_t)sv[jj].w};
 #pragma unroll
       for (int t = 0; t < 4; t++) {
         uint32_t left[2], right[2];
@@ -251,74 +290,19 @@ __global__ void __launch_bounds__(kThreads) marlin_gemm_kernel(const Params p) {
     }
   };
 
-  // ---- pipeline ----
-#pragma unroll
-  for (int i = 0; i < kStages - 1; i++) {
-    if (i < n_stages) load_stage(i, stage_begin + i);
-    cp_async_commit();
-  }
-  for (int i = 0; i < n_stages; i++) {
-    cp_async_wait<kStages - 2>();
-    __syncthreads();
-    int next = i + kStages - 1;
-    if (next < n_stages) load_stage(next % kStages, stage_begin + next);
-    cp_async_commit();
-    compute_stage(i % kStages, stage_begin + i);
-  }
-  cp_async_wait<0>();
-  __syncthreads();
-
-  // ---- reduce the k-warps of the block (fixed order: deterministic) ----
-  if (T::WK > 1) {
-    float* red = reinterpret_cast<float*>(smem);
-    for (int w = 1; w < T::WK; w++) {
-      if (wk == w) {
-#pragma unroll
-        for (int mb = 0; mb < MB; mb++)
-#pragma unroll
-          for (int u = 0; u < 8; u++)
-#pragma unroll
-            for (int v = 0; v < 4; v++) {
-              float* dst = red + (((wn * MB + mb) * 32 + u * 4 + v) * 32 + lane);
-              *dst = (w == 1) ? acc[mb][u][v] : *dst + acc[mb][u][v];
-            }
-      }
-      __syncthreads();
-    }
-    if (wk == 0) {
-#pragma unroll
-      for (int mb = 0; mb < MB; mb++)
-#pragma unroll
-        for (int u = 0; u < 8; u++)
-#pragma unroll
-          for (int v = 0; v < 4; v++) acc[mb][u][v] += red[((wn * MB + mb) * 32 + u * 4 + v) * 32 + lane];
-    }
-  }
-
-  const int q4 = lane & 3;
-  const int r8 = lane >> 2;
-  const int wcol0 = col0 + wn * 64;
-
-  if (p.splits == 1) {
-    if (wk != 0 || wcol0 >= p.n) return;
+  // Write this warp's accumulators of `tile` as fp16 C (with per-channel scales).
+  auto write_c = [&](int row0, int col0) {
+    const int wcol0 = col0 + wn * 64;
+    if (wcol0 >= p.n) return;
     float2 pcs[8];
-    if (PER_CHANNEL) {
-      const half* sg = reinterpret_cast<const half*>(p.s) + wcol0;
-#pragma unroll
-      for (int run = 0; run < 2; run++) {
-        int4 v = __ldg(reinterpret_cast<const int4*>(sg + 32 * run + 8 * q4));
-        const uint32_t w4[4] = {(uint32_t)v.x, (uint32_t)v.y, (uint32_t)v.z, (uint32_t)v.w};
-#pragma unroll
-        for (int a = 0; a < 4; a++) pcs[4 * run + a] = __half22float2(as_half2(w4[a]));
-      }
-    }
+    if (PER_CHANNEL) load_channel_scales(p, wcol0, lane, pcs);
 #pragma unroll
     for (int mb = 0; mb < MB; mb++) {
 #pragma unroll
       for (int h = 0; h < 2; h++) {
-        int row = row0 + 16 * mb + r8 + 8 * h;
+        int row = row0 + 16 * mb + (lane >> 2) + 8 * h;
         if (row >= p.m) continue;
-        half* crow = p.C + (long long)row * p.n + wcol0 + 2 * q4;
+        half* crow = p.C + (long long)row * p.n + wcol0 + 2 * (lane & 3);
 #pragma unroll
         for (int u = 0; u < 8; u++) {
           float x = acc[mb][u][2 * h], y = acc[mb][u][2 * h + 1];
@@ -327,64 +311,130 @@ __global__ void __launch_bounds__(kThreads) marlin_gemm_kernel(const Params p) {
         }
       }
     }
-    return;
-  }
+  };
 
-  // ---- split k: publish this block's fp32 partial, the last block of the tile reduces ----
-  if (wk == 0 && wcol0 < p.n) {
-    float* part = p.partials + (long long)split * p.m * p.n;
+  // Partials are stored in fragment order (one float4 per lane per (mb, u)): fully coalesced.
+  // A block has two slots: 0 for the tile its range starts in, 1 for the tile it ends in.
+  auto partial_slot = [&](int block, int slot) {
+    return p.partials + ((long long)block * 2 + slot) * T::PARTIAL;
+  };
+  auto frag_index = [&](int mb, int u) { return ((wn * MB + mb) * 8 + u) * 32 + lane; };
+
+  // A tile segment ended: publish it (alone: write C; shared: partial + ticket, last one sums).
+  auto finish_tile = [&](int tile, int kit_begin, int kit_end) {
+    int row0, col0;
+    tile_coords(tile, row0, col0);
+    if (WK > 1) {
+      float* red = reinterpret_cast<float*>(smem + STAGES * T::STAGE_VEC);
+      if (wk == 1) {
+#pragma unroll
+        for (int mb = 0; mb < MB; mb++)
+#pragma unroll
+          for (int u = 0; u < 8; u++)
+#pragma unroll
+            for (int v = 0; v < 4; v++) red[((wn * MB + mb) * 32 + u * 4 + v) * 32 + lane] = acc[mb][u][v];
+      }
+      __syncthreads();
+      if (wk == 0) {
+#pragma unroll
+        for (int mb = 0; mb < MB; mb++)
+#pragma unroll
+          for (int u = 0; u < 8; u++)
+#pragma unroll
+            for (int v = 0; v < 4; v++) acc[mb][u][v] += red[((wn * MB + mb) * 32 + u * 4 + v) * 32 + lane];
+      }
+    }
+    if (kit_begin == 0 && kit_end == p.k_iters) {
+      if (wk == 0) write_c(row0, col0);
+      return;
+    }
+    // Lanes whose rows are all past m have nothing to publish (m = 1 writes 1/8 of the tile).
+    const int rows_left = p.m - row0;
+    float4* mine = reinterpret_cast<float4*>(partial_slot(blockIdx.x, tile == first_tile ? 0 : 1));
+#pragma unroll
+    for (int mb = 0; mb < MB; mb++)
+      if (wk == 0 && 16 * mb + (lane >> 2) < rows_left)
+#pragma unroll
+        for (int u = 0; u < 8; u++)
+          __stcg(mine + frag_index(mb, u), make_float4(acc[mb][u][0], acc[mb][u][1], acc[mb][u][2], acc[mb][u][3]));
+    // No __threadfence here: it compiles to MEMBAR.SC.GPU, which also waits for every weight
+    // prefetch in flight. The barrier orders the block's stores before thread 0, whose
+    // acq_rel ticket publishes them (release is cumulative) - the CUTLASS semaphore pattern.
+    __syncthreads();
+    if (tid == 0) {
+      // Blocks whose ranges touch this tile: lo .. hi. 64-bit divisions are emulated (~100
+      // instructions each), so one thread works this out, once per shared tile.
+      const long long t_begin = (long long)tile * p.k_iters, t_end = t_begin + p.k_iters;
+      auto range_begin = [&](int b) { return p.total_iters * b / p.blocks; };
+      int lo = (int)((t_begin * p.blocks) / p.total_iters);
+      int hi = (int)(((t_end - 1) * p.blocks) / p.total_iters);
+      // The quotient can land one block early or late; settle it against the real ranges.
+      while (lo > 0 && range_begin(lo) > t_begin) lo--;
+      while (lo + 1 < p.blocks && range_begin(lo + 1) <= t_begin) lo++;
+      while (hi + 1 < p.blocks && range_begin(hi + 1) < t_end) hi++;
+      while (hi > lo && range_begin(hi) >= t_end) hi--;
+      fix_lo = lo;
+      fix_hi = hi;
+      fix_lo_slot = range_begin(lo) == t_begin ? 0 : 1;  // later blocks start inside the tile: slot 0
+      const int contributors = hi - lo + 1;
+      int prev;
+      asm volatile("atom.add.acq_rel.gpu.global.s32 %0, [%1], 1;\n" : "=r"(prev) : "l"(p.counters + tile) : "memory");
+      is_last = prev == contributors - 1;
+      if (is_last) p.counters[tile] = 0;  // re-arm: every contributor has arrived
+    }
+    __syncthreads();
+    if (!is_last || wk != 0) return;
+    const int lo = fix_lo, hi = fix_hi, lo_slot = fix_lo_slot;
 #pragma unroll
     for (int mb = 0; mb < MB; mb++)
 #pragma unroll
-      for (int h = 0; h < 2; h++) {
-        int row = row0 + 16 * mb + r8 + 8 * h;
-        if (row >= p.m) continue;
-        float* prow = part + (long long)row * p.n + wcol0 + 2 * q4;
+      for (int u = 0; u < 8; u++)
 #pragma unroll
-        for (int u = 0; u < 8; u++)
-          __stcg(reinterpret_cast<float2*>(prow + 8 * u), make_float2(acc[mb][u][2 * h], acc[mb][u][2 * h + 1]));
-      }
-  }
-  __threadfence();
-  __syncthreads();
-  __shared__ int is_last;
-  int* ticket = p.counters + chunk * p.n_slices + slice;
-  if (tid == 0) {
-    int prev = atomicAdd(ticket, 1);
-    is_last = prev == p.splits - 1;
-  }
-  __syncthreads();
-  if (!is_last) return;
-  __threadfence();
+        for (int v = 0; v < 4; v++) acc[mb][u][v] = 0.f;
+    // Up to 16 blocks can share a tile when n is narrow: unrolled so that several
+    // contributors' loads are in flight at once rather than one L2 round trip each.
+#pragma unroll 4
+    for (int b = lo; b <= hi; b++) {
+      const float4* part = reinterpret_cast<const float4*>(partial_slot(b, b == lo ? lo_slot : 0));
+#pragma unroll
+      for (int mb = 0; mb < MB; mb++)
+        if (16 * mb + (lane >> 2) < rows_left)
+#pragma unroll
+        for (int u = 0; u < 8; u++) {
+          float4 v = __ldcg(part + frag_index(mb, u));
+          acc[mb][u][0] += v.x; acc[mb][u][1] += v.y; acc[mb][u][2] += v.z; acc[mb][u][3] += v.w;
+        }
+    }
+    write_c(row0, col0);
+  };
 
-  const int rows = min(T::MT, p.m - row0);
-  const int cols = min(T::TN, p.n - col0);
-  const int vec_per_row = cols / 4;
-  for (int i = tid; i < rows * vec_per_row; i += kThreads) {
-    int r = i / vec_per_row, c = 4 * (i % vec_per_row);
-    long long off = (long long)(row0 + r) * p.n + col0 + c;
-    float4 sum = __ldcg(reinterpret_cast<const float4*>(p.partials + off));
-    for (int sp = 1; sp < p.splits; sp++) {
-      float4 v = __ldcg(reinterpret_cast<const float4*>(p.partials + (long long)sp * p.m * p.n + off));
-      sum.x += v.x; sum.y += v.y; sum.z += v.z; sum.w += v.w;
-    }
-    if (PER_CHANNEL) {
-      // Natural column x of a 32-column run sits at 8 * ((x % 8) / 2) + 2 * (x / 8) + x % 2.
-      const half* sg = reinterpret_cast<const half*>(p.s);
-      float f[4] = {sum.x, sum.y, sum.z, sum.w};
+  // ---- the pipeline, continuous across tile boundaries ----
 #pragma unroll
-      for (int e = 0; e < 4; e++) {
-        int x = col0 + c + e;
-        int base = x & ~31, w = x & 31;
-        f[e] *= __half2float(sg[base + 8 * ((w % 8) / 2) + 2 * (w / 8) + (w % 2)]);
-      }
-      sum = make_float4(f[0], f[1], f[2], f[3]);
-    }
-    half2 lo = __floats2half2_rn(sum.x, sum.y), hi = __floats2half2_rn(sum.z, sum.w);
-    uint2 out = make_uint2(as_u32(lo), as_u32(hi));
-    *reinterpret_cast<uint2*>(p.C + off) = out;
+  for (int i = 0; i < STAGES - 1; i++) {
+    if (i < n_iters) load_next(i);
+    cp_async_commit();
   }
-  if (tid == 0) *ticket = 0;  // re-arm for the next call on this workspace
+  int tile = first_tile;
+  int kit = (int)(it_begin - (long long)first_tile * p.k_iters);
+  int seg_begin = kit;
+  for (int i = 0; i < n_iters; i++) {
+    cp_async_wait<STAGES - 2>();
+    __syncthreads();
+    int next = i + STAGES - 1;
+    if (next < n_iters) load_next(next % STAGES);
+    cp_async_commit();
+    compute_iter(i % STAGES, kit);
+    if (kit == p.k_iters - 1 || i == n_iters - 1) {
+      finish_tile(tile, seg_begin, kit + 1);
+      zero_acc();
+      tile++;
+      kit = 0;
+      seg_begin = 0;
+    } else {
+      kit++;
+    }
+  }
+  cp_async_wait<0>();
 }
 
 // ------------------------------------------------------------------------------------------
@@ -396,48 +446,106 @@ enum Error {
   kBadPointer = -1,
   kBadShape = -2,
   kBadGroup = -3,
-  kBadConfig = -4,
-  kNoWorkspace = -5,
+  kSmallWorkspace = -5,
   kOldArch = -6,
   kSmem = -7,
   kTooLarge = -8,
 };
 
-template <int MB, int WN, bool PC>
-int launch(const Params& p, int units, int device, cudaStream_t stream) {
-  using T = Tile<MB, WN>;
-  auto kernel = marlin_gemm_kernel<MB, WN, PC>;
-  int optin = 0;
-  cudaError_t e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
-  if (e != cudaSuccess) return e;
-  if (T::SMEM_BYTES + 64 > optin) return kSmem;
+struct Plan {
+  int m_blocks, ks, stages, wk, m_chunks, n_slices, k_iters, blocks;
+  long long total_iters, partial_floats;
+  int counters;
+  int smem;
+};
+
+constexpr int kMaxTickets = 1 << 16;
+constexpr int kSmemReserve = 1024;  // the driver keeps 1 KB of shared memory per block
+
+int smem_bytes(int mb, int ks, int stages, int wk) {
+  int mt = 16 * mb, tk = 16 * ks;
+  int stage_vec = mt * tk / 8 + ks * kTN / 2 + (tk / 32) * kTN / 8;
+  return stages * stage_vec * 16 + (wk > 1 ? kWarps * mb * 32 * 32 * 4 : 0);
+}
+
+// Pipeline shape, one block per SM. Small m (MB <= 2) takes 16 warps, two per column group
+// splitting each stage's stripes (measured on par with 8 warps on H100, and it halves each
+// warp's dependency chain, which is what bounds a block whose range is only a few stages).
+// Otherwise 8 warps with the deepest pipeline that fits: 8-stripe stages 4-5 deep on Hopper,
+// 4-stripe stages 6 deep on A100, 3 deep on sm_86/89. (Two resident blocks of 4-deep,
+// 4-stripe pipelines were measured 15% slower on H100 for m <= 16.)
+bool pick_pipeline(int mb, int smem_optin, int smem_per_sm, int* ks, int* stages, int* wk) {
+  const int options[6][3] = {{8, 4, 2}, {8, 5, 1}, {8, 4, 1}, {4, 6, 1}, {4, 3, 1}, {4, 2, 1}};
+  for (auto& o : options) {
+    if (o[2] > 1 && mb > 2) continue;  // 16 warps leave 128 registers a thread: too few for MB > 2
+    int bytes = smem_bytes(mb, o[0], o[1], o[2]);
+    if (bytes <= smem_optin && bytes + kSmemReserve <= smem_per_sm) {
+      *ks = o[0]; *stages = o[1]; *wk = o[2];
+      return true;
+    }
+  }
+  return false;
+}
+
+int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Plan* plan) {
+  Plan pl;
+  pl.m_blocks = m < 64 ? (m + 15) / 16 : 4;
+  if (!pick_pipeline(pl.m_blocks, smem_optin, smem_per_sm, &pl.ks, &pl.stages, &pl.wk)) return kSmem;
+  pl.smem = smem_bytes(pl.m_blocks, pl.ks, pl.stages, pl.wk);
+  pl.m_chunks = (m + 16 * pl.m_blocks - 1) / (16 * pl.m_blocks);
+  pl.n_slices = (n + kTN - 1) / kTN;
+  pl.k_iters = (k + 16 * pl.ks - 1) / (16 * pl.ks);
+  long long tiles = (long long)pl.m_chunks * pl.n_slices;
+  pl.total_iters = tiles * pl.k_iters;
+  if (tiles > 0x7fffffffLL) return kTooLarge;
+  const long long resident = sms;
+  if (tiles > kMaxTickets || tiles >= 4LL * resident) {
+    // Many whole tiles per block: dealing whole tiles costs little imbalance and needs no
+    // partials and no tickets.
+    pl.blocks = (int)tiles;
+    pl.counters = 0;
+    pl.partial_floats = 0;
+  } else {
+    pl.blocks = (int)(resident < pl.total_iters ? resident : pl.total_iters);
+    pl.counters = (int)tiles;
+    pl.partial_floats = (long long)pl.blocks * 2 * 16 * pl.m_blocks * kTN;
+  }
+  *plan = pl;
+  return kOk;
+}
+
+template <int MB, int KS, int STAGES, int WK, bool PC>
+int launch(const Params& p, int smem, cudaStream_t stream) {
+  auto kernel = marlin_gemm_kernel<MB, KS, STAGES, WK, PC>;
   // Raising the dynamic shared-memory limit is idempotent; doing it on every call costs a
   // driver call but keeps the library free of per-device caches and their thread-safety issues.
-  e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, T::SMEM_BYTES);
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   if (e != cudaSuccess) return e;
-  kernel<<<units, kThreads, T::SMEM_BYTES, stream>>>(p);
+  kernel<<<p.blocks, kThreads * WK, smem, stream>>>(p);
   return cudaGetLastError();
 }
 
 template <bool PC>
-int dispatch(const Params& p, int mb, int wn, int units, int device, cudaStream_t stream) {
-#define MQ_CASE(MB_, WN_) \
-  if (mb == MB_ && wn == WN_) return launch<MB_, WN_, PC>(p, units, device, stream);
-  MQ_CASE(1, 1) MQ_CASE(1, 2) MQ_CASE(1, 4)
-  MQ_CASE(2, 1) MQ_CASE(2, 2) MQ_CASE(2, 4)
-  MQ_CASE(3, 1) MQ_CASE(3, 2) MQ_CASE(3, 4)
-  MQ_CASE(4, 1) MQ_CASE(4, 2) MQ_CASE(4, 4)
+int dispatch(const Params& p, const Plan& pl, cudaStream_t stream) {
+#define MQ_CASE(MB_, KS_, ST_)                                                      \
+  if (pl.m_blocks == MB_ && pl.ks == KS_ && pl.stages == ST_ && pl.wk == 1)          \
+    return launch<MB_, KS_, ST_, 1, PC>(p, pl.smem, stream);
+#define MQ_ALL_MB(KS_, ST_) MQ_CASE(1, KS_, ST_) MQ_CASE(2, KS_, ST_) MQ_CASE(3, KS_, ST_) MQ_CASE(4, KS_, ST_)
+  MQ_ALL_MB(8, 5) MQ_ALL_MB(8, 4) MQ_ALL_MB(4, 6) MQ_ALL_MB(4, 3) MQ_ALL_MB(4, 2)
+  if (pl.wk == 2 && pl.ks == 8 && pl.stages == 4) {
+    if (pl.m_blocks == 1) return launch<1, 8, 4, 2, PC>(p, pl.smem, stream);
+    if (pl.m_blocks == 2) return launch<2, 8, 4, 2, PC>(p, pl.smem, stream);
+  }
+#undef MQ_ALL_MB
 #undef MQ_CASE
-  return kBadConfig;
+  return kSmem;
 }
-
-int stage_rows(int mb, int wn) { return 16 * stripes_per_stage(mb, wn); }
 
 }  // namespace mq
 
 extern "C" {
 
-int mq_version() { return 1; }
+int mq_version() { return 2; }
 
 const char* mq_error_string(int code) {
   switch (code) {
@@ -445,38 +553,57 @@ const char* mq_error_string(int code) {
     case mq::kBadPointer: return "a tensor pointer is null or not 16-byte aligned";
     case mq::kBadShape: return "m must be >= 1 and k, n positive multiples of 64";
     case mq::kBadGroup: return "group size must be 32, 64, 128 or -1 and divide k";
-    case mq::kBadConfig: return "unsupported launch configuration (m_blocks 1..4, warps_n 1/2/4, splits >= 1)";
-    case mq::kNoWorkspace: return "k is split across blocks but no partial buffer or counters were given";
+    case mq::kSmallWorkspace: return "the partial buffer or ticket workspace is smaller than this product needs";
     case mq::kOldArch: return "the GPU is older than compute capability 8.0";
-    case mq::kSmem: return "the GPU does not offer enough shared memory per block for this configuration";
+    case mq::kSmem: return "the GPU does not offer enough shared memory per block";
     case mq::kTooLarge: return "the problem is too large for 32-bit grid indexing";
     default: return cudaGetErrorString(static_cast<cudaError_t>(code));
   }
 }
 
+// Pure host-side planning (no GPU needed): what a product of this shape needs.
+// out[0..5] = m_blocks, stages, blocks, counters (tickets), smem bytes, stripes per stage;
+// *partial_floats = fp32 elements of the partial buffer (0: none needed).
+int mq_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int* out, long long* partial_floats) {
+  if (m < 1 || n <= 0 || k <= 0 || n % 64 || k % 64) return mq::kBadShape;
+  mq::Plan pl;
+  int err = mq::make_plan(m, n, k, sms, smem_optin, smem_per_sm, &pl);
+  if (err) return err;
+  out[0] = pl.m_blocks; out[1] = pl.stages; out[2] = pl.blocks; out[3] = pl.counters;
+  out[4] = pl.smem; out[5] = pl.ks;
+  *partial_floats = pl.partial_floats;
+  return mq::kOk;
+}
+
 // Validates everything, then launches on `stream`. Returns 0, a negative mq::Error, or a
 // positive cudaError_t.
-int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials, void* counters,
-            int m, int n, int k, int groupsize, int m_blocks, int warps_n, int splits, int device,
+// smem_limit: shared memory per block the plan may use (0: the device's maximum); the binding
+// passes the same value it planned with, so the buffers it sized match the launch.
+int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials, long long partial_capacity,
+            void* counters, int counter_capacity, int m, int n, int k, int groupsize, int smem_limit, int device,
             void* stream) {
   auto misaligned = [](const void* ptr) { return ptr == nullptr || (reinterpret_cast<uintptr_t>(ptr) & 15); };
   if (misaligned(A) || misaligned(B) || misaligned(s) || misaligned(C)) return mq::kBadPointer;
   if (m < 1 || n <= 0 || k <= 0 || n % 64 || k % 64) return mq::kBadShape;
   if (!(groupsize == -1 || groupsize == 32 || groupsize == 64 || groupsize == 128)) return mq::kBadGroup;
   if (groupsize != -1 && k % groupsize) return mq::kBadGroup;
-  if (m_blocks < 1 || m_blocks > 4 || !(warps_n == 1 || warps_n == 2 || warps_n == 4) || splits < 1)
-    return mq::kBadConfig;
-  if (splits > 1 && (misaligned(partials) || counters == nullptr)) return mq::kNoWorkspace;
 
   cudaError_t e = cudaSetDevice(device);
   if (e != cudaSuccess) return e;
-  int major = 0;
-  e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
-  if (e != cudaSuccess) return e;
+  int major = 0, sms = 0, optin = 0, per_sm = 0;
+  if ((e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device)) != cudaSuccess) return e;
   if (major < 8) return mq::kOldArch;
+  if ((e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device)) != cudaSuccess) return e;
+  if ((e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device)) != cudaSuccess) return e;
+  if ((e = cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device)) != cudaSuccess) return e;
+  if (smem_limit > 0 && smem_limit < optin) optin = smem_limit;
 
-  const int mt = 16 * m_blocks, tn = 64 * warps_n;
-  const int tk = mq::stage_rows(m_blocks, warps_n);
+  mq::Plan pl;
+  int err = mq::make_plan(m, n, k, sms, optin, per_sm, &pl);
+  if (err) return err;
+  if (pl.partial_floats > 0 && (misaligned(partials) || partial_capacity < pl.partial_floats)) return mq::kSmallWorkspace;
+  if (pl.counters > 0 && (counters == nullptr || counter_capacity < pl.counters)) return mq::kSmallWorkspace;
+
   mq::Params p;
   p.A = static_cast<const int4*>(A);
   p.B = static_cast<const int4*>(B);
@@ -485,16 +612,12 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   p.partials = static_cast<float*>(partials);
   p.counters = static_cast<int*>(counters);
   p.m = m; p.n = n; p.k = k; p.groupsize = groupsize;
-  p.splits = splits;
-  p.n_slices = (n + tn - 1) / tn;
-  p.m_chunks = (m + mt - 1) / mt;
-  p.k_stages = (k + tk - 1) / tk;
-  if (splits > p.k_stages) return mq::kBadConfig;
-  long long units = (long long)p.m_chunks * p.n_slices * splits;
-  if (units > 0x7fffffffLL || (long long)m * n > 0x7fffffffffffLL) return mq::kTooLarge;
+  p.g_shift = groupsize == 32 ? 5 : groupsize == 64 ? 6 : 7;
+  p.m_chunks = pl.m_chunks; p.n_slices = pl.n_slices; p.k_iters = pl.k_iters;
+  p.blocks = pl.blocks; p.total_iters = pl.total_iters;
   cudaStream_t st = static_cast<cudaStream_t>(stream);
-  if (groupsize == -1) return mq::dispatch<true>(p, m_blocks, warps_n, (int)units, device, st);
-  return mq::dispatch<false>(p, m_blocks, warps_n, (int)units, device, st);
+  if (groupsize == -1) return mq::dispatch<true>(p, pl, st);
+  return mq::dispatch<false>(p, pl, st);
 }
 
 }  // extern "C"

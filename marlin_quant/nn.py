@@ -30,9 +30,6 @@ class MarlinLinear(nn.Module):
             self.register_buffer("bias", torch.zeros(out_features, dtype=torch.float16, device=device))
         else:
             self.bias = None
-        # Split-k tickets: zero, and left zero by every call. One per (device, stream); made
-        # lazily so that modules built on CPU and moved later work unchanged.
-        self._workspaces: dict[tuple[int, int], torch.Tensor] = {}
 
     @classmethod
     def from_packed(cls, B: torch.Tensor, s: torch.Tensor, groupsize: int,
@@ -65,20 +62,6 @@ class MarlinLinear(nn.Module):
         layer = cls.from_packed(B, s, groupsize, bias)
         return layer.to(linear.weight.device)
 
-    def _workspace(self, device: torch.device) -> torch.Tensor | None:
-        if device.type != "cuda":
-            return None
-        if torch.cuda.is_current_stream_capturing():
-            # A workspace made inside a capture belongs to the graph's memory pool: never cache it.
-            return None
-        key = (device.index if device.index is not None else torch.cuda.current_device(),
-               torch.cuda.current_stream(device).cuda_stream)
-        ws = self._workspaces.get(key)
-        if ws is None:
-            ws = ops.make_workspace(device)
-            self._workspaces[key] = ws
-        return ws
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.in_features:
             raise ValueError(f"input has {x.shape[-1]} features, this layer expects {self.in_features}")
@@ -89,7 +72,7 @@ class MarlinLinear(nn.Module):
         dtype = x2.dtype
         if dtype != torch.float16:
             x2 = x2.to(torch.float16)
-        y = ops.gemm(x2.contiguous(), self.B, self.s, self.groupsize, self._workspace(x2.device))
+        y = ops.gemm(x2.contiguous(), self.B, self.s, self.groupsize)
         if self.bias is not None:
             y = y + self.bias
         return y.to(dtype).reshape(*lead, self.out_features)

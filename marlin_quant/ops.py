@@ -35,6 +35,7 @@ __all__ = [
     "kernel_library_path",
     "make_workspace",
     "plan_launch",
+    "LaunchPlan",
     "KernelUnavailableError",
 ]
 
@@ -80,17 +81,19 @@ def _load_library() -> ctypes.CDLL:
             ctypes.c_void_p,  # s
             ctypes.c_void_p,  # C
             ctypes.c_void_p,  # partials (fp32) or NULL
-            ctypes.c_void_p,  # counters (int32) or NULL
+            ctypes.c_longlong,  # partial capacity (floats)
+            ctypes.c_void_p,  # tickets (int32) or NULL
+            ctypes.c_int,  # ticket capacity
             ctypes.c_int,  # m
             ctypes.c_int,  # n
             ctypes.c_int,  # k
             ctypes.c_int,  # groupsize
-            ctypes.c_int,  # m_blocks
-            ctypes.c_int,  # warps_n
-            ctypes.c_int,  # splits
+            ctypes.c_int,  # shared memory limit per block (0: device maximum)
             ctypes.c_int,  # device
             ctypes.c_void_p,  # stream
         ]
+        lib.mq_plan.restype = ctypes.c_int
+        lib.mq_plan.argtypes = [ctypes.c_int] * 6 + [ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_longlong)]
         lib.mq_error_string.restype = ctypes.c_char_p
         lib.mq_error_string.argtypes = [ctypes.c_int]
         lib.mq_version.restype = ctypes.c_int
@@ -112,76 +115,31 @@ def kernel_available() -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Launch planning
+# Launch planning (the kernel library owns it; this reads it back to size the buffers)
 # --------------------------------------------------------------------------------------------
-
-MAX_M_BLOCKS = 4  # 16-row blocks of A per thread block: at most 64 rows per pass over B
-WARPS = 8
 
 
 @dataclass(frozen=True)
 class LaunchPlan:
-    m_blocks: int  # 16-row blocks per m-chunk
-    warps_n: int  # warps side by side along n; each covers 64 columns (tile n = 64 * warps_n)
-    splits: int  # k is split into this many parts, reduced across thread blocks
-    m_chunks: int
-    n_slices: int
-
-    @property
-    def counters(self) -> int:
-        return self.m_chunks * self.n_slices if self.splits > 1 else 0
-
-    def partial_elems(self, m: int, n: int) -> int:
-        return self.splits * m * n if self.splits > 1 else 0
-
-
-def _stripes_per_stage(m_blocks: int, warps_n: int) -> int:
-    # Must match csrc/marlin_kernel.cu: about 16 KB of A + B per pipeline stage.
-    warps_k = WARPS // warps_n
-    ks = 32 // (m_blocks + warps_n)
-    ks = 1 << (ks.bit_length() - 1)
-    return max(ks, warps_k)
+    m_blocks: int  # 16-row blocks of A per tile (1..4)
+    stages: int  # cp.async pipeline depth
+    blocks: int  # grid size
+    tickets: int  # int32 tickets needed in the workspace (0: no tile is shared between blocks)
+    smem: int  # dynamic shared memory per block, bytes
+    stripes: int  # 16-row stripes of k per pipeline stage
+    partial_floats: int  # fp32 partial buffer the launch needs (0: none)
 
 
 @functools.lru_cache(maxsize=4096)
-def plan_launch(m: int, n: int, k: int, groupsize: int, sms: int) -> LaunchPlan:
-    """Choose the tile shape and k-splits for one product; cached per shape.
-
-    A small cost model in bytes-equivalents per SM: each thread block streams its weight tile
-    (B) and activations (A), or is bound by its tensor-core work, whichever is larger, plus a
-    pipeline fill; blocks run in waves of ``sms``. Small m has few output tiles, so k is split
-    until every SM has equal work (the fp32 partials' round trip is charged); large m runs in
-    64-row chunks, each reusing the weight tile from L2.
-    """
-    del groupsize  # every tile shape handles every group size
-    m_blocks = min(MAX_M_BLOCKS, -(-m // 16))
-    m_chunks = -(-m // (16 * m_blocks))
-    mt = 16 * m_blocks
-    best: tuple[float, LaunchPlan] | None = None
-    for warps_n in (1, 2, 4):
-        tn = 64 * warps_n
-        n_slices = -(-n // tn)
-        tk = 16 * _stripes_per_stage(m_blocks, warps_n)
-        k_stages = -(-k // tk)
-        for splits in range(1, min(32, k_stages) + 1):
-            tiles = m_chunks * n_slices
-            if splits > 1 and tiles >= sms:
-                break
-            k_unit = -(-k_stages // splits) * tk
-            b_bytes = k_unit * tn / 2
-            a_bytes = k_unit * mt * 2 * 0.3  # mostly L2 hits: A is shared by every n-slice
-            mma = 0.012 * mt * tn * k_unit  # bytes-equivalent of one SM's tensor-core time
-            fill = 2 * tk * (tn / 2 + mt * 2)
-            unit = max(b_bytes + a_bytes, mma) + fill
-            if splits > 1:
-                unit += mt * tn * 4 * 2
-            waves = -(-tiles * splits // sms)
-            cost = waves * unit
-            plan = LaunchPlan(m_blocks, warps_n, splits, m_chunks, n_slices)
-            if best is None or cost < best[0] * (1 - 1e-9):
-                best = (cost, plan)
-    assert best is not None
-    return best[1]
+def plan_launch(m: int, n: int, k: int, sms: int, smem_optin: int, smem_per_sm: int) -> LaunchPlan:
+    """How the kernel will run a product of this shape on a GPU with ``sms`` SMs (no GPU needed)."""
+    lib = _load_library()
+    out = (ctypes.c_int * 6)()
+    partial = ctypes.c_longlong(0)
+    err = lib.mq_plan(m, n, k, sms, smem_optin, smem_per_sm, out, ctypes.byref(partial))
+    if err != 0:
+        raise ValueError(f"cannot plan m={m}, n={n}, k={k}: {lib.mq_error_string(err).decode()}")
+    return LaunchPlan(out[0], out[1], out[2], out[3], out[4], out[5], partial.value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,63 +192,96 @@ def reference_gemm(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize:
 
 
 # --------------------------------------------------------------------------------------------
-# Workspace
+# Workspace and launch
 # --------------------------------------------------------------------------------------------
 
-WORKSPACE_MIN = 4096
+WORKSPACE_SIZE = 1 << 16  # tickets: the kernel never needs more (see kMaxTickets in csrc)
 
 
-def make_workspace(device: torch.device | str | int, size: int = WORKSPACE_MIN) -> torch.Tensor:
-    """A zeroed int32 workspace for :func:`gemm`; the kernel leaves it zero after each call.
+def make_workspace(device: torch.device | str | int, size: int = WORKSPACE_SIZE) -> torch.Tensor:
+    """A zeroed int32 ticket workspace for :func:`gemm`; every call leaves it zero again.
 
-    Use one workspace per CUDA stream: two launches in flight at once on one workspace would
-    share its counters.
+    Only needed to manage workspaces yourself: without one, the op keeps one per
+    (device, stream). Never let two launches in flight at once (two streams) share one.
     """
-    return torch.zeros(max(size, WORKSPACE_MIN), dtype=torch.int32, device=device)
+    return torch.zeros(size, dtype=torch.int32, device=device)
 
 
-def _sm_count(device: torch.device) -> int:
-    return _sm_count_cached(device.index if device.index is not None else torch.cuda.current_device())
+_workspaces: dict[tuple[int, int], torch.Tensor] = {}
+_fresh_from_capture: set[tuple[int, int]] = set()
+_ws_lock = threading.Lock()
+
+
+def _stream_workspace(device: torch.device, stream: torch.cuda.Stream) -> torch.Tensor:
+    """The ticket workspace of this (device, stream): streams never share tickets.
+
+    A workspace first needed inside a CUDA graph capture is made there (it then belongs to the
+    graph's memory pool, kept alive by this cache) and zeroed by a memset recorded in the graph;
+    its first eager use zeroes it for real, since an un-replayed graph has not run that memset.
+    """
+    key = (device.index, stream.cuda_stream)
+    capturing = torch.cuda.is_current_stream_capturing()
+    with _ws_lock:
+        ws = _workspaces.get(key)
+        if ws is None:
+            ws = make_workspace(device)
+            _workspaces[key] = ws
+            if capturing:
+                _fresh_from_capture.add(key)
+        elif key in _fresh_from_capture and not capturing:
+            ws.zero_()
+            _fresh_from_capture.discard(key)
+    return ws
+
+
+# Shared memory (per block opt-in, per SM) by compute capability, for torch builds whose device
+# properties lack the fields.
+_SMEM_BY_CC = {(8, 0): (166912, 167936), (8, 6): (101376, 102400), (8, 7): (166912, 167936),
+               (8, 9): (101376, 102400), (9, 0): (232448, 233472)}
 
 
 @functools.lru_cache(maxsize=None)
-def _sm_count_cached(index: int) -> int:
-    return torch.cuda.get_device_properties(index).multi_processor_count
+def _device_facts(index: int) -> tuple[int, int, int, tuple[int, int]]:
+    """(SM count, shared memory opt-in per block, shared memory per SM, compute capability)."""
+    props = torch.cuda.get_device_properties(index)
+    cc = (props.major, props.minor)
+    optin, per_sm = _SMEM_BY_CC.get(cc, (101376, 102400))
+    optin = getattr(props, "shared_memory_per_block_optin", 0) or optin
+    per_sm = getattr(props, "shared_memory_per_multiprocessor", 0) or per_sm
+    return props.multi_processor_count, optin, per_sm, cc
 
 
 def _launch(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: int, workspace: torch.Tensor | None) -> torch.Tensor:
     m, n, k = A.shape[0], B.shape[1] // 2, A.shape[1]
     device = A.device
-    major, minor = torch.cuda.get_device_capability(device)
-    if (major, minor) < (8, 0):
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    sms, optin, per_sm, cc = _device_facts(index)
+    if cc < (8, 0):
         raise KernelUnavailableError(
             f"the Marlin kernel needs compute capability 8.0 or newer (Ampere, Ada, Hopper); "
-            f"{torch.cuda.get_device_name(device)} is {major}.{minor}. Run on CPU tensors for the reference path"
+            f"{torch.cuda.get_device_name(device)} is {cc[0]}.{cc[1]}. Move the tensors to CPU for the reference path"
         )
     lib = _load_library()
-    plan = plan_launch(m, n, k, groupsize, _sm_count(device))
+    plan = plan_launch(m, n, k, sms, optin, per_sm)
     C = torch.empty((m, n), dtype=A.dtype, device=device)
-    partials = None
-    counters = None
-    if plan.splits > 1:
-        partials = torch.empty(plan.partial_elems(m, n), dtype=torch.float32, device=device)
+    partials = torch.empty(plan.partial_floats, dtype=torch.float32, device=device) if plan.partial_floats else None
+    stream = torch.cuda.current_stream(device)
+    tickets = None
+    if plan.tickets:
         if workspace is None:
-            counters = torch.zeros(plan.counters, dtype=torch.int32, device=device)
+            tickets = _stream_workspace(torch.device("cuda", index), stream)
         else:
-            counters = workspace
-            if counters.numel() < plan.counters:
+            tickets = workspace
+            if tickets.numel() < plan.tickets:
                 raise ValueError(
-                    f"workspace has {counters.numel()} entries but this product needs {plan.counters}; "
-                    "allocate it with marlin_quant.ops.make_workspace(device, size)"
+                    f"workspace has {tickets.numel()} entries but this product needs {plan.tickets}; "
+                    "allocate it with marlin_quant.ops.make_workspace(device)"
                 )
-    stream = torch.cuda.current_stream(device).cuda_stream
     err = lib.mq_gemm(
         A.data_ptr(), B.data_ptr(), s.data_ptr(), C.data_ptr(),
-        partials.data_ptr() if partials is not None else None,
-        counters.data_ptr() if counters is not None else None,
-        m, n, k, groupsize, plan.m_blocks, plan.warps_n, plan.splits,
-        device.index if device.index is not None else torch.cuda.current_device(),
-        stream,
+        partials.data_ptr() if partials is not None else None, plan.partial_floats,
+        tickets.data_ptr() if tickets is not None else None, tickets.numel() if tickets is not None else 0,
+        m, n, k, groupsize, optin, index, stream.cuda_stream,
     )
     if err != 0:
         msg = lib.mq_error_string(err).decode()
@@ -309,7 +300,8 @@ def _check_workspace(workspace: torch.Tensor | None, device: torch.device) -> No
         raise ValueError("workspace must be contiguous")
 
 
-@torch.library.custom_op("marlin_quant::gemm", mutates_args=("workspace",))
+# The tickets in a workspace are zero before and after every call: no observable mutation.
+@torch.library.custom_op("marlin_quant::gemm", mutates_args=())
 def _gemm_op(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: int, workspace: torch.Tensor | None) -> torch.Tensor:
     if A.is_cuda:
         return _launch(A, B, s, groupsize, workspace)
@@ -335,8 +327,8 @@ def gemm(
         B: int32 (k // 16, 2n), packed by :func:`marlin_quant.packing.pack`.
         s: fp16 (k // groupsize, n), or (1, n) for per-channel, packed alongside B.
         groupsize: 32, 64, 128 or -1.
-        workspace: optional int32 tensor from :func:`make_workspace` (zero, left zero); without
-            one, a fresh zeroed one is made per call (an extra memset). One per stream.
+        workspace: optional int32 tickets from :func:`make_workspace` (zero, left zero). Without
+            one, the op keeps one per (device, stream), so concurrent streams are safe.
 
     Returns:
         C: fp16 (m, n) on A's device. CUDA tensors run the kernel, CPU tensors the reference.

@@ -21,12 +21,12 @@ SMOLLM = [(576, 576), (576, 192), (576, 1536), (1536, 576)]
 
 def make(k, n, groupsize, seed=0, device="cuda"):
     g = torch.Generator(device="cpu").manual_seed(seed)
-    codes = torch.randint(0, 16, (k, n), generator=g, dtype=torch.int32)
+    codes = torch.randint(0, 16, (k, n), generator=g, dtype=torch.int32).to(device)
     groups = packing.num_groups(k, groupsize)
-    scales = (torch.rand(groups, n, generator=g) * 0.02 + 0.001).half()
+    scales = (torch.rand(groups, n, generator=g) * 0.02 + 0.001).half().to(device)
     B, s = packing.pack(codes, scales, groupsize)
     W = packing.dequantize(codes, scales, groupsize)
-    return B.to(device), s.to(device), W.to(device)
+    return B, s, W
 
 
 def check(A, B, s, W, groupsize, workspace=None):
@@ -76,14 +76,16 @@ def test_large_m():
     check(A, B, s, W, 128)
 
 
-def test_deterministic_and_workspace_rearmed():
+@pytest.mark.parametrize("m", [1, 16, 64, 300])
+def test_deterministic_and_workspace_rearmed(m):
     B, s, W = make(4096, 4096, 128)
     ws = ops.make_workspace("cuda")
-    A = torch.randn(8, 4096, device="cuda", dtype=torch.float16)
+    A = torch.randn(m, 4096, device="cuda", dtype=torch.float16)
     first = ops.gemm(A, B, s, 128, ws)
     for _ in range(5):
         assert torch.equal(ops.gemm(A, B, s, 128, ws), first)
     assert int(ws.abs().sum()) == 0
+    assert torch.equal(ops.gemm(A, B, s, 128), first)
 
 
 def test_cuda_graph_and_compile():
@@ -137,9 +139,10 @@ def test_gpu_bad_input():
         ops.gemm(torch.randn(256, 4, device="cuda", dtype=torch.float16).t(), B, s, 128)
     with pytest.raises(ValueError, match="expected"):
         ops.gemm(A, B, s[:1], 128)
-    big = ops.plan_launch(1, 57344, 8192, 128, torch.cuda.get_device_properties(0).multi_processor_count)
-    if big.counters > 1:
-        Bb, sb, _ = make(8192, 57344, 128)
-        with pytest.raises(ValueError, match="workspace"):
-            ops.gemm(torch.randn(1, 8192, device="cuda", dtype=torch.float16), Bb, sb, 128,
-                     torch.zeros(1, dtype=torch.int32, device="cuda"))
+    Bb, sb, _ = make(8192, 8192, 128)
+    assert ops.plan_launch(1, 8192, 8192, *ops._device_facts(0)[:3]).tickets > 1
+    with pytest.raises(ValueError, match="workspace"):
+        ops.gemm(torch.randn(1, 8192, device="cuda", dtype=torch.float16), Bb, sb, 128,
+                 torch.zeros(1, dtype=torch.int32, device="cuda"))
+    with pytest.raises(ValueError, match="int32"):
+        ops.gemm(A, B, s, 128, torch.zeros(16, device="cuda"))

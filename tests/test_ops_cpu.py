@@ -105,13 +105,31 @@ def test_marlin_linear_shapes_and_bias(gen):
         layer(torch.zeros(2, 255))
 
 
-def test_plan_is_consistent():
-    for m in (1, 16, 17, 64, 65, 1000):
-        for n, k in ((4096, 4096), (192, 576), (57344, 8192)):
-            plan = ops.plan_launch(m, n, k, 128 if k % 128 == 0 else -1, 132)
-            assert plan.m_chunks * plan.m_blocks * 16 >= m
-            assert plan.splits >= 1
-            tk = 16 * ops._stripes_per_stage(plan.m_blocks, plan.warps_n)
-            assert plan.splits <= -(-k // tk)
-            if plan.splits > 1:
-                assert plan.counters <= ops.WORKSPACE_MIN
+def test_plan_covers_every_shape(kernel_library, monkeypatch):
+    """The kernel library's planner (pure host code: runs without a GPU)."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    for sms, optin, per_sm in ((132, 232448, 233472), (108, 166912, 167936), (84, 101376, 102400)):
+        for m in (1, 5, 16, 17, 48, 64, 65, 1000, 16384):
+            for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64)):
+                plan = ops.plan_launch(m, n, k, sms, optin, per_sm)
+                assert plan.m_blocks == min(4, -(-m // 16))
+                assert plan.smem <= optin and plan.smem + 1024 <= per_sm
+                assert plan.stages >= 3 and plan.stripes in (4, 8)
+                assert plan.tickets <= ops.WORKSPACE_SIZE
+                tiles = -(-m // (16 * plan.m_blocks)) * -(-n // 512)
+                if plan.tickets:
+                    assert plan.tickets == tiles and plan.blocks <= 2 * sms and plan.partial_floats > 0
+                else:
+                    assert plan.blocks == tiles and plan.partial_floats == 0
+    with pytest.raises(ValueError, match="multiples of 64"):
+        ops.plan_launch(1, 100, 64, 132, 232448, 233472)
+
+
+def test_kernel_compiles_for_ampere_and_hopper(kernel_library):
+    """csrc/ builds for sm_80 and sm_90a (the fixture compiles it when no library is installed)."""
+    import ctypes
+
+    lib = ctypes.CDLL(str(kernel_library))
+    assert lib.mq_version() >= 2

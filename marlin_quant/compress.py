@@ -1,0 +1,148 @@
+"""``compress``: a Hugging Face checkpoint (or the bundled SmolLM2-135M) -> a native Marlin directory.
+
+The one place where the pieces meet: models (load), calibration (samples), pipeline (GPTQ),
+formats.marlin (write). The CLI's ``compress`` command is a thin layer over :func:`compress`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__, models, packing
+from .config import ConfigError, QuantConfig
+from .formats import marlin
+from .formats.io import check_output
+
+# The bundled model's recipe when no --config is given: configs/smollm2-135m.yaml (group size 64,
+# since hidden size 576 is not a multiple of 128), with fewer, shorter calibration samples so that
+# the default run finishes in a few minutes on a 2-core CPU.
+BUNDLED_RECIPE: dict[str, Any] = dict(wbits=4, groupsize=64, clip=True, act_order=False, true_sequential=True,
+                                      damp=0.1, nsamples=32, seqlen=256, dataset="stdlib", seed=0)
+
+
+@dataclass
+class CompressReport:
+    out: str
+    model: str
+    config: dict[str, Any]
+    device: str
+    quantized_layers: int
+    skipped: dict[str, str]
+    seconds: float
+    file_bytes: int
+    source_bytes: int
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def default_output(source: models.ModelSource, config: QuantConfig) -> Path:
+    stem = Path(source.gguf_file).stem if source.gguf_file else source.path.name
+    stem = stem.split(".")[0] if source.gguf_file else stem
+    suffix = "fp16" if not config.enabled else f"marlin-w4-g{config.groupsize}"
+    return Path(f"{stem}-{suffix}")
+
+
+def check_groupsize(model, config: QuantConfig) -> None:
+    """k not divisible by the group size is a choice the user must change (unlike a shape the
+    kernel cannot run at all, which leaves that layer in full precision)."""
+    if not config.enabled or config.groupsize == -1:
+        return
+    for name, mod in model.named_modules():
+        if isinstance(mod, torch.nn.Linear) and ".layers." in name:
+            k, n = mod.in_features, mod.out_features
+            if k % packing.SHAPE_MULTIPLE == 0 and n % packing.SHAPE_MULTIPLE == 0 and k % config.groupsize:
+                fits = [g for g in (128, 64, 32) if k % g == 0]
+                raise ConfigError(
+                    f"{name} has k={k} inputs, not divisible by group size {config.groupsize}; use "
+                    f"--groupsize {fits[0] if fits else -1} (a divisor of {k}) or -1 for per-channel scales"
+                )
+
+
+def load_tokenizer(source: models.ModelSource):
+    try:
+        return models.load_tokenizer(source)
+    except Exception as exc:  # transformers raises ValueError/OSError/... for a missing tokenizer
+        raise models.ModelError(
+            f"cannot load the tokenizer of {source.path} ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+            "copy the tokenizer files (tokenizer.json, tokenizer_config.json, ...) of the original checkpoint "
+            "into that directory"
+        ) from None
+
+
+def provenance(source: models.ModelSource, config: QuantConfig, nsamples_used: int | None) -> dict[str, Any]:
+    # No timestamps or host names: the same inputs and seed must give byte-identical files.
+    return {
+        "tool": "marlin-quant",
+        "tool_version": __version__,
+        "model": source.description or str(source.path),
+        "method": config.method,
+        "wbits": config.wbits,
+        "group_size": config.groupsize,
+        "dataset": str(config.dataset),
+        "nsamples": nsamples_used if nsamples_used is not None else config.nsamples,
+        "seqlen": config.seqlen,
+        "seed": config.seed,
+        "damp": config.damp,
+        "clip": config.clip,
+        "clip_min": config.clip_min,
+        "clip_metric": config.clip_metric,
+        "act_order": config.act_order,
+        "true_sequential": config.true_sequential,
+    }
+
+
+def compress(model_dir: str | Path | None, config: QuantConfig, out: str | Path | None = None,
+             device: str | None = None, overwrite: bool = False, progress: bool = True,
+             max_shard_bytes: int | None = None, log=print) -> CompressReport:
+    """Compress ``model_dir`` (None: the bundled SmolLM2-135M) as ``config`` says into ``out``.
+
+    ``config.wbits == 16`` writes a full-precision copy (the baseline). Nothing is left at ``out``
+    unless the whole run succeeds. Raises ModelError, ConfigError, CalibrationError,
+    PipelineError or FormatError with a message that says what to change.
+    """
+    from . import calibration, pipeline
+
+    t0 = time.perf_counter()
+    config.validate()
+    source = models.resolve(model_dir)
+    out = Path(out) if out is not None else default_output(source, config)
+    check_output(out, overwrite)
+    dev = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked but no CUDA GPU is visible; use --device cpu")
+    log(f"loading {source.description or source.path}")
+    # fp32 on CPU: GGUF weights load best in fp32, and CPU matmuls in fp16 are slow.
+    model = models.load_model(source, dtype=torch.float32 if dev.type == "cpu" else torch.float16)
+    source_bytes = sum(p.numel() * 2 for p in model.parameters())
+    check_groupsize(model, config)
+    tokenizer = load_tokenizer(source)
+    prov = provenance(source, config, None)
+    stats: dict[str, Any] = {}
+    if not config.enabled:
+        result_layers: dict = {}
+        skipped: dict = {}
+        marlin.save_full_precision(model, out, provenance=prov, tokenizer=tokenizer, overwrite=overwrite,
+                                   max_shard_bytes=max_shard_bytes, dtype=torch.float16)
+    else:
+        samples = None
+        if config.method == "gptq":
+            log(f"calibration: {config.nsamples} samples of up to {config.seqlen} tokens from {config.dataset}")
+            samples = calibration.calibration_samples(config.dataset, tokenizer, config.nsamples, config.seqlen,
+                                                      config.seed, config.min_tokens)
+        result = pipeline.quantize_model(model, samples, config, device=dev, progress=progress)
+        result_layers, skipped, stats = result.layers, result.skipped, result.stats
+        prov = provenance(source, config, len(samples) if samples is not None else 0)
+        marlin.save(model, result_layers, out, groupsize=config.groupsize, provenance=prov, tokenizer=tokenizer,
+                    overwrite=overwrite, max_shard_bytes=max_shard_bytes, dtype=torch.float16)
+    file_bytes = sum(p.stat().st_size for p in out.iterdir() if p.suffix == ".safetensors")
+    return CompressReport(str(out), source.description or str(source.path), config.to_dict(), str(dev),
+                          len(result_layers), dict(skipped), time.perf_counter() - t0, file_bytes, source_bytes,
+                          {k: v for k, v in stats.items() if k != "per_layer"})

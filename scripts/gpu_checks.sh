@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Everything the kernel must pass on a GPU machine, in one go (logs under ${OUT:-gpu-logs}/):
+#   the GPU test sweep, a compute-sanitizer memcheck subset, a racecheck subset, and the
+#   speed benchmark (benchmarks/h100.json format). Needs the kernel library built
+#   (python scripts/build_kernels.py --arch 90a).
+set -uo pipefail
+out=${OUT:-gpu-logs}
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1
+status=0
+step() { echo "== $1"; }
+
+step "GPU tests"
+python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py 2>&1 | grep -v DEBUG > "$out/gpu_tests.log" || status=1
+tail -3 "$out/gpu_tests.log"
+
+step "memcheck (small and odd shapes, every group size, m in 1/33/300)"
+compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+  -k "small_and_odd and (1- or 33- or 300-)" > "$out/memcheck.log" 2>&1 || status=1
+grep -E "ERROR SUMMARY|passed|failed" "$out/memcheck.log" | tail -2
+
+step "racecheck (split-k tiles and 16-warp blocks)"
+compute-sanitizer --tool racecheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+  -k "deterministic" > "$out/racecheck.log" 2>&1 || status=1
+grep -E "RACECHECK SUMMARY|ERROR SUMMARY|passed|failed" "$out/racecheck.log" | tail -2
+
+step "benchmark"
+python scripts/bench_kernel.py --json "$out/h100.json" 2>&1 | tee "$out/bench.log" || status=1
+exit $status

@@ -1,0 +1,60 @@
+"""Killing `marlin-quant compress` at any moment never leaves a directory that looks complete."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from marlin_quant.formats import open_checkpoint
+from tiny_models import save_full_precision
+
+
+@pytest.fixture(scope="module")
+def fp_dir(tmp_path_factory):
+    return save_full_precision(tmp_path_factory.mktemp("kill") / "fp", layers=4)
+
+
+def _start(fp_dir, out):
+    cmd = [sys.executable, "-c", "from marlin_quant.cli.app import main; main()", "compress", str(fp_dir),
+           "--method", "rtn", "--groupsize", "64", "--out", str(out), "--device", "cpu", "--max-shard-size", "32KB"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.fixture(scope="module")
+def baseline_seconds(fp_dir, tmp_path_factory) -> float:
+    """How long an uninterrupted run takes (and that it succeeds)."""
+    out = tmp_path_factory.mktemp("full") / "full"
+    t0 = time.perf_counter()
+    proc = _start(fp_dir, out)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()
+    open_checkpoint(out)
+    return time.perf_counter() - t0
+
+
+@pytest.mark.parametrize("sig, fractions", [(signal.SIGKILL, (0.5, 0.9, 0.97)), (signal.SIGINT, (0.6, 0.95))])
+def test_killed_compress_leaves_nothing_that_looks_complete(fp_dir, baseline_seconds, tmp_path, sig, fractions):
+    total = baseline_seconds
+    outcomes = set()
+    for i, frac in enumerate(fractions):
+        out = tmp_path / f"o{i}"
+        proc = _start(fp_dir, out)
+        time.sleep(total * frac)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=300)
+        if out.exists():
+            open_checkpoint(out)  # complete and valid, or not there at all
+            outcomes.add("complete")
+        else:
+            outcomes.add("absent")
+            if sig == signal.SIGINT and proc.returncode != 0:
+                assert proc.returncode == 130, err.decode()
+                assert b"Traceback" not in err
+        visible = [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")]
+        assert all(name.startswith("o") for name in visible)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and p.name.endswith(".partial")]
+    if sig == signal.SIGINT:
+        assert leftovers == []  # an interrupt cleans up its temporary directory
+    assert "absent" in outcomes
