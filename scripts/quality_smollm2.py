@@ -29,8 +29,8 @@ log = logging.getLogger("quality_smollm2")
 VARIANTS = {
     "full precision": None,
     "RTN": dict(method="rtn"),
-    "GPTQ": dict(clip=False),
-    "GPTQ + clip": dict(clip=True),
+    "GPTQ": dict(clip=False, act_order=False),
+    "GPTQ + clip": dict(clip=True, act_order=False),
     "GPTQ + clip + act-order": dict(clip=True, act_order=True),
 }
 
