@@ -21,6 +21,8 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+#include <atomic>
+
 namespace mq {
 
 constexpr int kWarps = 8;
@@ -514,27 +516,34 @@ int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Pla
   return kOk;
 }
 
+constexpr int kMaxDevices = 64;
+
 template <int MB, int KS, int STAGES, int WK, bool PC>
-int launch(const Params& p, int smem, cudaStream_t stream) {
+int launch(const Params& p, int smem, int device, cudaStream_t stream) {
   auto kernel = marlin_gemm_kernel<MB, KS, STAGES, WK, PC>;
-  // Raising the dynamic shared-memory limit is idempotent; doing it on every call costs a
-  // driver call but keeps the library free of per-device caches and their thread-safety issues.
-  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  if (e != cudaSuccess) return e;
+  // Raise the dynamic shared-memory limit once per (kernel, device): a driver call per launch
+  // is measurable in eager decoding. Idempotent, so two threads racing here is harmless.
+  static std::atomic<uint64_t> raised{0};
+  const uint64_t bit = 1ull << (device % kMaxDevices);
+  if (!(raised.load(std::memory_order_relaxed) & bit)) {
+    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    if (e != cudaSuccess) return e;
+    raised.fetch_or(bit, std::memory_order_relaxed);
+  }
   kernel<<<p.blocks, kThreads * WK, smem, stream>>>(p);
   return cudaGetLastError();
 }
 
 template <bool PC>
-int dispatch(const Params& p, const Plan& pl, cudaStream_t stream) {
+int dispatch(const Params& p, const Plan& pl, int device, cudaStream_t stream) {
 #define MQ_CASE(MB_, KS_, ST_)                                                      \
   if (pl.m_blocks == MB_ && pl.ks == KS_ && pl.stages == ST_ && pl.wk == 1)          \
-    return launch<MB_, KS_, ST_, 1, PC>(p, pl.smem, stream);
+    return launch<MB_, KS_, ST_, 1, PC>(p, pl.smem, device, stream);
 #define MQ_ALL_MB(KS_, ST_) MQ_CASE(1, KS_, ST_) MQ_CASE(2, KS_, ST_) MQ_CASE(3, KS_, ST_) MQ_CASE(4, KS_, ST_)
   MQ_ALL_MB(8, 5) MQ_ALL_MB(8, 4) MQ_ALL_MB(4, 6) MQ_ALL_MB(4, 3) MQ_ALL_MB(4, 2)
   if (pl.wk == 2 && pl.ks == 8 && pl.stages == 4) {
-    if (pl.m_blocks == 1) return launch<1, 8, 4, 2, PC>(p, pl.smem, stream);
-    if (pl.m_blocks == 2) return launch<2, 8, 4, 2, PC>(p, pl.smem, stream);
+    if (pl.m_blocks == 1) return launch<1, 8, 4, 2, PC>(p, pl.smem, device, stream);
+    if (pl.m_blocks == 2) return launch<2, 8, 4, 2, PC>(p, pl.smem, device, stream);
   }
 #undef MQ_ALL_MB
 #undef MQ_CASE
@@ -588,14 +597,27 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   if (!(groupsize == -1 || groupsize == 32 || groupsize == 64 || groupsize == 128)) return mq::kBadGroup;
   if (groupsize != -1 && k % groupsize) return mq::kBadGroup;
 
-  cudaError_t e = cudaSetDevice(device);
+  if (device < 0 || device >= mq::kMaxDevices) return cudaErrorInvalidDevice;
+  int current = -1;
+  cudaError_t e = cudaGetDevice(&current);
   if (e != cudaSuccess) return e;
-  int major = 0, sms = 0, optin = 0, per_sm = 0;
-  if ((e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device)) != cudaSuccess) return e;
-  if (major < 8) return mq::kOldArch;
-  if ((e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device)) != cudaSuccess) return e;
-  if ((e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device)) != cudaSuccess) return e;
-  if ((e = cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device)) != cudaSuccess) return e;
+  if (current != device && (e = cudaSetDevice(device)) != cudaSuccess) return e;
+  // Device facts never change: read once per device (4 driver calls saved per launch).
+  struct Facts { std::atomic<int> ready; int major, sms, optin, per_sm; };
+  static Facts facts[mq::kMaxDevices];
+  Facts& f = facts[device];
+  if (!f.ready.load(std::memory_order_acquire)) {
+    int major = 0, sms = 0, optin = 0, per_sm = 0;
+    if ((e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device)) != cudaSuccess) return e;
+    if ((e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device)) != cudaSuccess) return e;
+    if ((e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device)) != cudaSuccess) return e;
+    if ((e = cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device)) != cudaSuccess) return e;
+    f.major = major; f.sms = sms; f.optin = optin; f.per_sm = per_sm;
+    f.ready.store(1, std::memory_order_release);
+  }
+  if (f.major < 8) return mq::kOldArch;
+  const int sms = f.sms, per_sm = f.per_sm;
+  int optin = f.optin;
   if (smem_limit > 0 && smem_limit < optin) optin = smem_limit;
 
   mq::Plan pl;
@@ -616,8 +638,8 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   p.m_chunks = pl.m_chunks; p.n_slices = pl.n_slices; p.k_iters = pl.k_iters;
   p.blocks = pl.blocks; p.total_iters = pl.total_iters;
   cudaStream_t st = static_cast<cudaStream_t>(stream);
-  if (groupsize == -1) return mq::dispatch<true>(p, pl, st);
-  return mq::dispatch<false>(p, pl, st);
+  if (groupsize == -1) return mq::dispatch<true>(p, pl, device, st);
+  return mq::dispatch<false>(p, pl, device, st);
 }
 
 }  // extern "C"

@@ -22,8 +22,8 @@ from .formats.io import check_output
 # The bundled model's recipe when no --config is given: configs/smollm2-135m.yaml (group size 64,
 # since hidden size 576 is not a multiple of 128), with fewer, shorter calibration samples so that
 # the default run finishes in a few minutes on a 2-core CPU.
-BUNDLED_RECIPE: dict[str, Any] = dict(wbits=4, groupsize=64, clip=True, act_order=False, true_sequential=True,
-                                      damp=0.1, nsamples=32, seqlen=256, dataset="stdlib", seed=0)
+BUNDLED_RECIPE: dict[str, Any] = dict(wbits=4, groupsize=64, clip=True, act_order=True, true_sequential=True,
+                                      damp=0.01, nsamples=32, seqlen=256, dataset="stdlib", seed=0)
 
 
 @dataclass

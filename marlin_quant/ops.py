@@ -208,29 +208,24 @@ def make_workspace(device: torch.device | str | int, size: int = WORKSPACE_SIZE)
 
 
 _workspaces: dict[tuple[int, int], torch.Tensor] = {}
-_fresh_from_capture: set[tuple[int, int]] = set()
 _ws_lock = threading.Lock()
 
 
 def _stream_workspace(device: torch.device, stream: torch.cuda.Stream) -> torch.Tensor:
     """The ticket workspace of this (device, stream): streams never share tickets.
 
-    A workspace first needed inside a CUDA graph capture is made there (it then belongs to the
-    graph's memory pool, kept alive by this cache) and zeroed by a memset recorded in the graph;
-    its first eager use zeroes it for real, since an un-replayed graph has not run that memset.
+    Inside a CUDA graph capture a fresh zeroed workspace is made for the call (the graph records
+    its memset): a cached tensor born in a graph's memory pool would outlive the capture, which
+    torch.compile's CUDA-graph trees rightly refuse, and its memory is only zeroed on replay.
     """
+    if torch.cuda.is_current_stream_capturing():
+        return make_workspace(device)
     key = (device.index, stream.cuda_stream)
-    capturing = torch.cuda.is_current_stream_capturing()
     with _ws_lock:
         ws = _workspaces.get(key)
         if ws is None:
             ws = make_workspace(device)
             _workspaces[key] = ws
-            if capturing:
-                _fresh_from_capture.add(key)
-        elif key in _fresh_from_capture and not capturing:
-            ws.zero_()
-            _fresh_from_capture.discard(key)
     return ws
 
 

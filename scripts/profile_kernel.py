@@ -46,7 +46,16 @@ def main() -> int:
     end.synchronize()
     us = start.elapsed_time(end) * 1e3 / a.iters
     nbytes = B.numel() * 4 + s.numel() * 2
-    print(f"m={a.m} k={a.k} n={a.n} g={a.groupsize}: {us:.1f} us/call (eager, L2-warm), {nbytes / us / 1e6:.2f} TB/s")
+    W = torch.randn(a.n, a.k, dtype=torch.float16, device="cuda")
+    torch.cuda.synchronize()
+    start.record()
+    for _ in range(a.iters):
+        torch.nn.functional.linear(A, W)
+    end.record()
+    end.synchronize()
+    fp_us = start.elapsed_time(end) * 1e3 / a.iters
+    print(f"m={a.m} k={a.k} n={a.n} g={a.groupsize}: {us:.1f} us/call eager ({nbytes / us / 1e6:.2f} TB/s); "
+          f"fp16 linear {fp_us:.1f} us/call eager")
     return 0
 
 
