@@ -261,3 +261,22 @@ def write_directory(out: str | Path, config: dict, tensors, *, tokenizer=None, t
         elif tokenizer_dir is not None:
             copy_tokenizer_files(Path(tokenizer_dir), tmp)
     return Path(out)
+
+
+def write_quantized(ckpt: Checkpoint, out: str | Path, quantization_config: dict, pack_layer, *,
+                    overwrite: bool = False, max_shard_bytes: int | None = None, progress=None) -> Path:
+    """Write ``ckpt`` in another quantized format: plain tensors as they are, each quantized
+    layer's (codes, scales) through ``pack_layer(codes, scales) -> {suffix: tensor}``."""
+    config = dict(ckpt.config)
+    config["quantization_config"] = quantization_config
+
+    def tensors():
+        for name in ckpt.plain:
+            yield name, ckpt.tensor(name)
+        for name in ckpt.quantized:
+            codes, scales = ckpt.layer(name)
+            for suffix, t in pack_layer(codes, scales).items():
+                yield f"{name}.{suffix}", t
+
+    return write_directory(out, config, tensors(), tokenizer_dir=ckpt.folder, overwrite=overwrite,
+                           max_shard_bytes=max_shard_bytes, progress=progress)

@@ -12,7 +12,6 @@ Symmetric, so no zero point is stored. The weight is ``q * scale``, the same val
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from .common import (
     check_tensor,
     load_config_json,
     model_skeleton,
-    write_directory,
+    write_quantized,
 )
 from .gptq import _pack_nibbles, _unpack_nibbles
 from .io import FormatError, TensorFiles
@@ -80,19 +79,8 @@ def pack_layer(codes: torch.Tensor, scales: torch.Tensor) -> dict[str, torch.Ten
 def export(ckpt: Checkpoint, out: str | Path, *, overwrite: bool = False, max_shard_bytes: int | None = None,
            progress=None) -> Path:
     """Write ``ckpt`` (any opened checkpoint) as a compressed-tensors pack-quantized directory."""
-    config = dict(ckpt.config)
-    config["quantization_config"] = quantization_config(ckpt)
-
-    def tensors() -> Iterator[tuple[str, torch.Tensor]]:
-        for name in ckpt.plain:
-            yield name, ckpt.tensor(name)
-        for name in ckpt.quantized:
-            codes, scales = ckpt.layer(name)
-            for suffix, t in pack_layer(codes, scales).items():
-                yield f"{name}.{suffix}", t
-
-    return write_directory(out, config, tensors(), tokenizer_dir=ckpt.folder, overwrite=overwrite,
-                           max_shard_bytes=max_shard_bytes, progress=progress)
+    return write_quantized(ckpt, out, quantization_config(ckpt), pack_layer,
+                           overwrite=overwrite, max_shard_bytes=max_shard_bytes, progress=progress)
 
 
 class CompressedTensorsCheckpoint(Checkpoint):

@@ -17,7 +17,6 @@ the same value as ours: ``scale * (code - 8)`` with q = code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from .common import (
     check_tensor,
     load_config_json,
     model_skeleton,
-    write_directory,
+    write_quantized,
 )
 from .io import FormatError, TensorFiles
 
@@ -122,19 +121,8 @@ def _modules_in_block(quantized: list[str]) -> list[list[str]]:
 def export(ckpt: Checkpoint, out: str | Path, *, overwrite: bool = False, max_shard_bytes: int | None = None,
            progress=None) -> Path:
     """Write ``ckpt`` (any opened checkpoint) as a GPTQ directory."""
-    config = dict(ckpt.config)
-    config["quantization_config"] = quantization_config(ckpt)
-
-    def tensors() -> Iterator[tuple[str, torch.Tensor]]:
-        for name in ckpt.plain:
-            yield name, ckpt.tensor(name)
-        for name in ckpt.quantized:
-            codes, scales = ckpt.layer(name)
-            for suffix, t in pack_layer(codes, scales, ckpt.groupsize).items():
-                yield f"{name}.{suffix}", t
-
-    return write_directory(out, config, tensors(), tokenizer_dir=ckpt.folder, overwrite=overwrite,
-                           max_shard_bytes=max_shard_bytes, progress=progress)
+    return write_quantized(ckpt, out, quantization_config(ckpt), lambda codes, scales: pack_layer(codes, scales, ckpt.groupsize),
+                           overwrite=overwrite, max_shard_bytes=max_shard_bytes, progress=progress)
 
 
 class GPTQCheckpoint(Checkpoint):
