@@ -121,7 +121,10 @@ def _modules_in_block(quantized: list[str]) -> list[list[str]]:
 def export(ckpt: Checkpoint, out: str | Path, *, overwrite: bool = False, max_shard_bytes: int | None = None,
            progress=None) -> Path:
     """Write ``ckpt`` (any opened checkpoint) as a GPTQ directory."""
-    return write_quantized(ckpt, out, quantization_config(ckpt), lambda codes, scales: pack_layer(codes, scales, ckpt.groupsize),
+    def pack(codes: torch.Tensor, scales: torch.Tensor) -> dict[str, torch.Tensor]:
+        return pack_layer(codes, scales, ckpt.groupsize)
+
+    return write_quantized(ckpt, out, quantization_config(ckpt), pack,
                            overwrite=overwrite, max_shard_bytes=max_shard_bytes, progress=progress)
 
 
