@@ -570,6 +570,23 @@ const char* mq_error_string(int code) {
   }
 }
 
+// A zeroed ticket workspace of `count` ints on `device`, from cudaMalloc (outside any framework
+// allocator, so no CUDA-graph memory pool can claim it). Never freed: one per stream, 256 KB.
+int mq_alloc_tickets(int device, int count, void** out) {
+  if (out == nullptr || count <= 0) return mq::kBadPointer;
+  int current = -1;
+  cudaError_t e = cudaGetDevice(&current);
+  if (e != cudaSuccess) return e;
+  if (current != device && (e = cudaSetDevice(device)) != cudaSuccess) return e;
+  void* p = nullptr;
+  if ((e = cudaMalloc(&p, sizeof(int) * (size_t)count)) != cudaSuccess) return e;
+  if ((e = cudaMemset(p, 0, sizeof(int) * (size_t)count)) != cudaSuccess) return e;
+  if ((e = cudaDeviceSynchronize()) != cudaSuccess) return e;
+  if (current != device) cudaSetDevice(current);
+  *out = p;
+  return mq::kOk;
+}
+
 // Pure host-side planning (no GPU needed): what a product of this shape needs.
 // out[0..5] = m_blocks, stages, blocks, counters (tickets), smem bytes, stripes per stage;
 // *partial_floats = fp32 elements of the partial buffer (0: none needed).

@@ -94,6 +94,8 @@ def _load_library() -> ctypes.CDLL:
         ]
         lib.mq_plan.restype = ctypes.c_int
         lib.mq_plan.argtypes = [ctypes.c_int] * 6 + [ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_longlong)]
+        lib.mq_alloc_tickets.restype = ctypes.c_int
+        lib.mq_alloc_tickets.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p)]
         lib.mq_error_string.restype = ctypes.c_char_p
         lib.mq_error_string.argtypes = [ctypes.c_int]
         lib.mq_version.restype = ctypes.c_int
@@ -207,26 +209,33 @@ def make_workspace(device: torch.device | str | int, size: int = WORKSPACE_SIZE)
     return torch.zeros(size, dtype=torch.int32, device=device)
 
 
-_workspaces: dict[tuple[int, int], torch.Tensor] = {}
+_workspaces: dict[tuple[int, int], int] = {}
 _ws_lock = threading.Lock()
 
 
-def _stream_workspace(device: torch.device, stream: torch.cuda.Stream) -> torch.Tensor:
-    """The ticket workspace of this (device, stream): streams never share tickets.
+def _stream_workspace(index: int, stream: torch.cuda.Stream) -> tuple[int | torch.Tensor, int]:
+    """The ticket workspace of this (device, stream) as (pointer or tensor, entries): streams never
+    share tickets.
 
-    Inside a CUDA graph capture a fresh zeroed workspace is made for the call (the graph records
-    its memset): a cached tensor born in a graph's memory pool would outlive the capture, which
-    torch.compile's CUDA-graph trees rightly refuse, and its memory is only zeroed on replay.
+    Cached workspaces come from the kernel library's own cudaMalloc, outside torch's allocator:
+    a tensor made lazily during torch.compile's CUDA-graph warm-up would land in the graph's
+    memory pool, which graph trees refuse. Inside a capture (where cudaMalloc is not allowed) a
+    fresh zeroed tensor serves the one call; the graph records its memset.
     """
     if torch.cuda.is_current_stream_capturing():
-        return make_workspace(device)
-    key = (device.index, stream.cuda_stream)
+        return make_workspace(torch.device("cuda", index)), WORKSPACE_SIZE
+    key = (index, stream.cuda_stream)
     with _ws_lock:
-        ws = _workspaces.get(key)
-        if ws is None:
-            ws = make_workspace(device)
-            _workspaces[key] = ws
-    return ws
+        ptr = _workspaces.get(key)
+        if ptr is None:
+            out = ctypes.c_void_p()
+            lib = _load_library()
+            err = lib.mq_alloc_tickets(index, WORKSPACE_SIZE, ctypes.byref(out))
+            if err != 0:
+                raise RuntimeError(f"could not allocate the Marlin ticket workspace: {lib.mq_error_string(err).decode()}")
+            ptr = out.value
+            _workspaces[key] = ptr
+    return ptr, WORKSPACE_SIZE
 
 
 # Shared memory (per block opt-in, per SM) by compute capability, for torch builds whose device
@@ -261,21 +270,22 @@ def _launch(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: int, w
     C = torch.empty((m, n), dtype=A.dtype, device=device)
     partials = torch.empty(plan.partial_floats, dtype=torch.float32, device=device) if plan.partial_floats else None
     stream = torch.cuda.current_stream(device)
-    tickets = None
+    tickets, ticket_count = None, 0
     if plan.tickets:
         if workspace is None:
-            tickets = _stream_workspace(torch.device("cuda", index), stream)
+            tickets, ticket_count = _stream_workspace(index, stream)
         else:
-            tickets = workspace
-            if tickets.numel() < plan.tickets:
+            tickets, ticket_count = workspace, workspace.numel()
+            if ticket_count < plan.tickets:
                 raise ValueError(
-                    f"workspace has {tickets.numel()} entries but this product needs {plan.tickets}; "
+                    f"workspace has {ticket_count} entries but this product needs {plan.tickets}; "
                     "allocate it with marlin_quant.ops.make_workspace(device)"
                 )
+    tickets_ptr = tickets.data_ptr() if isinstance(tickets, torch.Tensor) else tickets
     err = lib.mq_gemm(
         A.data_ptr(), B.data_ptr(), s.data_ptr(), C.data_ptr(),
         partials.data_ptr() if partials is not None else None, plan.partial_floats,
-        tickets.data_ptr() if tickets is not None else None, tickets.numel() if tickets is not None else 0,
+        tickets_ptr, ticket_count,
         m, n, k, groupsize, optin, index, stream.cuda_stream,
     )
     if err != 0:

@@ -146,3 +146,16 @@ def test_gpu_bad_input():
                  torch.zeros(1, dtype=torch.int32, device="cuda"))
     with pytest.raises(ValueError, match="int32"):
         ops.gemm(A, B, s, 128, torch.zeros(16, device="cuda"))
+
+
+def test_compile_reduce_overhead_cudagraph_trees():
+    """torch.compile's CUDA-graph trees (what a static-cache decode uses) accept the op: its
+    ticket workspaces never live in a graph's memory pool."""
+    B, s, W = make(1024, 512, 128)
+    layer = MarlinLinear.from_packed(B, s, 128).cuda()
+    x = torch.randn(4, 1024, device="cuda", dtype=torch.float16)
+    eager = layer(x)
+    compiled = torch.compile(layer, mode="reduce-overhead", fullgraph=True)
+    for _ in range(4):
+        out = compiled(x)
+    torch.testing.assert_close(out, eager)
