@@ -280,3 +280,17 @@ def write_quantized(ckpt: Checkpoint, out: str | Path, quantization_config: dict
 
     return write_directory(out, config, tensors(), tokenizer_dir=ckpt.folder, overwrite=overwrite,
                            max_shard_bytes=max_shard_bytes, progress=progress)
+
+
+def quantized_linear_shape(skeleton, folder, name: str, tensor: str, groupsize: int) -> tuple[int, int]:
+    """(k, n) of the model's linear ``name``, which a stored ``tensor`` claims to quantize; a
+    FormatError when the model has no such linear or the kernel cannot run its shape."""
+    lin = skeleton.linears.get(name)
+    if lin is None:
+        raise FormatError(f"{folder}: {tensor} belongs to no linear layer of this model; the config and the tensors disagree")
+    k, n = lin.in_features, lin.out_features
+    try:
+        packing.check_shape(k, n, groupsize)
+    except packing.PackingError as exc:
+        raise FormatError(f"{folder}: {name} cannot run on the Marlin kernel: {exc}") from None
+    return k, n

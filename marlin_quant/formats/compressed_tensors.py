@@ -24,6 +24,7 @@ from .common import (
     check_tensor,
     load_config_json,
     model_skeleton,
+    quantized_linear_shape,
     write_quantized,
 )
 from .gptq import _pack_nibbles, _unpack_nibbles
@@ -138,14 +139,7 @@ def open_checkpoint(folder: str | Path) -> CompressedTensorsCheckpoint:
         raise FormatError(f"{folder}: no quantized layer (no *.weight_packed tensor); the checkpoint is empty or damaged")
     owned: set[str] = set()
     for name in quantized:
-        lin = skeleton.linears.get(name)
-        if lin is None:
-            raise FormatError(f"{folder}: {name}.weight_packed belongs to no linear layer of this model; the config and the tensors disagree")
-        k, n = lin.in_features, lin.out_features
-        try:
-            packing.check_shape(k, n, groupsize)
-        except packing.PackingError as exc:
-            raise FormatError(f"{folder}: {name} cannot run on the Marlin kernel: {exc}") from None
+        k, n = quantized_linear_shape(skeleton, folder, name, f"{name}.weight_packed", groupsize)
         check_tensor(files, f"{name}.weight_packed", torch.int32, (n, k // 8), str(folder))
         check_tensor(files, f"{name}.weight_scale", torch.float16, (n, packing.num_groups(k, groupsize)), str(folder))
         check_tensor(files, f"{name}.weight_shape", None, (2,), str(folder))

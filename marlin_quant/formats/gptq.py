@@ -30,6 +30,7 @@ from .common import (
     check_tensor,
     load_config_json,
     model_skeleton,
+    quantized_linear_shape,
     write_quantized,
 )
 from .io import FormatError, TensorFiles
@@ -160,14 +161,7 @@ def open_checkpoint(folder: str | Path) -> GPTQCheckpoint:
     quantized = sorted(n[: -len(".qweight")] for n in files.names() if n.endswith(".qweight"))
     owned: set[str] = set()
     for name in quantized:
-        lin = skeleton.linears.get(name)
-        if lin is None:
-            raise FormatError(f"{folder}: {name}.qweight belongs to no linear layer of this model; the config and the tensors disagree")
-        k, n = lin.in_features, lin.out_features
-        try:
-            packing.check_shape(k, n, groupsize)
-        except packing.PackingError as exc:
-            raise FormatError(f"{folder}: {name} cannot run on the Marlin kernel: {exc}") from None
+        k, n = quantized_linear_shape(skeleton, folder, name, f"{name}.qweight", groupsize)
         groups = packing.num_groups(k, groupsize)
         check_tensor(files, f"{name}.qweight", torch.int32, (k // 8, n), str(folder))
         check_tensor(files, f"{name}.qzeros", torch.int32, (groups, n // 8), str(folder))
