@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include <atomic>
+#include <type_traits>
 
 namespace mq {
 
@@ -440,6 +441,403 @@ __global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Par
 }
 
 // ------------------------------------------------------------------------------------------
+// Skinny path (m <= 16): a weight-streaming kernel for decoding-sized batches.
+//
+// At small m the product is a pass over the weights, and what bounds it is how many weight
+// bytes every SM keeps in flight and how few instructions it spends per byte. So:
+// * The weights are the MMA's A operand: the 4 registers a lane dequantizes from one int32 of
+//   the Marlin layout (tile t of a stripe) are exactly an m16n8k16 A fragment of W^T
+//   (16 output features x 16 k), and the activations are the B operand (16 k x 8 tokens).
+//   One MMA per 16x16 weight tile instead of two, and no zero rows of A multiplied.
+// * Each warp owns one 64-column chunk of a tile and loads its weights straight into
+//   registers with 16-byte streaming loads (512 contiguous bytes per warp per stripe), D stripes
+//   at a time, one batch ahead of the one it multiplies: warps never wait on each other in the
+//   main loop (no block barriers; activations and scales go through a per-warp shared-memory
+//   double buffer filled by cp.async).
+// * Work is stream-K over (tile, stripe) units: every block gets the same number of weight
+//   stripes whatever the shape; a tile split between blocks is summed by the last block to
+//   arrive (ticket), from fp32 partials, in block order: deterministic.
+// A block's warps are CW chunks x KW k-warps; the KW warps of a chunk split each batch of
+// stripes and are summed through shared memory when a tile segment ends.
+// ------------------------------------------------------------------------------------------
+
+struct SkParams {
+  const half* A;    // (m, k) fp16
+  const int4* B;    // (k/16, 2n) int32
+  const int4* s;    // (groups, n) fp16, permuted
+  half* C;          // (m, n) fp16
+  float* partials;  // (blocks, 2, CW * 512 * TB) fp32
+  int* counters;    // one ticket per tile
+  int m, n, k;
+  int n_chunks;     // n / 64
+  int stripes;      // k / 16: units per tile
+  int tiles;        // ceil(n_chunks / CW)
+  int upb;          // units (stripes of one tile) per block
+  int total;        // tiles * stripes
+};
+
+template <int TB, int NW, int CW, int D, int G>
+struct Skinny {
+  static constexpr int KW = NW / CW;
+  // Batches are aligned to scale groups (the planner keeps block ranges at multiples of 8
+  // stripes), so a warp's D stripes hold whole groups and every group boundary falls on a
+  // slot known at compile time.
+  static constexpr int SPG = G > 0 ? G / 16 : D;             // stripes per scale group
+  static constexpr int SROWS = G > 0 ? D / SPG : 0;          // scale rows of one batch
+  static constexpr int A_BYTES = D * TB * 256;              // (stripe, token group, k half, 8x8)
+  static constexpr int RED_BYTES = 32 * 16 * TB * 4;        // one warp's accumulators
+  static constexpr int LOAD_BYTES = A_BYTES + SROWS * 128;
+  // A stage also carries a warp's accumulators to its chunk's first k-warp at a segment end.
+  static constexpr int STAGE = LOAD_BYTES > RED_BYTES ? LOAD_BYTES : RED_BYTES;
+  static constexpr int SMEM = NW * 2 * STAGE;
+  static constexpr int PARTIAL = CW * 512 * TB;               // floats per block slot
+  static_assert(D == 8 && (TB == 1 || TB == 2), "unsupported skinny shape");
+  static_assert(D % SPG == 0, "a batch must hold whole scale groups");
+};
+
+// 16 bytes of weights straight into registers, past L1 (each byte is used once); when `pred`
+// is false nothing is read and the registers keep their (finite) old contents.
+__device__ __forceinline__ void ldg_stream(uint32_t (&d)[4], const int4* p, bool pred) {
+  asm volatile(
+      "{\n .reg .pred p;\n setp.ne.b32 p, %5, 0;\n"
+      " @p ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n}\n"
+      : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+      : "l"(p), "r"((int)pred));
+}
+
+// Programmatic dependent launch hooks; no-ops before sm_90 or when launched without the
+// attribute (then the previous kernel has finished before this one starts).
+__device__ __forceinline__ void grid_dependency_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void grid_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+// Pure register ops: not volatile, so the compiler may interleave them with the dequantization.
+__device__ __forceinline__ void mma_16816_nv(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void mma_16816_zc(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  const float z = 0.f;
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%10,%10,%10,%10};\n"
+      : "=f"(c[0]), "=f"(c[1]), "=f"(c[2]), "=f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "f"(z));
+}
+
+template <int TB, int NW, int CW, int D, int G>
+__global__ void __launch_bounds__(32 * NW, 1) skinny_gemm_kernel(const SkParams p) {
+  using S = Skinny<TB, NW, CW, D, G>;
+  constexpr int KW = S::KW;
+  constexpr int SPG = S::SPG;
+  // Grouped scales: one token group applies them after the MMA, in fp32, once per group (16
+  // FFMA per group instead of 16 HMUL2 per stripe); two token groups have no registers for the
+  // second accumulator set and scale the weights before it.
+  constexpr bool POST = TB == 1 && G > 0;
+  constexpr bool PRE = TB > 1 && G > 0;
+  extern __shared__ int4 smem[];
+  __shared__ int sh_last;
+
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const int cw = warp % CW;
+  const int kw = warp / CW;
+  const int g = lane >> 2, q = lane & 3;
+  char* const wsm = reinterpret_cast<char*>(smem) + warp * 2 * S::STAGE;
+
+  const int u_begin = blockIdx.x * p.upb;
+  const int u_end = min(u_begin + p.upb, p.total);
+  const int S_ = p.stripes;
+  const int n_vec_B = p.n / 2;  // int4 per B row
+  const int n_vec_s = p.n / 8;  // int4 per scale row
+
+  // A batch: stripes [u, u_next) of one tile; k-warp kw takes D of them, [lo, lo + cnt).
+  struct Batch { int u, u_next, tile, lo, cnt; const int4* bp; };
+  auto make_batch = [&](int u, int tile) {
+    Batch b;
+    b.u = u;
+    b.tile = tile;
+    const int r = u - tile * S_;
+    b.u_next = min(min(u + KW * D, (tile + 1) * S_), u_end);
+    b.lo = r + kw * D;
+    const int chunk = tile * CW + cw;
+    b.cnt = chunk < p.n_chunks ? max(0, min(D, b.u_next - u - kw * D)) : 0;
+    b.bp = p.B + (long long)b.lo * n_vec_B + chunk * 32 + lane;
+    return b;
+  };
+
+  // Activations and scales of one batch into stage `buf` (cp.async; zero-filled where absent).
+  auto load_stage = [&](const Batch& b, int buf) {
+    char* st = wsm + buf * S::STAGE;
+    // (slot, token group) pairs of 256 B; lane covers token lane % 8, k half (lane / 8) % 2 of
+    // pair 2 j + lane / 16.
+    const int tok_in = lane & 7, h = (lane >> 3) & 1;
+    const half* a_row = p.A + (long long)tok_in * p.k + b.lo * 16 + 8 * h;
+#pragma unroll
+    for (int j = 0; j < D * TB / 2; j++) {
+      const int pair = 2 * j + (lane >> 4);
+      const int slot = pair / TB, tb = pair % TB;
+      const bool ok = slot < b.cnt && 8 * tb + tok_in < p.m;
+      cp_async16(st + pair * 256 + h * 128 + tok_in * 16, ok ? a_row + (long long)8 * tb * p.k + slot * 16 : p.A, ok);
+    }
+    if (G > 0) {
+      const int chunk = b.tile * CW + cw;
+#pragma unroll
+      for (int i = lane >> 3; i < S::SROWS; i += 4) {
+        const bool ok = i * SPG < b.cnt;
+        const int4* src = ok ? p.s + (long long)(b.lo / SPG + i) * n_vec_s + chunk * 8 + (lane & 7) : p.s;
+        cp_async16(st + S::A_BYTES + i * 128 + (lane & 7) * 16, src, ok);
+      }
+    }
+    cp_async_commit();
+  };
+
+  float acc[4][TB][4];
+  float gacc[POST ? 4 : 1][TB][4];  // the current scale group's sum, unscaled (POST only)
+  auto zero = [&](auto& x) {
+#pragma unroll
+    for (int t = 0; t < (int)(sizeof(x) / sizeof(x[0])); t++)
+#pragma unroll
+      for (int tb = 0; tb < TB; tb++)
+#pragma unroll
+        for (int c = 0; c < 4; c++) x[t][tb][c] = 0.f;
+  };
+  zero(acc);
+
+  // C for this warp's chunk of `tile` from acc (per-channel scales applied here).
+  auto write_c = [&](int tile) {
+    const int chunk = tile * CW + cw;
+    if (chunk >= p.n_chunks) return;
+    const int col0 = chunk * 64;
+#pragma unroll
+    for (int t = 0; t < 4; t++) {
+      float sl = 1.f, sr = 1.f;
+      if (G <= 0) {
+        // Per-channel scales are permuted in runs of 32 (see packing.py).
+        const half* sp = reinterpret_cast<const half*>(p.s) + col0 + 32 * (t >> 1);
+        const int j = 8 * (g >> 1) + 4 * (t & 1) + (g & 1);
+        sl = __half2float(sp[j]);
+        sr = __half2float(sp[j + 2]);
+      }
+      const int f = col0 + 16 * t + g;
+#pragma unroll
+      for (int tb = 0; tb < TB; tb++) {
+        const int tok = 8 * tb + 2 * q;
+        if (tok < p.m) {
+          p.C[(long long)tok * p.n + f] = __float2half_rn(acc[t][tb][0] * sl);
+          p.C[(long long)tok * p.n + f + 8] = __float2half_rn(acc[t][tb][2] * sr);
+        }
+        if (tok + 1 < p.m) {
+          p.C[(long long)(tok + 1) * p.n + f] = __float2half_rn(acc[t][tb][1] * sl);
+          p.C[(long long)(tok + 1) * p.n + f + 8] = __float2half_rn(acc[t][tb][3] * sr);
+        }
+      }
+    }
+  };
+
+  // A tile segment [seg_u0, seg_u1) of `tile` ended (block-uniform).
+  auto finish_tile = [&](int tile, int seg_u0, int seg_u1, int buf) {
+    if (KW > 1) {
+      // Sum the KW warps of each chunk in k-warp order, through the stage each just consumed.
+      float4* mine = reinterpret_cast<float4*>(wsm + buf * S::STAGE);
+      if (kw > 0) {
+#pragma unroll
+        for (int t = 0; t < 4; t++)
+#pragma unroll
+          for (int tb = 0; tb < TB; tb++)
+            mine[(t * TB + tb) * 32 + lane] = make_float4(acc[t][tb][0], acc[t][tb][1], acc[t][tb][2], acc[t][tb][3]);
+      }
+      __syncthreads();
+      if (kw == 0) {
+#pragma unroll
+        for (int w = 1; w < KW; w++) {
+          const float4* other = reinterpret_cast<const float4*>(
+              reinterpret_cast<char*>(smem) + (w * CW + cw) * 2 * S::STAGE + buf * S::STAGE);
+#pragma unroll
+          for (int t = 0; t < 4; t++)
+#pragma unroll
+            for (int tb = 0; tb < TB; tb++) {
+              float4 v = other[(t * TB + tb) * 32 + lane];
+              acc[t][tb][0] += v.x; acc[t][tb][1] += v.y; acc[t][tb][2] += v.z; acc[t][tb][3] += v.w;
+            }
+        }
+      }
+    }
+    const int t0 = tile * S_;
+    if (seg_u0 == t0 && seg_u1 == t0 + S_) {
+      if (kw == 0) write_c(tile);
+      if (KW > 1) __syncthreads();  // the stages are reused for loads only after every read
+      return;
+    }
+    const int slot = seg_u0 == u_begin ? 0 : 1;
+    float4* part = reinterpret_cast<float4*>(p.partials + ((long long)blockIdx.x * 2 + slot) * S::PARTIAL);
+    if (kw == 0) {
+#pragma unroll
+      for (int t = 0; t < 4; t++)
+#pragma unroll
+        for (int tb = 0; tb < TB; tb++)
+          __stcg(part + ((cw * 4 + t) * TB + tb) * 32 + lane,
+                 make_float4(acc[t][tb][0], acc[t][tb][1], acc[t][tb][2], acc[t][tb][3]));
+    }
+    // Barrier, then one acq_rel ticket: the release publishes every thread's partial stores.
+    __syncthreads();
+    const int lo = t0 / p.upb, hi = (t0 + S_ - 1) / p.upb;
+    if (threadIdx.x == 0) {
+      int prev;
+      asm volatile("atom.add.acq_rel.gpu.global.s32 %0, [%1], 1;\n" : "=r"(prev) : "l"(p.counters + tile) : "memory");
+      const int last = prev == hi - lo;
+      if (last) p.counters[tile] = 0;  // every contributor has arrived: re-arm for the next call
+      sh_last = last;
+    }
+    __syncthreads();
+    if (sh_last && kw == 0) {
+      zero(acc);
+      // Contributor lo's part of this tile is its first segment unless its range began in an
+      // earlier tile; every later contributor begins inside this tile.
+      const int lo_slot = lo * p.upb < t0 ? 1 : 0;
+#pragma unroll 4
+      for (int b = lo; b <= hi; b++) {
+        const float4* src = reinterpret_cast<const float4*>(
+            p.partials + ((long long)b * 2 + (b == lo ? lo_slot : 0)) * S::PARTIAL);
+#pragma unroll
+        for (int t = 0; t < 4; t++)
+#pragma unroll
+          for (int tb = 0; tb < TB; tb++) {
+            float4 v = __ldcg(src + ((cw * 4 + t) * TB + tb) * 32 + lane);
+            acc[t][tb][0] += v.x; acc[t][tb][1] += v.y; acc[t][tb][2] += v.z; acc[t][tb][3] += v.w;
+          }
+      }
+      write_c(tile);
+    }
+    if (KW > 1) __syncthreads();
+  };
+
+  // ---- main loop: batch i multiplies registers bq and stage i % 2 while batch i + 1 loads ----
+  if (u_begin >= u_end) return;
+  uint32_t bq[D][4];
+#pragma unroll
+  for (int s = 0; s < D; s++) bq[s][0] = bq[s][1] = bq[s][2] = bq[s][3] = 0x88888888u;
+  Batch cur = make_batch(u_begin, u_begin / S_);
+  {
+    const int4* bp = cur.bp;
+#pragma unroll
+    for (int s = 0; s < D; s++, bp += n_vec_B) ldg_stream(bq[s], bp, s < cur.cnt);
+  }
+  // Programmatic dependent launch (sm_90): the weights never depend on the kernel before this
+  // one, so their first batch is already on its way; the activations (its output, possibly) and
+  // every write wait for it to finish. The next kernel may start its own weight loads as this
+  // one's blocks retire.
+  grid_dependency_wait();
+  grid_launch_dependents();
+  load_stage(cur, 0);
+  int seg_u0 = u_begin;
+  int buf = 0;
+  const char* const lane_a = reinterpret_cast<const char*>(smem) + warp * 2 * S::STAGE + lane * 16;
+  const char* const lane_s = reinterpret_cast<const char*>(smem) + warp * 2 * S::STAGE + S::A_BYTES + g * 16;
+
+  // The D stripes of one batch; FULL: all D are valid (the common case, no per-slot tests).
+  auto run_batch = [&](auto full_tag, const Batch& nxt) {
+    constexpr bool FULL = decltype(full_tag)::value;
+    const char* a_st = lane_a + buf * S::STAGE;
+    const char* s_st = lane_s + buf * S::STAGE;
+    const int4* nbp = nxt.bp;
+    uint32_t bf[TB][4];
+    uint32_t sc[4];
+#pragma unroll
+    for (int s = 0; s < D; s++, nbp += n_vec_B) {
+      uint32_t qv[4] = {bq[s][0], bq[s][1], bq[s][2], bq[s][3]};
+      ldg_stream(bq[s], nbp, s < nxt.cnt);
+      if (!FULL && s >= cur.cnt) continue;  // warp-uniform; cnt is a whole number of groups
+      // Activation fragments (b0, b1): two stripes per ldmatrix.x4 with one token group.
+      if (TB == 1) {
+        if (s % 2 == 0) ldmatrix_x4(bf[0], a_st + s * 256);
+      } else {
+        uint32_t r4[4];
+        ldmatrix_x4(r4, a_st + s * TB * 256);
+        bf[0][0] = r4[0]; bf[0][1] = r4[1]; bf[1][0] = r4[2]; bf[1][1] = r4[3];
+      }
+      if (PRE && s % SPG == 0) {
+        const int4 v = *reinterpret_cast<const int4*>(s_st + (s / SPG) * 128);
+        sc[0] = v.x; sc[1] = v.y; sc[2] = v.z; sc[3] = v.w;
+      }
+      const int hs = TB == 1 ? 2 * (s % 2) : 0;
+#pragma unroll
+      for (int t = 0; t < 4; t++) {
+        uint32_t left[2], right[2];
+        dequant8(qv[t], left, right);
+        if (PRE) {
+          const half2 sp = as_half2(sc[t]);  // (scale of feature 16t + g, of feature 16t + 8 + g)
+          const half2 sl = __low2half2(sp), sr = __high2half2(sp);
+          left[0] = as_u32(__hmul2(as_half2(left[0]), sl));
+          left[1] = as_u32(__hmul2(as_half2(left[1]), sl));
+          right[0] = as_u32(__hmul2(as_half2(right[0]), sr));
+          right[1] = as_u32(__hmul2(as_half2(right[1]), sr));
+        }
+        const uint32_t af[4] = {left[0], right[0], left[1], right[1]};
+#pragma unroll
+        for (int tb = 0; tb < TB; tb++) {
+          const uint32_t b0 = TB == 1 ? bf[0][hs] : bf[tb][0];
+          const uint32_t b1 = TB == 1 ? bf[0][hs + 1] : bf[tb][1];
+          if constexpr (POST) {
+            if (s % SPG == 0) mma_16816_zc(gacc[t][tb], af, b0, b1);
+            else mma_16816_nv(gacc[t][tb], af, b0, b1);
+          } else {
+            mma_16816_nv(acc[t][tb], af, b0, b1);
+          }
+        }
+      }
+      if constexpr (POST) {
+        if ((s + 1) % SPG == 0) {  // the group is complete: scale it in fp32
+          const int4 v = *reinterpret_cast<const int4*>(s_st + (s / SPG) * 128);
+          const uint32_t sv[4] = {(uint32_t)v.x, (uint32_t)v.y, (uint32_t)v.z, (uint32_t)v.w};
+#pragma unroll
+          for (int t = 0; t < 4; t++) {
+            const float2 f = __half22float2(as_half2(sv[t]));  // (feature 16t + g, 16t + 8 + g)
+#pragma unroll
+            for (int tb = 0; tb < TB; tb++) {
+              acc[t][tb][0] = fmaf(gacc[t][tb][0], f.x, acc[t][tb][0]);
+              acc[t][tb][1] = fmaf(gacc[t][tb][1], f.x, acc[t][tb][1]);
+              acc[t][tb][2] = fmaf(gacc[t][tb][2], f.y, acc[t][tb][2]);
+              acc[t][tb][3] = fmaf(gacc[t][tb][3], f.y, acc[t][tb][3]);
+            }
+          }
+        }
+      }
+    }
+  };
+
+  for (;;) {
+    const bool more = cur.u_next < u_end;
+    const int tile_end = (cur.tile + 1) * S_;
+    Batch nxt;
+    nxt.cnt = 0;
+    nxt.bp = p.B;
+    if (more) nxt = make_batch(cur.u_next, cur.tile + (cur.u_next == tile_end));
+    cp_async_wait<0>();
+    __syncwarp();
+    if (more) load_stage(nxt, buf ^ 1);
+    if (cur.cnt == D) run_batch(std::true_type{}, nxt);
+    else run_batch(std::false_type{}, nxt);
+    if (cur.u_next == tile_end || !more) {
+      finish_tile(cur.tile, seg_u0, cur.u_next, buf);
+      zero(acc);
+      seg_u0 = cur.u_next;
+    }
+    if (!more) break;
+    cur = nxt;
+    buf ^= 1;
+  }
+}
+
+// ------------------------------------------------------------------------------------------
 // Host side
 // ------------------------------------------------------------------------------------------
 
@@ -454,11 +852,16 @@ enum Error {
   kTooLarge = -8,
 };
 
+enum Kind { kTiled = 0, kSkinny = 1 };
+
 struct Plan {
+  int kind;
   int m_blocks, ks, stages, wk, m_chunks, n_slices, k_iters, blocks;
   long long total_iters, partial_floats;
   int counters;
   int smem;
+  // Skinny path: token groups of 8, warps per block, chunks per tile, stripes per warp batch.
+  int tb, nw, cw, d, tiles, upb, total;
 };
 
 constexpr int kMaxTickets = 1 << 16;
@@ -489,8 +892,85 @@ bool pick_pipeline(int mb, int smem_optin, int smem_per_sm, int* ks, int* stages
   return false;
 }
 
+// Launch the skinny kernel with programmatic dependent launch on sm_90+ (-DMQ_PDL=0: without).
+#ifndef MQ_PDL
+#define MQ_PDL 1
+#endif
+
+// Largest m the skinny path takes (compile with -DMQ_SKINNY_MAX_M=0 to measure without it).
+#ifndef MQ_SKINNY_MAX_M
+#define MQ_SKINNY_MAX_M 16
+#endif
+// Stripes per warp batch.
+constexpr int kSkinnyD1 = 8, kSkinnyD2 = 8;
+
+// Shared memory of a skinny launch, for the largest scale footprint (g32) so that the plan does
+// not depend on the group size (mirrors Skinny<>::SMEM).
+int skinny_smem(int tb, int nw, int d) {
+  const int srows = d / 2;
+  const int load = d * tb * 256 + srows * 128, red = 2048 * tb;
+  return nw * 2 * (load > red ? load : red);
+}
+
+bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Plan* pl) {
+  if (m > MQ_SKINNY_MAX_M || m > 16) return false;
+  pl->kind = kSkinny;
+  pl->tb = m <= 8 ? 1 : 2;
+  pl->d = pl->tb == 1 ? kSkinnyD1 : kSkinnyD2;
+  pl->nw = 16;
+  auto fits = [&](int bytes) { return bytes <= smem_optin && bytes + kSmemReserve <= smem_per_sm; };
+  if (!fits(skinny_smem(pl->tb, 16, pl->d))) pl->nw = 8;
+  if (!fits(skinny_smem(pl->tb, pl->nw, pl->d))) return false;
+  pl->smem = skinny_smem(pl->tb, pl->nw, pl->d);
+  const int n_chunks = n / 64, stripes = k / 16;
+  // Chunks per tile: the widest tile whose stripes are shared by at most ~4 blocks (each split
+  // costs a partial round trip); narrow layers take 4 chunks x 4 k-warps so that one tile's k is
+  // covered by a few blocks rather than dozens.
+  int choice = 0;
+  const int options[3] = {pl->nw, pl->nw / 2, pl->nw / 4};
+  for (int i = 0; i < 3; i++) {
+    const int cw = options[i];
+    if (cw < 4 || pl->nw / cw > 4) continue;
+    const long long tiles = (n_chunks + cw - 1) / cw;
+    // More than a fifth of the warps without a chunk: a narrower tile, if there is one.
+    if (5 * (tiles * cw - n_chunks) > tiles * cw && i < 2 && options[i + 1] >= 4) continue;
+    const long long total = tiles * stripes;
+    const long long upb = (total + sms - 1) / sms;
+    choice = cw;
+    if (4 * upb >= stripes) break;
+  }
+#ifdef MQ_SKINNY_CW
+  choice = MQ_SKINNY_CW;
+#endif
+  if (choice == 0) return false;
+  pl->cw = choice;
+  const long long tiles = (n_chunks + pl->cw - 1) / pl->cw;
+  const long long total = tiles * stripes;
+  if (tiles > kMaxTickets || total > 0x3fffffffLL) return false;
+  // Block ranges start at multiples of 8 stripes (k is a multiple of the group size, so tiles
+  // are too): every batch then holds whole scale groups (see Skinny<>::SPG).
+  long long upb = (total + sms - 1) / sms;
+  if (upb < 16) upb = 16;
+  upb = (upb + 7) / 8 * 8;
+  pl->tiles = (int)tiles;
+  pl->total = (int)total;
+  pl->upb = (int)upb;
+  pl->blocks = (int)((total + upb - 1) / upb);
+  pl->counters = (int)tiles;
+  pl->partial_floats = (long long)pl->blocks * 2 * pl->cw * 512 * pl->tb;
+  pl->m_blocks = pl->tb;
+  pl->stages = 2;
+  pl->ks = pl->d;
+  return true;
+}
+
 int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Plan* plan) {
-  Plan pl;
+  Plan pl{};
+  if (plan_skinny(m, n, k, sms, smem_optin, smem_per_sm, &pl)) {
+    *plan = pl;
+    return kOk;
+  }
+  pl.kind = kTiled;
   pl.m_blocks = m < 64 ? (m + 15) / 16 : 4;
   if (!pick_pipeline(pl.m_blocks, smem_optin, smem_per_sm, &pl.ks, &pl.stages, &pl.wk)) return kSmem;
   pl.smem = smem_bytes(pl.m_blocks, pl.ks, pl.stages, pl.wk);
@@ -550,11 +1030,53 @@ int dispatch(const Params& p, const Plan& pl, int device, cudaStream_t stream) {
   return kSmem;
 }
 
+template <int TB, int NW, int CW, int D, int G>
+int launch_skinny(const SkParams& p, int blocks, bool pdl, int device, cudaStream_t stream) {
+  auto kernel = skinny_gemm_kernel<TB, NW, CW, D, G>;
+  constexpr int smem = Skinny<TB, NW, CW, D, G>::SMEM;
+  static std::atomic<uint64_t> raised{0};
+  const uint64_t bit = 1ull << (device % kMaxDevices);
+  if (!(raised.load(std::memory_order_relaxed) & bit)) {
+    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    if (e != cudaSuccess) return e;
+    raised.fetch_or(bit, std::memory_order_relaxed);
+  }
+#if MQ_PDL
+  if (pdl) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(blocks);
+    cfg.blockDim = dim3(32 * NW);
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+    return cudaLaunchKernelEx(&cfg, kernel, p);
+  }
+#endif
+  kernel<<<blocks, 32 * NW, smem, stream>>>(p);
+  return cudaGetLastError();
+}
+
+template <int G>
+int dispatch_skinny(const SkParams& p, const Plan& pl, bool pdl, int device, cudaStream_t stream) {
+#define MQ_SK(TB_, NW_, CW_)                                 \
+  if (pl.tb == TB_ && pl.nw == NW_ && pl.cw == CW_)          \
+    return launch_skinny<TB_, NW_, CW_, TB_ == 1 ? kSkinnyD1 : kSkinnyD2, G>(p, pl.blocks, pdl, device, stream);
+  MQ_SK(1, 16, 16) MQ_SK(1, 16, 8) MQ_SK(1, 16, 4)
+  MQ_SK(2, 16, 16) MQ_SK(2, 16, 8) MQ_SK(2, 16, 4)
+  MQ_SK(1, 8, 8) MQ_SK(1, 8, 4) MQ_SK(2, 8, 8) MQ_SK(2, 8, 4)
+#undef MQ_SK
+  return kSmem;
+}
+
 }  // namespace mq
 
 extern "C" {
 
-int mq_version() { return 2; }
+int mq_version() { return 3; }
 
 const char* mq_error_string(int code) {
   switch (code) {
@@ -588,7 +1110,8 @@ int mq_alloc_tickets(int device, int count, void** out) {
 }
 
 // Pure host-side planning (no GPU needed): what a product of this shape needs.
-// out[0..5] = m_blocks, stages, blocks, counters (tickets), smem bytes, stripes per stage;
+// out[0..7] = m_blocks (token groups of 8 on the skinny path), stages, blocks, counters (tickets),
+// smem bytes, stripes per stage (per warp batch), kernel kind (0 tiled, 1 skinny), columns per tile;
 // *partial_floats = fp32 elements of the partial buffer (0: none needed).
 int mq_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int* out, long long* partial_floats) {
   if (m < 1 || n <= 0 || k <= 0 || n % 64 || k % 64) return mq::kBadShape;
@@ -596,7 +1119,7 @@ int mq_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int* 
   int err = mq::make_plan(m, n, k, sms, smem_optin, smem_per_sm, &pl);
   if (err) return err;
   out[0] = pl.m_blocks; out[1] = pl.stages; out[2] = pl.blocks; out[3] = pl.counters;
-  out[4] = pl.smem; out[5] = pl.ks;
+  out[4] = pl.smem; out[5] = pl.ks; out[6] = pl.kind; out[7] = pl.kind == mq::kSkinny ? 64 * pl.cw : mq::kTN;
   *partial_floats = pl.partial_floats;
   return mq::kOk;
 }
@@ -643,6 +1166,27 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   if (pl.partial_floats > 0 && (misaligned(partials) || partial_capacity < pl.partial_floats)) return mq::kSmallWorkspace;
   if (pl.counters > 0 && (counters == nullptr || counter_capacity < pl.counters)) return mq::kSmallWorkspace;
 
+  cudaStream_t st = static_cast<cudaStream_t>(stream);
+  if (pl.kind == mq::kSkinny) {
+    mq::SkParams q;
+    q.A = static_cast<const half*>(A);
+    q.B = static_cast<const int4*>(B);
+    q.s = static_cast<const int4*>(s);
+    q.C = static_cast<half*>(C);
+    q.partials = static_cast<float*>(partials);
+    q.counters = static_cast<int*>(counters);
+    q.m = m; q.n = n; q.k = k;
+    q.n_chunks = n / 64; q.stripes = k / 16;
+    q.tiles = pl.tiles; q.upb = pl.upb; q.total = pl.total;
+    const bool pdl = f.major >= 9;
+    switch (groupsize) {
+      case 32: return mq::dispatch_skinny<32>(q, pl, pdl, device, st);
+      case 64: return mq::dispatch_skinny<64>(q, pl, pdl, device, st);
+      case 128: return mq::dispatch_skinny<128>(q, pl, pdl, device, st);
+      default: return mq::dispatch_skinny<-1>(q, pl, pdl, device, st);
+    }
+  }
+
   mq::Params p;
   p.A = static_cast<const int4*>(A);
   p.B = static_cast<const int4*>(B);
@@ -654,7 +1198,6 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   p.g_shift = groupsize == 32 ? 5 : groupsize == 64 ? 6 : 7;
   p.m_chunks = pl.m_chunks; p.n_slices = pl.n_slices; p.k_iters = pl.k_iters;
   p.blocks = pl.blocks; p.total_iters = pl.total_iters;
-  cudaStream_t st = static_cast<cudaStream_t>(stream);
   if (groupsize == -1) return mq::dispatch<true>(p, pl, device, st);
   return mq::dispatch<false>(p, pl, device, st);
 }

@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 _LIB_NAME = "libmarlin_quant_kernels.so"
+_LIB_VERSION = 3  # mq_version() of the csrc/ this binding speaks to (mq_plan's 8 outputs)
 _LIB_DIR = Path(__file__).resolve().parent / "_lib"
 _lib_lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -99,6 +100,12 @@ def _load_library() -> ctypes.CDLL:
         lib.mq_error_string.restype = ctypes.c_char_p
         lib.mq_error_string.argtypes = [ctypes.c_int]
         lib.mq_version.restype = ctypes.c_int
+        if lib.mq_version() < _LIB_VERSION:
+            _lib_error = (
+                f"the Marlin kernel library at {path} is older than this package (ABI "
+                f"{lib.mq_version()}, need {_LIB_VERSION}); rebuild it with `python scripts/build_kernels.py`"
+            )
+            raise KernelUnavailableError(_lib_error)
         _lib = lib
         return lib
 
@@ -123,25 +130,28 @@ def kernel_available() -> bool:
 
 @dataclass(frozen=True)
 class LaunchPlan:
-    m_blocks: int  # 16-row blocks of A per tile (1..4)
-    stages: int  # cp.async pipeline depth
+    m_blocks: int  # tiled: 16-row blocks of A per tile (1..4); skinny: token groups of 8 (1, 2)
+    stages: int  # pipeline depth
     blocks: int  # grid size
     tickets: int  # int32 tickets needed in the workspace (0: no tile is shared between blocks)
     smem: int  # dynamic shared memory per block, bytes
-    stripes: int  # 16-row stripes of k per pipeline stage
+    stripes: int  # 16-row stripes of k per pipeline stage (skinny: per warp batch)
     partial_floats: int  # fp32 partial buffer the launch needs (0: none)
+    kernel: str = "tiled"  # "skinny" (m <= 16: weight streaming) or "tiled"
+    tile_columns: int = 512  # output columns per tile
 
 
 @functools.lru_cache(maxsize=4096)
 def plan_launch(m: int, n: int, k: int, sms: int, smem_optin: int, smem_per_sm: int) -> LaunchPlan:
     """How the kernel will run a product of this shape on a GPU with ``sms`` SMs (no GPU needed)."""
     lib = _load_library()
-    out = (ctypes.c_int * 6)()
+    out = (ctypes.c_int * 8)()
     partial = ctypes.c_longlong(0)
     err = lib.mq_plan(m, n, k, sms, smem_optin, smem_per_sm, out, ctypes.byref(partial))
     if err != 0:
         raise ValueError(f"cannot plan m={m}, n={n}, k={k}: {lib.mq_error_string(err).decode()}")
-    return LaunchPlan(out[0], out[1], out[2], out[3], out[4], out[5], partial.value)
+    kind = ("tiled", "skinny")[out[6]]
+    return LaunchPlan(out[0], out[1], out[2], out[3], out[4], out[5], partial.value, kind, out[7])
 
 
 # --------------------------------------------------------------------------------------------

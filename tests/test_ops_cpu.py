@@ -111,13 +111,21 @@ def test_plan_covers_every_shape(kernel_library, monkeypatch):
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     for sms, optin, per_sm in ((132, 232448, 233472), (108, 166912, 167936), (84, 101376, 102400)):
-        for m in (1, 5, 16, 17, 48, 64, 65, 1000, 16384):
-            for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64)):
+        for m in (1, 5, 8, 9, 16, 17, 48, 64, 65, 1000, 16384):
+            for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008)):
                 plan = ops.plan_launch(m, n, k, sms, optin, per_sm)
-                assert plan.m_blocks == min(4, -(-m // 16))
                 assert plan.smem <= optin and plan.smem + 1024 <= per_sm
-                assert plan.stages >= 3 and plan.stripes in (4, 8)
                 assert plan.tickets <= ops.WORKSPACE_SIZE
+                if m <= 16:
+                    # Decoding sizes stream the weights: token groups of 8, every tile ticketed.
+                    assert plan.kernel == "skinny" and plan.m_blocks == -(-m // 8)
+                    assert plan.tile_columns in (256, 512, 1024)
+                    tiles = -(-n // plan.tile_columns)
+                    assert plan.tickets == tiles and plan.blocks <= sms and plan.partial_floats > 0
+                    continue
+                assert plan.kernel == "tiled" and plan.tile_columns == 512
+                assert plan.m_blocks == min(4, -(-m // 16))
+                assert plan.stages >= 3 and plan.stripes in (4, 8)
                 tiles = -(-m // (16 * plan.m_blocks)) * -(-n // 512)
                 if plan.tickets:
                     assert plan.tickets == tiles and plan.blocks <= 2 * sms and plan.partial_floats > 0
@@ -132,4 +140,4 @@ def test_kernel_compiles_for_ampere_and_hopper(kernel_library):
     import ctypes
 
     lib = ctypes.CDLL(str(kernel_library))
-    assert lib.mq_version() >= 2
+    assert lib.mq_version() >= ops._LIB_VERSION
