@@ -89,21 +89,25 @@ def check_output(out: str | Path, overwrite: bool) -> Path:
     return out
 
 
-def lock_directory(path: Path) -> int | None:
+def lock_directory(path: Path, strict: bool = False) -> int | None:
     """Take an exclusive lock on directory ``path`` for as long as this process lives (or until
     :func:`unlock_directory`); returns the descriptor, or None when another live process holds it.
 
     A writer holds the lock on its temporary directory, so one that nobody holds was left by a
-    killed process (SIGKILL releases the lock with the process) and is safe to remove.
+    killed process (SIGKILL releases the lock with the process) and is safe to remove. On a file
+    system without locks (some network mounts) nobody can tell: the directory counts as held
+    when ``strict`` (so that it is not removed), else as ours.
     """
+    import errno
     import fcntl
 
     fd = os.open(path, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN) or strict:
+            os.close(fd)
+            return None
     return fd
 
 
@@ -118,9 +122,9 @@ def _remove_stale_partials(parent: Path, name: str) -> None:
     for p in parent.glob(f".{glob.escape(name)}.????????.partial"):
         if not p.is_dir():
             continue
-        fd = lock_directory(p)
+        fd = lock_directory(p, strict=True)
         if fd is None:
-            continue  # a live writer
+            continue  # a live writer (or one we cannot tell from a dead one)
         try:
             shutil.rmtree(p, ignore_errors=True)
         finally:
