@@ -49,8 +49,10 @@ def _runtime_errors() -> tuple[type[BaseException], ...]:
     from marlin_quant.ops import KernelUnavailableError
     from marlin_quant.packing import PackingError
     from marlin_quant.pipeline import PipelineError
+    from marlin_quant.resume import ResumeError
 
-    return (FormatError, ModelError, CalibrationError, PipelineError, PackingError, KernelUnavailableError, OSError)
+    return (FormatError, ModelError, CalibrationError, PipelineError, PackingError, KernelUnavailableError,
+            ResumeError, OSError)
 
 
 @contextlib.contextmanager
@@ -74,7 +76,7 @@ def _errors():
             raise typer.Exit(1) from None
         import torch
 
-        if isinstance(exc, torch.cuda.OutOfMemoryError):
+        if isinstance(exc, torch.cuda.OutOfMemoryError):  # outside compress's layer loop (which names the layer)
             err.print(f"[red]error[/red]: the GPU ran out of memory ({exc}). Free GPU memory, or run with --device cpu")
             raise typer.Exit(1) from None
         err.print(
@@ -151,7 +153,8 @@ def compress(
     clip: Optional[bool] = typer.Option(None, "--clip/--no-clip", help="Search each group's scale to minimise the Hessian-weighted error (on by default)."),
     damp: Optional[float] = typer.Option(None, "--damp", help="Hessian damping, as a fraction of its mean diagonal."),
     device: Optional[str] = typer.Option(None, "--device", help="Where layers are solved: cuda or cpu (default: cuda when present)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output directory if it exists."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output directory if it exists, and discard the checkpoints of an interrupted run for it."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run for the same --out from its last finished layer (same model, recipe and seed; the --device may differ). The output is byte-identical to an uninterrupted run."),
     max_shard_size: str = typer.Option("2GB", "--max-shard-size", help="Split the weights into files of at most this size (e.g. 2GB, 500MB)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
 ) -> None:
@@ -183,8 +186,10 @@ def compress(
                  else "none (round-to-nearest)")
         err.print(f"recipe: {recipe}; wbits {c.wbits}, group size {c.groupsize}, method {c.method}, "
                   f"clip {c.clip}, act-order {c.act_order}, damp {c.damp}; calibration: {calib}")
+        if resume and overwrite:
+            raise UsageError("--resume continues an interrupted run and --overwrite starts over; pass one of them")
         report = run_compress(model_dir, cfg, out=out_dir, device=device, overwrite=overwrite, progress=True,
-                              max_shard_bytes=shard, log=lambda msg: err.print(msg))
+                              max_shard_bytes=shard, log=lambda msg: err.print(msg), resume=resume)
     if as_json:
         _emit_json(report.to_dict())
         return

@@ -101,14 +101,19 @@ def provenance(source: models.ModelSource, config: QuantConfig, nsamples_used: i
 
 def compress(model_dir: str | Path | None, config: QuantConfig, out: str | Path | None = None,
              device: str | None = None, overwrite: bool = False, progress: bool = True,
-             max_shard_bytes: int | None = None, log=print) -> CompressReport:
+             max_shard_bytes: int | None = None, log=print, resume: bool = False) -> CompressReport:
     """Compress ``model_dir`` (None: the bundled SmolLM2-135M) as ``config`` says into ``out``.
 
     ``config.wbits == 16`` writes a full-precision copy (the baseline). Nothing is left at ``out``
-    unless the whole run succeeds. Raises ModelError, ConfigError, CalibrationError,
-    PipelineError or FormatError with a message that says what to change.
+    unless the whole run succeeds. Each finished decoder layer is checkpointed in the hidden work
+    directory ``.NAME.partial`` beside ``out`` (:mod:`marlin_quant.resume`); after an interruption
+    ``resume=True`` continues from there (same model, config, seed and samples; any device) and
+    writes the same bytes an uninterrupted run would. Without ``resume`` such checkpoints are
+    refused by name, or discarded with ``overwrite``. Raises ModelError, ConfigError,
+    CalibrationError, PipelineError (OutOfMemoryError among them), ResumeError or FormatError with
+    a message that says what to change.
     """
-    from . import calibration, pipeline
+    from . import calibration, pipeline, resume as resume_mod
 
     t0 = time.perf_counter()
     config.validate()
@@ -118,31 +123,72 @@ def compress(model_dir: str | Path | None, config: QuantConfig, out: str | Path 
     dev = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda was asked but no CUDA GPU is visible; use --device cpu")
-    log(f"loading {source.description or source.path}")
-    # fp32 on CPU: GGUF weights load best in fp32, and CPU matmuls in fp16 are slow.
-    model = models.load_model(source, dtype=torch.float32 if dev.type == "cpu" else torch.float16)
-    source_bytes = sum(p.numel() * 2 for p in model.parameters())
-    check_groupsize(model, config)
-    tokenizer = load_tokenizer(source)
-    prov = provenance(source, config, None)
-    stats: dict[str, Any] = {}
-    if not config.enabled:
-        result_layers: dict = {}
-        skipped: dict = {}
-        marlin.save_full_precision(model, out, provenance=prov, tokenizer=tokenizer, overwrite=overwrite,
-                                   max_shard_bytes=max_shard_bytes, dtype=torch.float16)
-    else:
-        samples = None
-        if config.method == "gptq":
-            log(f"calibration: {config.nsamples} samples of up to {config.seqlen} tokens from {config.dataset}")
-            samples = calibration.calibration_samples(config.dataset, tokenizer, config.nsamples, config.seqlen,
-                                                      config.seed, config.min_tokens)
-        result = pipeline.quantize_model(model, samples, config, device=dev, progress=progress)
-        result_layers, skipped, stats = result.layers, result.skipped, result.stats
-        prov = provenance(source, config, len(samples) if samples is not None else 0)
-        marlin.save(model, result_layers, out, groupsize=config.groupsize, provenance=prov, tokenizer=tokenizer,
-                    overwrite=overwrite, max_shard_bytes=max_shard_bytes, dtype=torch.float16)
+    work = resume_mod.open_work_dir(out, resume=resume, overwrite=overwrite, log=log)
+    try:
+        source_files = resume_mod.source_fingerprint(source.path, source.gguf_file)
+        log(f"loading {source.description or source.path}")
+        # fp32 on CPU: GGUF weights load best in fp32, and CPU matmuls in fp16 are slow.
+        model = models.load_model(source, dtype=torch.float32 if dev.type == "cpu" else torch.float16)
+        source_bytes = sum(p.numel() * 2 for p in model.parameters())
+        check_groupsize(model, config)
+        tokenizer = load_tokenizer(source)
+        prov = provenance(source, config, None)
+        stats: dict[str, Any] = {}
+        if not config.enabled:
+            work.bind(resume_mod.run_fingerprint(source_files, config.to_dict(), None), 0)
+            result_layers: dict = {}
+            skipped: dict = {}
+            marlin.save_full_precision(model, out, provenance=prov, tokenizer=tokenizer, overwrite=overwrite,
+                                       max_shard_bytes=max_shard_bytes, dtype=torch.float16, staging=work.staging)
+        else:
+            samples = None
+            if config.method == "gptq":
+                log(f"calibration: {config.nsamples} samples of up to {config.seqlen} tokens from {config.dataset}")
+                samples = calibration.calibration_samples(config.dataset, tokenizer, config.nsamples, config.seqlen,
+                                                          config.seed, config.min_tokens)
+            work.bind(resume_mod.run_fingerprint(source_files, config.to_dict(),
+                                                 resume_mod.samples_fingerprint(samples)),
+                      len(pipeline.decoder_layers(model)))
+            result = pipeline.quantize_model(model, samples, config, device=dev, progress=progress, store=work)
+            result_layers, skipped, stats = result.layers, result.skipped, result.stats
+            prov = provenance(source, config, len(samples) if samples is not None else 0)
+            marlin.save(model, result_layers, out, groupsize=config.groupsize, provenance=prov, tokenizer=tokenizer,
+                        overwrite=overwrite, max_shard_bytes=max_shard_bytes, dtype=torch.float16,
+                        staging=work.staging)
+    except pipeline.OutOfMemoryError as exc:
+        done = _keep_or_remove(work)
+        raise pipeline.OutOfMemoryError(f"{exc}; {_resume_hint(work, done)}", exc.layer_index, exc.where) from None
+    except resume_mod.ResumeError:
+        work.release()  # refused to continue: the interrupted run's checkpoints stay as they were
+        raise
+    except BaseException:
+        done = _keep_or_remove(work)
+        if done:
+            log(_resume_hint(work, done))
+        raise
+    work.remove()  # the output is in place: the checkpoints have served
     file_bytes = sum(p.stat().st_size for p in out.iterdir() if p.suffix == ".safetensors")
     return CompressReport(str(out), source.description or str(source.path), config.to_dict(), str(dev),
                           len(result_layers), dict(skipped), time.perf_counter() - t0, file_bytes, source_bytes,
                           {k: v for k, v in stats.items() if k != "per_layer"})
+
+
+def _keep_or_remove(work) -> int:
+    """After a failure: keep the work directory if it holds finished layers (returns how many),
+    else remove it."""
+    done = work.finished() if work.state() is not None else 0
+    if done:
+        work.release()
+    else:
+        work.remove()
+    return done
+
+
+def _resume_hint(work, done: int) -> str:
+    total = work.total_layers()
+    if total is not None and done >= total:
+        return (f"all {done} decoder layers are finished and kept in {work.path}: run the same command again "
+                "with --resume to write the output from them")
+    nxt = f"model.layers.{done}" + (f" (of {total})" if total else "")
+    return (f"the {done} finished decoder layers are kept in {work.path}: run the same command again with "
+            f"--resume (on another --device if need be) to continue from {nxt}, or with --overwrite to start over")

@@ -14,6 +14,11 @@ keyword arguments the model passes to its decoder layers (rotary ``position_embe
 
 The model is modified in place (its projections hold the dequantized 4-bit weights afterwards);
 the returned :class:`QuantizedModel` holds the codes and scales to pack for the kernel.
+
+An optional :class:`LayerStore` receives a :class:`LayerRecord` after each decoder layer (its
+codes and scales, and the outputs that feed the next layer); given a store that already holds
+the first layers, :func:`quantize_model` restores them and continues after them, with exactly the
+values an uninterrupted run would have had (see :mod:`marlin_quant.resume`).
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -41,6 +47,21 @@ SHARED_INPUT = (("q_proj", "k_proj", "v_proj"), ("o_proj",), ("gate_proj", "up_p
 
 class PipelineError(RuntimeError):
     """The model cannot be compressed as asked; the message names the layer and the cause."""
+
+
+class OutOfMemoryError(PipelineError):
+    """The compute device ran out of memory; the message names the layer, the step and the sizes.
+
+    Attributes:
+        layer_index: the decoder layer being quantized (None while capturing layer-0 inputs);
+            the layers before it are finished (and in the :class:`LayerStore`, if one was given).
+        where: the step, e.g. ``model.layers.17.mlp.down_proj (GPTQ solve)``.
+    """
+
+    def __init__(self, message: str, layer_index: int | None, where: str) -> None:
+        super().__init__(message)
+        self.layer_index = layer_index
+        self.where = where
 
 
 @dataclass
@@ -82,6 +103,72 @@ class QuantizedModel:
     skipped: dict[str, str]
     config: QuantConfig
     stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LayerRecord:
+    """What one finished decoder layer leaves behind: enough to continue after it exactly.
+
+    Attributes:
+        index: the decoder layer (``model.layers.<index>``).
+        layers: its quantized projections (full module name -> :class:`QuantizedLayer`).
+        skipped: its projections kept in full precision, and why.
+        stats: its entry of ``QuantizedModel.stats["per_layer"]``.
+        outputs: the layer's outputs on every calibration batch, on the CPU, in batch order (the
+            inputs of the next layer); None for round-to-nearest, which runs no data.
+    """
+
+    index: int
+    layers: dict[str, QuantizedLayer]
+    skipped: dict[str, str]
+    stats: dict[str, float]
+    outputs: list[torch.Tensor] | None
+
+
+class LayerStore(Protocol):
+    """Where :func:`quantize_model` keeps finished decoder layers, so that a run can continue."""
+
+    def finished(self) -> int:
+        """How many leading decoder layers (0, 1, ...) are stored."""
+
+    def load(self, index: int, with_outputs: bool) -> LayerRecord:
+        """The record of layer ``index`` (``outputs`` only read when ``with_outputs``)."""
+
+    def save(self, record: LayerRecord) -> None:
+        """Keep ``record``; when this returns, ``finished()`` counts it (written atomically)."""
+
+
+_OOM_ASKED = re.compile(r"Tried to allocate ([0-9.]+ [KMGT]?i?B)")
+_OOM_FREE = re.compile(r"of which ([0-9.]+ [KMGT]?i?B) is free")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 1024**3:.2f} GiB"
+
+
+def _out_of_memory(exc: BaseException, where: str, index: int | None, device: torch.device) -> OutOfMemoryError:
+    """Our error for an out-of-memory at ``where``: the sizes torch reported (its message says
+    how much one allocation asked for and how much was free), else what the device says now."""
+    text = str(exc)
+    asked = _OOM_ASKED.search(text)
+    free = _OOM_FREE.search(text)
+    facts = []
+    if asked:
+        facts.append(f"it tried to allocate {asked.group(1)}")
+    if free:
+        facts.append(f"{free.group(1)} was free")
+    elif device.type == "cuda" and torch.cuda.is_available():
+        with contextlib.suppress(Exception):  # the device may be unusable after the fault
+            free_b, total_b = torch.cuda.mem_get_info(device)
+            facts.append(f"{_gib(free_b)} of {_gib(total_b)} is free on {device} now")
+    detail = f" ({'; '.join(facts)})" if facts else ""
+    what = "the GPU" if device.type == "cuda" else str(device)
+    return OutOfMemoryError(
+        f"{where}: {what} ran out of memory{detail}. Free memory on it (other processes), lower "
+        "--nsamples or --seqlen (fewer calibration tokens per layer) or the batch (batch_tokens in the "
+        "--config recipe)" + (", or run with --device cpu" if device.type == "cuda" else ""),
+        index, where,
+    )
 
 
 class _Caught(Exception):
@@ -307,8 +394,31 @@ def _check_finite_weights(layer: nn.Module, prefix: str) -> None:
             raise PipelineError(f"{prefix}.{_path(name)}: the weight holds NaN or Inf; fix the checkpoint")
 
 
+def _restore(model: nn.Module, record: LayerRecord, result: QuantizedModel) -> None:
+    """Put a stored layer back: its dequantized weights into the model, its codes into ``result``."""
+    for full, q in record.layers.items():
+        lin = model.get_submodule(full)
+        w_hat = gptq.dequantize_weight(q.codes, q.scales, q.groupsize)
+        lin.weight.data.copy_(w_hat.to(device=lin.weight.device, dtype=lin.weight.dtype))
+        result.layers[full] = q
+    result.skipped.update(record.skipped)
+    result.stats["per_layer"].append(dict(record.stats))
+
+
+def _resume_cache(cache: list, outputs: list[torch.Tensor], index: int) -> list:
+    """The captured layer-0 inputs with their hidden states replaced by the stored outputs of
+    layer ``index`` (the replayed keyword arguments, rotary embeddings etc., are recomputed)."""
+    if len(outputs) != len(cache) or any(o.shape != h.shape for o, (h, _, _) in zip(outputs, cache)):
+        raise PipelineError(
+            f"the stored outputs of model.layers.{index} do not match the calibration batches "
+            f"({len(outputs)} stored, {len(cache)} now); the checkpoint belongs to another run, start over"
+        )
+    return [(o.to(device=h.device, dtype=h.dtype), args, kwargs) for o, (h, args, kwargs) in zip(outputs, cache)]
+
+
 def quantize_model(model: nn.Module, samples: list[torch.Tensor] | None, config: QuantConfig,
-                   device: str | torch.device | None = None, progress: bool = True) -> QuantizedModel:
+                   device: str | torch.device | None = None, progress: bool = True,
+                   store: LayerStore | None = None) -> QuantizedModel:
     """Quantize every decoder-layer projection of ``model`` in place.
 
     Args:
@@ -319,10 +429,18 @@ def quantize_model(model: nn.Module, samples: list[torch.Tensor] | None, config:
         config: the recipe (:class:`marlin_quant.config.QuantConfig`).
         device: where each layer is computed; default CUDA when available, else CPU.
         progress: show a progress bar over layers (running error, time left).
+        store: receives each finished layer; layers it already holds are restored, not redone.
+            The caller vouches that they come from the same model, samples and config.
 
     Returns:
         A :class:`QuantizedModel`; the model's projections now hold the dequantized weights, and
         layers whose shape the kernel cannot run are left as they were (listed in ``skipped``).
+
+    Raises:
+        OutOfMemoryError: the device ran out of memory; names the layer and step. The layers
+            before it are in ``store``; the model is left partly quantized (load it again to
+            continue).
+        PipelineError: a model or data problem, naming the layer.
     """
     t_start = time.perf_counter()
     layers = decoder_layers(model)
@@ -336,6 +454,15 @@ def quantize_model(model: nn.Module, samples: list[torch.Tensor] | None, config:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     use_gptq = config.method == "gptq"
+    start = store.finished() if store is not None else 0
+    if start > len(layers):
+        raise PipelineError(f"the store holds {start} layers but the model has {len(layers)}; it belongs to another model")
+    last = None
+    for i in range(start):
+        last = store.load(i, with_outputs=use_gptq and i == start - 1)
+        _restore(model, last, result)
+    if start:
+        log.info("restored %d of %d finished layers; continuing at model.layers.%d", start, len(layers), start)
     cache: list = []
     if use_gptq:
         if not samples:
@@ -343,71 +470,92 @@ def quantize_model(model: nn.Module, samples: list[torch.Tensor] | None, config:
         batches = _batches(samples, config.batch_tokens)
         result.stats["nsamples"] = len(samples)
         result.stats["tokens"] = int(sum(s.numel() for s in samples))
-        with torch.no_grad():
-            cache = _capture_inputs(model, batches, device, layers)
+        if start < len(layers):
+            try:
+                with torch.no_grad():
+                    cache = _capture_inputs(model, batches, device, layers)
+            except torch.cuda.OutOfMemoryError as exc:
+                raise _out_of_memory(exc, "capturing the calibration inputs of model.layers.0 (embeddings)",
+                                     None, device) from None
+            if start:
+                cache = _resume_cache(cache, last.outputs, start - 1)
     clip_grid = config.clip_grid() if config.clip else None
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(range(len(layers)), desc=f"{config.method} {config.wbits}-bit g{config.groupsize}",
-               unit="layer", disable=not progress)
-    errors: list[float] = []
+    bar = tqdm(range(start, len(layers)), desc=f"{config.method} {config.wbits}-bit g{config.groupsize}",
+               unit="layer", disable=not progress, initial=start, total=len(layers))
     for i in bar:
         prefix = f"model.layers.{i}"
         timing = {"forward": 0.0, "hessian": 0.0, "solve": 0.0, "clip": 0.0}
-        layer = layers[i].to(device)
-        _check_finite_weights(layer, prefix)
+        quantized: dict[str, QuantizedLayer] = {}
+        skipped: dict[str, str] = {}
         layer_errors = []
-        with torch.no_grad():
-            for step in _steps(config.true_sequential and use_gptq):
-                sets = [(s, _quantizable(layer, s, config.groupsize, prefix, result.skipped)) for s in step]
-                sets = [(s, ok) for s, ok in sets if ok]
-                if not sets:
-                    continue
-                hessians = (_collect_hessians(layer, [s for s, _ in sets], cache, device, prefix, timing)
-                            if use_gptq else {})
-                for key, names in sets:
-                    lins = [_projection(layer, n) for n in names]
-                    weight = torch.cat([lin.weight.detach() for lin in lins]) if len(lins) > 1 else lins[0].weight.detach()
-                    label = f"{prefix}.{_path(names[0])}" + (f"+{len(names) - 1}" if len(names) > 1 else "")
+        where = f"{prefix} (moving it to {device})"
+        try:
+            layer = layers[i].to(device)
+            _check_finite_weights(layer, prefix)
+            with torch.no_grad():
+                for step in _steps(config.true_sequential and use_gptq):
+                    sets = [(s, _quantizable(layer, s, config.groupsize, prefix, skipped)) for s in step]
+                    sets = [(s, ok) for s, ok in sets if ok]
+                    if not sets:
+                        continue
+                    where = f"{prefix}.{_path(sets[0][1][0])} (collecting input Hessians)"
+                    hessians = (_collect_hessians(layer, [s for s, _ in sets], cache, device, prefix, timing)
+                                if use_gptq else {})
+                    for key, names in sets:
+                        lins = [_projection(layer, n) for n in names]
+                        weight = torch.cat([lin.weight.detach() for lin in lins]) if len(lins) > 1 else lins[0].weight.detach()
+                        label = f"{prefix}.{_path(names[0])}" + (f"+{len(names) - 1}" if len(names) > 1 else "")
+                        where = f"{prefix}.{_path(names[0])} ({'GPTQ solve' if use_gptq else 'rounding'}"
+                        where += f" of {', '.join(names)})" if len(names) > 1 else ")"
+                        _sync(device)
+                        t = time.perf_counter()
+                        if use_gptq:
+                            res = gptq.gptq_quantize(
+                                weight, hessians.pop(key), config.groupsize, act_order=config.act_order,
+                                clip_grid=clip_grid, clip_metric=config.clip_metric, damp=config.damp,
+                                blocksize=config.blocksize, name=label)
+                            if res.damp > config.damp:
+                                log.warning("%s: quantized with damping %.4g (asked %.4g)", label, res.damp, config.damp)
+                        else:
+                            res = gptq.rtn_quantize(weight.to(device), config.groupsize, name=label)
+                        _sync(device)
+                        elapsed = time.perf_counter() - t
+                        timing["clip"] += res.clip_seconds
+                        timing["solve"] += elapsed - res.clip_seconds
+                        parts = res.split([lin.out_features for lin in lins]) if len(lins) > 1 else [res]
+                        for name, lin, part in zip(names, lins, parts):
+                            _write_back(lin, part, config.groupsize)
+                            _record(quantized, f"{prefix}.{_path(name)}", part, config.groupsize, use_gptq)
+                            if use_gptq:
+                                layer_errors.append(part.rel_error)
+                if use_gptq:
+                    where = f"{prefix} (forward pass: the next layer's inputs)"
                     _sync(device)
                     t = time.perf_counter()
-                    if use_gptq:
-                        res = gptq.gptq_quantize(
-                            weight, hessians.pop(key), config.groupsize, act_order=config.act_order,
-                            clip_grid=clip_grid, clip_metric=config.clip_metric, damp=config.damp,
-                            blocksize=config.blocksize, name=label)
-                        if res.damp > config.damp:
-                            log.warning("%s: quantized with damping %.4g (asked %.4g)", label, res.damp, config.damp)
-                    else:
-                        res = gptq.rtn_quantize(weight.to(device), config.groupsize, name=label)
+                    outs = _run_layer(layer, cache, device)
                     _sync(device)
-                    elapsed = time.perf_counter() - t
-                    timing["clip"] += res.clip_seconds
-                    timing["solve"] += elapsed - res.clip_seconds
-                    parts = res.split([lin.out_features for lin in lins]) if len(lins) > 1 else [res]
-                    for name, lin, part in zip(names, lins, parts):
-                        _write_back(lin, part, config.groupsize)
-                        _record(result.layers, f"{prefix}.{_path(name)}", part, config.groupsize, use_gptq)
-                        if use_gptq:
-                            layer_errors.append(part.rel_error)
-            if use_gptq:
-                _sync(device)
-                t = time.perf_counter()
-                outs = _run_layer(layer, cache, device)
-                _sync(device)
-                timing["forward"] += time.perf_counter() - t
-                for out in outs:
-                    if not torch.isfinite(out).all():
-                        raise PipelineError(
-                            f"{prefix}: its output holds NaN or Inf after quantization; load the model in "
-                            "bfloat16 or float32, or use a larger damp"
-                        )
-                cache = [(o, args, kwargs) for o, (_, args, kwargs) in zip(outs, cache)]
-        layers[i] = layer.to("cpu")
+                    timing["forward"] += time.perf_counter() - t
+                    for out in outs:
+                        if not torch.isfinite(out).all():
+                            raise PipelineError(
+                                f"{prefix}: its output holds NaN or Inf after quantization; load the model in "
+                                "bfloat16 or float32, or use a larger damp"
+                            )
+                    cache = [(o, args, kwargs) for o, (_, args, kwargs) in zip(outs, cache)]
+            layers[i] = layer.to("cpu")
+        except torch.cuda.OutOfMemoryError as exc:
+            raise _out_of_memory(exc, where, i, device) from None
         mean_err = sum(layer_errors) / len(layer_errors) if layer_errors else math.nan
-        errors.append(mean_err)
-        result.stats["per_layer"].append({**timing, "rel_error": mean_err})
+        stats = {**timing, "rel_error": mean_err}
+        result.layers.update(quantized)
+        result.skipped.update(skipped)
+        result.stats["per_layer"].append(stats)
+        if store is not None:
+            store.save(LayerRecord(i, quantized, skipped, stats,
+                                   [h.cpu() for h, _, _ in cache] if use_gptq else None))
         if use_gptq:
             bar.set_postfix(rel_err=f"{mean_err:.2e}")
         log.debug("%s: rel. error %.3e, %s", prefix, mean_err,

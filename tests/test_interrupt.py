@@ -1,4 +1,5 @@
-"""Killing `marlin-quant compress` at any moment never leaves a directory that looks complete."""
+"""Killing `marlin-quant compress` at any moment never leaves a directory that looks complete, and
+what it leaves behind (its hidden work directory) is resumable or removed by the next run."""
 
 import signal
 import subprocess
@@ -7,8 +8,13 @@ import time
 
 import pytest
 
+from typer.testing import CliRunner
+
+from marlin_quant.cli.app import app
 from marlin_quant.formats import open_checkpoint
 from tiny_models import save_full_precision
+
+ARGS = ["--method", "rtn", "--groupsize", "64", "--device", "cpu", "--max-shard-size", "32KB"]
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +24,7 @@ def fp_dir(tmp_path_factory):
 
 def _start(fp_dir, out):
     cmd = [sys.executable, "-c", "from marlin_quant.cli.app import main; main()", "compress", str(fp_dir),
-           "--method", "rtn", "--groupsize", "64", "--out", str(out), "--device", "cpu", "--max-shard-size", "32KB"]
+           *ARGS, "--out", str(out)]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -54,7 +60,16 @@ def test_killed_compress_leaves_nothing_that_looks_complete(fp_dir, baseline_sec
                 assert b"Traceback" not in err
         visible = [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")]
         assert all(name.startswith("o") for name in visible)
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and p.name.endswith(".partial")]
+    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".") and p.name.endswith(".partial")]
     if sig == signal.SIGINT:
-        assert leftovers == []  # an interrupt cleans up its temporary directory
+        # An interrupt removes its work directory unless it holds finished layers to resume from.
+        assert all(list(p.glob("layer-*.json")) for p in leftovers)
     assert "absent" in outcomes
+    for work in leftovers:  # whatever a kill left behind, the next run for that target resumes or cleans it
+        out = tmp_path / work.name[1:-len(".partial")]
+        if out.exists():
+            continue  # killed between the final rename and the removal of its work directory
+        result = CliRunner().invoke(app, ["compress", str(fp_dir), *ARGS, "--out", str(out), "--resume"])
+        assert result.exit_code == 0, result.output
+        open_checkpoint(out)
+        assert not work.exists()

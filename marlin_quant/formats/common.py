@@ -236,7 +236,8 @@ class Checkpoint:
 
 
 def write_directory(out: str | Path, config: dict, tensors, *, tokenizer=None, tokenizer_dir: Path | None = None,
-                    overwrite: bool = False, max_shard_bytes: int | None = None, progress=None) -> Path:
+                    overwrite: bool = False, max_shard_bytes: int | None = None, progress=None,
+                    staging: Path | None = None) -> Path:
     """Write ``config.json``, the tensors (sharded past ``max_shard_bytes``) and the tokenizer into
     ``out`` atomically.
 
@@ -245,10 +246,11 @@ def write_directory(out: str | Path, config: dict, tensors, *, tokenizer=None, t
         tokenizer: a tokenizer object to ``save_pretrained`` (e.g. one made from a GGUF file), or
         tokenizer_dir: a directory whose tokenizer files are copied.
         progress: optional callable(name) called after each tensor is queued.
+        staging: the temporary directory to write into (see :func:`.io.atomic_directory`).
     """
     from .io import DEFAULT_MAX_SHARD_BYTES, ShardWriter, atomic_directory, copy_tokenizer_files, write_json
 
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, overwrite=overwrite, staging=staging) as tmp:
         writer = ShardWriter(tmp, max_shard_bytes or DEFAULT_MAX_SHARD_BYTES)
         for name, t in tensors:
             writer.add(name, t)

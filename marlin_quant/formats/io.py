@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -88,13 +89,60 @@ def check_output(out: str | Path, overwrite: bool) -> Path:
     return out
 
 
+def lock_directory(path: Path, strict: bool = False) -> int | None:
+    """Take an exclusive lock on directory ``path`` for as long as this process lives (or until
+    :func:`unlock_directory`); returns the descriptor, or None when another live process holds it.
+
+    A writer holds the lock on its temporary directory, so one that nobody holds was left by a
+    killed process (SIGKILL releases the lock with the process) and is safe to remove. On a file
+    system without locks (some network mounts) nobody can tell: the directory counts as held
+    when ``strict`` (so that it is not removed), else as ours.
+    """
+    import errno
+    import fcntl
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN) or strict:
+            os.close(fd)
+            return None
+    return fd
+
+
+def unlock_directory(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # closing the last descriptor releases the flock
+
+
+def _remove_stale_partials(parent: Path, name: str) -> None:
+    """Remove ``.NAME.xxxxxxxx.partial`` directories beside the target whose writer is gone
+    (killed during its write: nobody holds their lock)."""
+    for p in parent.glob(f".{glob.escape(name)}.????????.partial"):
+        if not p.is_dir():
+            continue
+        fd = lock_directory(p, strict=True)
+        if fd is None:
+            continue  # a live writer (or one we cannot tell from a dead one)
+        try:
+            shutil.rmtree(p, ignore_errors=True)
+        finally:
+            unlock_directory(fd)
+
+
 @contextlib.contextmanager
-def atomic_directory(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
+def atomic_directory(out: str | Path, overwrite: bool = False, staging: Path | None = None) -> Iterator[Path]:
     """Yield a fresh temporary directory beside ``out``; on success it becomes ``out``.
 
     On any exception (including KeyboardInterrupt) the temporary directory is removed and ``out``
     is left as it was. The temporary name starts with a dot and ends in ``.partial`` so that it is
-    never mistaken for a finished checkpoint.
+    never mistaken for a finished checkpoint; temporary directories of earlier writers to the same
+    target that were killed (SIGKILL) are removed first.
+
+    ``staging``: use this path (which must not exist, on the same file system as ``out``) as the
+    temporary directory instead, e.g. inside ``compress``'s resumable work directory, which the
+    caller locks and cleans itself.
     """
     out = check_output(out, overwrite)
     parent = out.absolute().parent
@@ -102,12 +150,15 @@ def atomic_directory(out: str | Path, overwrite: bool = False) -> Iterator[Path]
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FormatError(f"cannot create {parent}: {exc.strerror}; choose another --out") from None
-    tmp = parent / f".{out.name}.{uuid.uuid4().hex[:8]}.partial"
+    tmp = Path(staging) if staging is not None else parent / f".{out.name}.{uuid.uuid4().hex[:8]}.partial"
     try:
         tmp.mkdir()
     except OSError as exc:
-        raise FormatError(f"cannot create a directory in {parent}: {exc.strerror}; choose another --out") from None
+        raise FormatError(f"cannot create a directory in {tmp.parent}: {exc.strerror}; choose another --out") from None
+    lock = lock_directory(tmp) if staging is None else None
     try:
+        if staging is None:
+            _remove_stale_partials(parent, out.name)
         yield tmp
         fsync_tree(tmp)
         if out.exists():
@@ -124,6 +175,8 @@ def atomic_directory(out: str | Path, overwrite: bool = False) -> Iterator[Path]
         if isinstance(exc, OSError) and not isinstance(exc, FormatError):
             raise _os_error(exc, out) from None
         raise
+    finally:
+        unlock_directory(lock)
 
 
 def _os_error(exc: OSError, out: Path) -> FormatError:
@@ -367,23 +420,32 @@ class TensorFiles:
 
     def get(self, name: str) -> torch.Tensor:
         """Read one tensor (bytes at the offsets the checked header gave)."""
-        info = self.infos[name]
-        numel = 1
-        for d in info.shape:
-            numel *= d
-        try:
-            with open(info.file, "rb") as f:
-                f.seek(info.start)
-                raw = f.read(info.end - info.start)
-        except OSError as exc:
-            raise FormatError(f"cannot read {info.file}: {exc.strerror}") from None
-        if len(raw) != info.end - info.start:
-            raise FormatError(f"{info.file} is truncated (it changed while being read); write it again")
-        if info.dtype == torch.bool:
-            return torch.frombuffer(bytearray(raw), dtype=torch.uint8).to(torch.bool).reshape(info.shape) if numel else torch.empty(info.shape, dtype=torch.bool)
-        if numel == 0:
-            return torch.empty(info.shape, dtype=info.dtype)
-        return torch.frombuffer(bytearray(raw), dtype=info.dtype).reshape(info.shape)
+        return read_tensor(self.infos[name])
+
+
+def load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of one safetensors file (header checked first, see :func:`read_header`)."""
+    return {name: read_tensor(info) for name, info in sorted(read_header(Path(path)).items())}
+
+
+def read_tensor(info: TensorInfo) -> torch.Tensor:
+    """Read one tensor (bytes at the offsets a checked header gave)."""
+    numel = 1
+    for d in info.shape:
+        numel *= d
+    try:
+        with open(info.file, "rb") as f:
+            f.seek(info.start)
+            raw = f.read(info.end - info.start)
+    except OSError as exc:
+        raise FormatError(f"cannot read {info.file}: {exc.strerror}") from None
+    if len(raw) != info.end - info.start:
+        raise FormatError(f"{info.file} is truncated (it changed while being read); write it again")
+    if info.dtype == torch.bool:
+        return torch.frombuffer(bytearray(raw), dtype=torch.uint8).to(torch.bool).reshape(info.shape) if numel else torch.empty(info.shape, dtype=torch.bool)
+    if numel == 0:
+        return torch.empty(info.shape, dtype=info.dtype)
+    return torch.frombuffer(bytearray(raw), dtype=info.dtype).reshape(info.shape)
 
 
 def copy_tokenizer_files(src: Path, dst: Path) -> list[str]:

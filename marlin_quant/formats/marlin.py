@@ -88,7 +88,8 @@ def _plain_state(model, quantized: set[str], dtype: torch.dtype | None = None) -
 
 def save(model, layers: Mapping[str, Any], out: str | Path, *, groupsize: int, provenance: dict[str, Any],
          tokenizer=None, tokenizer_dir: Path | None = None, overwrite: bool = False,
-         max_shard_bytes: int | None = None, progress=None, dtype: torch.dtype | None = None) -> Path:
+         max_shard_bytes: int | None = None, progress=None, dtype: torch.dtype | None = None,
+         staging: Path | None = None) -> Path:
     """Write a quantized model as a native directory (atomically).
 
     Args:
@@ -99,6 +100,7 @@ def save(model, layers: Mapping[str, Any], out: str | Path, *, groupsize: int, p
         provenance: recorded in ``quantization_config.provenance``.
         tokenizer / tokenizer_dir: saved or copied beside the weights.
         dtype: cast the non-quantized floating tensors to this (default: keep them as they are).
+        staging: the temporary directory to write into (see :func:`.io.atomic_directory`).
     """
     linears = {n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
     quantized = sorted(layers)
@@ -119,18 +121,21 @@ def save(model, layers: Mapping[str, Any], out: str | Path, *, groupsize: int, p
             yield f"{name}.s", s
 
     return write_directory(out, config, tensors(), tokenizer=tokenizer, tokenizer_dir=tokenizer_dir,
-                           overwrite=overwrite, max_shard_bytes=max_shard_bytes, progress=progress)
+                           overwrite=overwrite, max_shard_bytes=max_shard_bytes, progress=progress,
+                           staging=staging)
 
 
 def save_full_precision(model, out: str | Path, *, provenance: dict[str, Any], tokenizer=None,
                         tokenizer_dir: Path | None = None, overwrite: bool = False,
-                        max_shard_bytes: int | None = None, dtype: torch.dtype | None = None) -> Path:
+                        max_shard_bytes: int | None = None, dtype: torch.dtype | None = None,
+                        staging: Path | None = None) -> Path:
     """The ``--wbits 16`` baseline: a plain Hugging Face directory (no quantization_config), with
     the provenance kept under ``marlin_quant_provenance`` so ``inspect`` can tell its story."""
     config = model_config_dict(model, dtype)
     config["marlin_quant_provenance"] = provenance
     return write_directory(out, config, _plain_state(model, set(), dtype), tokenizer=tokenizer,
-                           tokenizer_dir=tokenizer_dir, overwrite=overwrite, max_shard_bytes=max_shard_bytes)
+                           tokenizer_dir=tokenizer_dir, overwrite=overwrite, max_shard_bytes=max_shard_bytes,
+                           staging=staging)
 
 
 class MarlinCheckpoint(Checkpoint):
