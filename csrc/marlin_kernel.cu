@@ -7,7 +7,11 @@
 // the weight, 64 columns (4 tiles of 16x16) = 128 int32 = 512 bytes, where lane i of a warp
 // reads the 16 bytes at 16*i and finds, per tile, the 8 codes of its two m16n8k16 B fragments.
 //
-// Work decomposition (stream-K). An output tile is (16*MB rows) x 512 columns; its 8 warps sit
+// Two kernels share that layout: the skinny one (m <= 16, decoding; see "Skinny path" below)
+// streams the weights through registers, and the tiled one (larger m, below) stages weights and
+// activations in shared memory and reuses each weight tile for up to 64 rows of A.
+//
+// Tiled work decomposition (stream-K). An output tile is (16*MB rows) x 512 columns; its 8 warps sit
 // side by side along n (64 columns each), so no warp ever shares an accumulator with another.
 // The k loop of a tile is cut into iterations of 64 rows (16 KB of weights). All iterations of
 // all tiles, k fastest, are dealt out in equal contiguous ranges to one resident thread block
@@ -457,8 +461,12 @@ __global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Par
 // * Work is stream-K over (tile, stripe) units: every block gets the same number of weight
 //   stripes whatever the shape; a tile split between blocks is summed by the last block to
 //   arrive (ticket), from fp32 partials, in block order: deterministic.
-// A block's warps are CW chunks x KW k-warps; the KW warps of a chunk split each batch of
-// stripes and are summed through shared memory when a tile segment ends.
+// * A block is 8 warps, CW chunks x KW k-warps (the KW warps of a chunk split each batch of
+//   stripes and are summed through shared memory when a tile segment ends), one block per SM.
+//   It takes half an SM's registers, so with programmatic dependent launch (sm_90) the next
+//   launch's block starts its first weight loads on the same SM while this one finishes.
+// Measured history and what did not help (16 warps, L2 prefetch, offset-free dequantization):
+// benchmarks/KERNEL_NOTES.md.
 // ------------------------------------------------------------------------------------------
 
 struct SkParams {
@@ -534,7 +542,7 @@ __device__ __forceinline__ void mma_16816_zc(float (&c)[4], const uint32_t (&a)[
 }
 
 template <int TB, int NW, int CW, int D, int G>
-__global__ void __launch_bounds__(32 * NW, 1) skinny_gemm_kernel(const SkParams p) {
+__global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkParams p) {
   using S = Skinny<TB, NW, CW, D, G>;
   constexpr int KW = S::KW;
   constexpr int SPG = S::SPG;
@@ -901,7 +909,14 @@ bool pick_pipeline(int mb, int smem_optin, int smem_per_sm, int* ks, int* stages
 #ifndef MQ_SKINNY_MAX_M
 #define MQ_SKINNY_MAX_M 16
 #endif
-// Stripes per warp batch.
+// Warps per skinny block. Eight (half the register file) leave room on every SM for one block of
+// the next launch, which programmatic dependent launch starts while this one drains: it
+// streams its first weights during this launch's tail instead of after it.
+#ifndef MQ_SKINNY_NW
+#define MQ_SKINNY_NW 8
+#endif
+constexpr int kSkinnyNW = MQ_SKINNY_NW;
+// Stripes per warp batch: 4 KB of weights in flight per warp (more spills registers).
 constexpr int kSkinnyD1 = 8, kSkinnyD2 = 8;
 
 // Shared memory of a skinny launch, for the largest scale footprint (g32) so that the plan does
@@ -917,9 +932,8 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   pl->kind = kSkinny;
   pl->tb = m <= 8 ? 1 : 2;
   pl->d = pl->tb == 1 ? kSkinnyD1 : kSkinnyD2;
-  pl->nw = 16;
+  pl->nw = kSkinnyNW;
   auto fits = [&](int bytes) { return bytes <= smem_optin && bytes + kSmemReserve <= smem_per_sm; };
-  if (!fits(skinny_smem(pl->tb, 16, pl->d))) pl->nw = 8;
   if (!fits(skinny_smem(pl->tb, pl->nw, pl->d))) return false;
   pl->smem = skinny_smem(pl->tb, pl->nw, pl->d);
   const int n_chunks = n / 64, stripes = k / 16;
@@ -930,10 +944,10 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   const int options[3] = {pl->nw, pl->nw / 2, pl->nw / 4};
   for (int i = 0; i < 3; i++) {
     const int cw = options[i];
-    if (cw < 4 || pl->nw / cw > 4) continue;
+    if (cw < 2 || pl->nw / cw > 4) continue;
     const long long tiles = (n_chunks + cw - 1) / cw;
     // More than a fifth of the warps without a chunk: a narrower tile, if there is one.
-    if (5 * (tiles * cw - n_chunks) > tiles * cw && i < 2 && options[i + 1] >= 4) continue;
+    if (5 * (tiles * cw - n_chunks) > tiles * cw && i < 2 && options[i + 1] >= 2) continue;
     const long long total = tiles * stripes;
     const long long upb = (total + sms - 1) / sms;
     choice = cw;
@@ -1065,9 +1079,13 @@ int dispatch_skinny(const SkParams& p, const Plan& pl, bool pdl, int device, cud
 #define MQ_SK(TB_, NW_, CW_)                                 \
   if (pl.tb == TB_ && pl.nw == NW_ && pl.cw == CW_)          \
     return launch_skinny<TB_, NW_, CW_, TB_ == 1 ? kSkinnyD1 : kSkinnyD2, G>(p, pl.blocks, pdl, device, stream);
+#if MQ_SKINNY_NW == 16
   MQ_SK(1, 16, 16) MQ_SK(1, 16, 8) MQ_SK(1, 16, 4)
   MQ_SK(2, 16, 16) MQ_SK(2, 16, 8) MQ_SK(2, 16, 4)
-  MQ_SK(1, 8, 8) MQ_SK(1, 8, 4) MQ_SK(2, 8, 8) MQ_SK(2, 8, 4)
+#else
+  MQ_SK(1, 8, 8) MQ_SK(1, 8, 4) MQ_SK(1, 8, 2)
+  MQ_SK(2, 8, 8) MQ_SK(2, 8, 4) MQ_SK(2, 8, 2)
+#endif
 #undef MQ_SK
   return kSmem;
 }

@@ -14,12 +14,12 @@ step "GPU tests"
 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py 2>&1 | grep -v DEBUG > "$out/gpu_tests.log" || status=1
 tail -3 "$out/gpu_tests.log"
 
-step "memcheck (small and odd shapes, every group size, m in 1/33/300)"
+step "memcheck (small and odd shapes, every group size, m in 1/7/16/33/300: both kernels)"
 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-  -k "small_and_odd and (1- or 33- or 300-)" > "$out/memcheck.log" 2>&1 || status=1
+  -k "small_and_odd and (1- or 7- or 16- or 33- or 300-)" > "$out/memcheck.log" 2>&1 || status=1
 grep -E "ERROR SUMMARY|passed|failed" "$out/memcheck.log" | tail -2
 
-step "racecheck (split-k tiles and 16-warp blocks)"
+step "racecheck (split-k tiles, both kernels)"
 compute-sanitizer --tool racecheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
   -k "deterministic" > "$out/racecheck.log" 2>&1 || status=1
 grep -E "RACECHECK SUMMARY|ERROR SUMMARY|passed|failed" "$out/racecheck.log" | tail -2
