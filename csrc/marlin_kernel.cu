@@ -7,7 +7,7 @@
 // the weight, 64 columns (4 tiles of 16x16) = 128 int32 = 512 bytes, where lane i of a warp
 // reads the 16 bytes at 16*i and finds, per tile, the 8 codes of its two m16n8k16 B fragments.
 //
-// Two kernels share that layout: the skinny one (m <= 16, decoding; see "Skinny path" below)
+// Two kernels share that layout: the skinny one (m <= 8, decoding; see "Skinny path" below)
 // streams the weights through registers, and the tiled one (larger m, below) stages weights and
 // activations in shared memory and reuses each weight tile for up to 64 rows of A.
 //
@@ -445,7 +445,7 @@ __global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Par
 }
 
 // ------------------------------------------------------------------------------------------
-// Skinny path (m <= 16): a weight-streaming kernel for decoding-sized batches.
+// Skinny path (m <= 8): a weight-streaming kernel for decoding-sized batches.
 //
 // At small m the product is a pass over the weights, and what bounds it is how many weight
 // bytes every SM keeps in flight and how few instructions it spends per byte. So:
@@ -484,8 +484,9 @@ struct SkParams {
   int total;        // tiles * stripes
 };
 
-template <int TB, int NW, int CW, int D, int G>
+template <int NW, int CW, int D, int G>
 struct Skinny {
+  static constexpr int TB = 1;                               // token groups of 8 (m <= 8)
   static constexpr int KW = NW / CW;
   // Batches are aligned to scale groups (the planner keeps block ranges at multiples of 8
   // stripes), so a warp's D stripes hold whole groups and every group boundary falls on a
@@ -499,7 +500,7 @@ struct Skinny {
   static constexpr int STAGE = LOAD_BYTES > RED_BYTES ? LOAD_BYTES : RED_BYTES;
   static constexpr int SMEM = NW * 2 * STAGE;
   static constexpr int PARTIAL = CW * 512 * TB;               // floats per block slot
-  static_assert(D == 8 && (TB == 1 || TB == 2), "unsupported skinny shape");
+  static_assert(D == 8, "unsupported skinny shape");
   static_assert(D % SPG == 0, "a batch must hold whole scale groups");
 };
 
@@ -541,16 +542,15 @@ __device__ __forceinline__ void mma_16816_zc(float (&c)[4], const uint32_t (&a)[
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "f"(z));
 }
 
-template <int TB, int NW, int CW, int D, int G>
+template <int NW, int CW, int D, int G>
 __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkParams p) {
-  using S = Skinny<TB, NW, CW, D, G>;
+  using S = Skinny<NW, CW, D, G>;
+  constexpr int TB = S::TB;
   constexpr int KW = S::KW;
   constexpr int SPG = S::SPG;
-  // Grouped scales: one token group applies them after the MMA, in fp32, once per group (16
-  // FFMA per group instead of 16 HMUL2 per stripe); two token groups have no registers for the
-  // second accumulator set and scale the weights before it.
-  constexpr bool POST = TB == 1 && G > 0;
-  constexpr bool PRE = TB > 1 && G > 0;
+  // Grouped scales are applied after the MMA, in fp32, once per group (16 FFMA per group instead
+  // of 16 HMUL2 per stripe).
+  constexpr bool POST = G > 0;
   extern __shared__ int4 smem[];
   __shared__ int sh_last;
 
@@ -755,51 +755,27 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
   auto run_batch = [&](auto full_tag, const Batch& nxt) {
     constexpr bool FULL = decltype(full_tag)::value;
     const char* a_st = lane_a + buf * S::STAGE;
-    const char* s_st = lane_s + buf * S::STAGE;
+    [[maybe_unused]] const char* s_st = lane_s + buf * S::STAGE;  // grouped scales only
     const int4* nbp = nxt.bp;
-    uint32_t bf[TB][4];
-    uint32_t sc[4];
+    uint32_t bf[4];
 #pragma unroll
     for (int s = 0; s < D; s++, nbp += n_vec_B) {
       uint32_t qv[4] = {bq[s][0], bq[s][1], bq[s][2], bq[s][3]};
       ldg_stream(bq[s], nbp, s < nxt.cnt);
       if (!FULL && s >= cur.cnt) continue;  // warp-uniform; cnt is a whole number of groups
-      // Activation fragments (b0, b1): two stripes per ldmatrix.x4 with one token group.
-      if (TB == 1) {
-        if (s % 2 == 0) ldmatrix_x4(bf[0], a_st + s * 256);
-      } else {
-        uint32_t r4[4];
-        ldmatrix_x4(r4, a_st + s * TB * 256);
-        bf[0][0] = r4[0]; bf[0][1] = r4[1]; bf[1][0] = r4[2]; bf[1][1] = r4[3];
-      }
-      if (PRE && s % SPG == 0) {
-        const int4 v = *reinterpret_cast<const int4*>(s_st + (s / SPG) * 128);
-        sc[0] = v.x; sc[1] = v.y; sc[2] = v.z; sc[3] = v.w;
-      }
-      const int hs = TB == 1 ? 2 * (s % 2) : 0;
+      // Activation fragments (b0, b1): two stripes per ldmatrix.x4.
+      if (s % 2 == 0) ldmatrix_x4(bf, a_st + s * 256);
+      const int hs = 2 * (s % 2);
 #pragma unroll
       for (int t = 0; t < 4; t++) {
         uint32_t left[2], right[2];
         dequant8(qv[t], left, right);
-        if (PRE) {
-          const half2 sp = as_half2(sc[t]);  // (scale of feature 16t + g, of feature 16t + 8 + g)
-          const half2 sl = __low2half2(sp), sr = __high2half2(sp);
-          left[0] = as_u32(__hmul2(as_half2(left[0]), sl));
-          left[1] = as_u32(__hmul2(as_half2(left[1]), sl));
-          right[0] = as_u32(__hmul2(as_half2(right[0]), sr));
-          right[1] = as_u32(__hmul2(as_half2(right[1]), sr));
-        }
         const uint32_t af[4] = {left[0], right[0], left[1], right[1]};
-#pragma unroll
-        for (int tb = 0; tb < TB; tb++) {
-          const uint32_t b0 = TB == 1 ? bf[0][hs] : bf[tb][0];
-          const uint32_t b1 = TB == 1 ? bf[0][hs + 1] : bf[tb][1];
-          if constexpr (POST) {
-            if (s % SPG == 0) mma_16816_zc(gacc[t][tb], af, b0, b1);
-            else mma_16816_nv(gacc[t][tb], af, b0, b1);
-          } else {
-            mma_16816_nv(acc[t][tb], af, b0, b1);
-          }
+        if constexpr (POST) {
+          if (s % SPG == 0) mma_16816_zc(gacc[t][0], af, bf[hs], bf[hs + 1]);
+          else mma_16816_nv(gacc[t][0], af, bf[hs], bf[hs + 1]);
+        } else {
+          mma_16816_nv(acc[t][0], af, bf[hs], bf[hs + 1]);
         }
       }
       if constexpr (POST) {
@@ -905,9 +881,11 @@ bool pick_pipeline(int mb, int smem_optin, int smem_per_sm, int* ks, int* stages
 #define MQ_PDL 1
 #endif
 
-// Largest m the skinny path takes (compile with -DMQ_SKINNY_MAX_M=0 to measure without it).
+// Largest m the skinny path takes (compile with -DMQ_SKINNY_MAX_M=0 to measure without it). A
+// second token group (m = 9-16) was measured slower than the tiled kernel on H100 (Llama-2-70B
+// set at m = 16: 321 us against 236 us; benchmarks/KERNEL_NOTES.md), so the path stops at 8.
 #ifndef MQ_SKINNY_MAX_M
-#define MQ_SKINNY_MAX_M 16
+#define MQ_SKINNY_MAX_M 8
 #endif
 // Warps per skinny block. Eight (half the register file) leave room on every SM for one block of
 // the next launch, which programmatic dependent launch starts while this one drains: it
@@ -917,7 +895,7 @@ bool pick_pipeline(int mb, int smem_optin, int smem_per_sm, int* ks, int* stages
 #endif
 constexpr int kSkinnyNW = MQ_SKINNY_NW;
 // Stripes per warp batch: 4 KB of weights in flight per warp (more spills registers).
-constexpr int kSkinnyD1 = 8, kSkinnyD2 = 8;
+constexpr int kSkinnyD = 8;
 
 // Shared memory of a skinny launch, for the largest scale footprint (g32) so that the plan does
 // not depend on the group size (mirrors Skinny<>::SMEM).
@@ -928,10 +906,10 @@ int skinny_smem(int tb, int nw, int d) {
 }
 
 bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Plan* pl) {
-  if (m > MQ_SKINNY_MAX_M || m > 16) return false;
+  if (m > MQ_SKINNY_MAX_M || m > 8) return false;
   pl->kind = kSkinny;
-  pl->tb = m <= 8 ? 1 : 2;
-  pl->d = pl->tb == 1 ? kSkinnyD1 : kSkinnyD2;
+  pl->tb = 1;
+  pl->d = kSkinnyD;
   pl->nw = kSkinnyNW;
   auto fits = [&](int bytes) { return bytes <= smem_optin && bytes + kSmemReserve <= smem_per_sm; };
   if (!fits(skinny_smem(pl->tb, pl->nw, pl->d))) return false;
@@ -1044,10 +1022,10 @@ int dispatch(const Params& p, const Plan& pl, int device, cudaStream_t stream) {
   return kSmem;
 }
 
-template <int TB, int NW, int CW, int D, int G>
+template <int NW, int CW, int D, int G>
 int launch_skinny(const SkParams& p, int blocks, bool pdl, int device, cudaStream_t stream) {
-  auto kernel = skinny_gemm_kernel<TB, NW, CW, D, G>;
-  constexpr int smem = Skinny<TB, NW, CW, D, G>::SMEM;
+  auto kernel = skinny_gemm_kernel<NW, CW, D, G>;
+  constexpr int smem = Skinny<NW, CW, D, G>::SMEM;
   static std::atomic<uint64_t> raised{0};
   const uint64_t bit = 1ull << (device % kMaxDevices);
   if (!(raised.load(std::memory_order_relaxed) & bit)) {
@@ -1076,15 +1054,13 @@ int launch_skinny(const SkParams& p, int blocks, bool pdl, int device, cudaStrea
 
 template <int G>
 int dispatch_skinny(const SkParams& p, const Plan& pl, bool pdl, int device, cudaStream_t stream) {
-#define MQ_SK(TB_, NW_, CW_)                                 \
-  if (pl.tb == TB_ && pl.nw == NW_ && pl.cw == CW_)          \
-    return launch_skinny<TB_, NW_, CW_, TB_ == 1 ? kSkinnyD1 : kSkinnyD2, G>(p, pl.blocks, pdl, device, stream);
+#define MQ_SK(NW_, CW_)                                      \
+  if (pl.nw == NW_ && pl.cw == CW_)                          \
+    return launch_skinny<NW_, CW_, kSkinnyD, G>(p, pl.blocks, pdl, device, stream);
 #if MQ_SKINNY_NW == 16
-  MQ_SK(1, 16, 16) MQ_SK(1, 16, 8) MQ_SK(1, 16, 4)
-  MQ_SK(2, 16, 16) MQ_SK(2, 16, 8) MQ_SK(2, 16, 4)
+  MQ_SK(16, 16) MQ_SK(16, 8) MQ_SK(16, 4)
 #else
-  MQ_SK(1, 8, 8) MQ_SK(1, 8, 4) MQ_SK(1, 8, 2)
-  MQ_SK(2, 8, 8) MQ_SK(2, 8, 4) MQ_SK(2, 8, 2)
+  MQ_SK(8, 8) MQ_SK(8, 4) MQ_SK(8, 2)
 #endif
 #undef MQ_SK
   return kSmem;

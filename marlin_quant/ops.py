@@ -130,14 +130,14 @@ def kernel_available() -> bool:
 
 @dataclass(frozen=True)
 class LaunchPlan:
-    m_blocks: int  # tiled: 16-row blocks of A per tile (1..4); skinny: token groups of 8 (1, 2)
+    m_blocks: int  # tiled: 16-row blocks of A per tile (1..4); skinny: token groups of 8 (1)
     stages: int  # pipeline depth
     blocks: int  # grid size
     tickets: int  # int32 tickets needed in the workspace (0: no tile is shared between blocks)
     smem: int  # dynamic shared memory per block, bytes
     stripes: int  # 16-row stripes of k per pipeline stage (skinny: per warp batch)
     partial_floats: int  # fp32 partial buffer the launch needs (0: none)
-    kernel: str = "tiled"  # "skinny" (m <= 16: weight streaming) or "tiled"
+    kernel: str = "tiled"  # "skinny" (m <= 8: weight streaming) or "tiled"
     tile_columns: int = 512  # output columns per tile
 
 

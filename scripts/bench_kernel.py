@@ -155,14 +155,19 @@ def main(argv=None) -> int:
     parser.add_argument("--groupsize", type=int, default=128)
     parser.add_argument("--per-layer", action="store_true", help="also print each layer's times")
     args = parser.parse_args(argv)
-    if not ops.kernel_available():
-        print("bench_kernel: needs a CUDA GPU (sm_80+) and the built kernel library", file=sys.stderr)
-        return 1
     sets = [s for s in args.sets.split(",") if s]
     for s in sets:
         if s not in LAYER_SETS:
             parser.error(f"unknown layer set {s!r}; choose from {', '.join(LAYER_SETS)}")
+        bad = [k for k, _ in LAYER_SETS[s] if args.groupsize != -1 and k % args.groupsize]
+        if bad:
+            fits = [g for g in (128, 64, 32) if all(k % g == 0 for k, _ in LAYER_SETS[s])]
+            parser.error(f"layer set {s} has k={bad[0]}, not divisible by --groupsize {args.groupsize}; "
+                         f"use --groupsize {fits[0] if fits else -1} (or -1) for it")
     ms = [int(x) for x in args.m.split(",")]
+    if not ops.kernel_available():
+        print("bench_kernel: needs a CUDA GPU (sm_80+) and the built kernel library", file=sys.stderr)
+        return 1
     rows, bw = run(sets, ms, args.groupsize, args.per_layer)
     device = torch.cuda.get_device_name(0)
     print_table(rows, bw, device)

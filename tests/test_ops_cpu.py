@@ -116,9 +116,9 @@ def test_plan_covers_every_shape(kernel_library, monkeypatch):
                 plan = ops.plan_launch(m, n, k, sms, optin, per_sm)
                 assert plan.smem <= optin and plan.smem + 1024 <= per_sm
                 assert plan.tickets <= ops.WORKSPACE_SIZE
-                if m <= 16:
-                    # Decoding sizes stream the weights: token groups of 8, every tile ticketed.
-                    assert plan.kernel == "skinny" and plan.m_blocks == -(-m // 8)
+                if m <= 8:
+                    # Decoding sizes stream the weights: one token group of 8, every tile ticketed.
+                    assert plan.kernel == "skinny" and plan.m_blocks == 1
                     assert plan.tile_columns in (128, 256, 512)
                     tiles = -(-n // plan.tile_columns)
                     assert plan.tickets == tiles and plan.blocks <= sms and plan.partial_floats > 0
