@@ -916,7 +916,7 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   pl->smem = skinny_smem(pl->tb, pl->nw, pl->d);
   const int n_chunks = n / 64, stripes = k / 16;
   // Chunks per tile: the widest tile whose stripes are shared by at most ~4 blocks (each split
-  // costs a partial round trip); narrow layers take 4 chunks x 4 k-warps so that one tile's k is
+  // costs a partial round trip); narrow layers take 2 chunks x 4 k-warps so that one tile's k is
   // covered by a few blocks rather than dozens.
   int choice = 0;
   const int options[3] = {pl->nw, pl->nw / 2, pl->nw / 4};
