@@ -249,3 +249,37 @@ def test_checkpoints_hold_the_fingerprint_not_the_device(root, tmp_path, monkeyp
     assert fp["config"]["seed"] == 0 and "model.safetensors" in fp["source"]
     assert "device" not in json.dumps(fp)
     assert os.path.exists(work_dir_for(out) / "outputs-00000.safetensors")
+
+
+@pytest.mark.gpu
+def test_real_cuda_out_of_memory_then_resume_on_the_gpu(root, tmp_path, monkeypatch):
+    """A real cudaMalloc failure in layer 2's solve (not a raised stand-in): the message names the
+    layer and the sizes the CUDA allocator reported; after the memory is back, --resume on the
+    GPU writes the same bytes as a GPU run that never stopped."""
+    args = [a if a != "cpu" else "cuda" for a in gptq_args(root)]
+    base = tmp_path / "base"
+    result = invoke("compress", root / "fp", *args, "--out", base)
+    assert result.exit_code == 0, result.output
+
+    out = tmp_path / "out"
+    real = gptq.gptq_quantize
+
+    def hog(*a, name="", **k):
+        if name.startswith("model.layers.2.mlp.gate_proj"):
+            total = torch.cuda.get_device_properties(0).total_memory
+            torch.empty(2 * total, dtype=torch.uint8, device="cuda")  # more than the card has
+        return real(*a, name=name, **k)
+
+    monkeypatch.setattr(gptq, "gptq_quantize", hog)
+    result = invoke("compress", root / "fp", *args, "--out", out)
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert "model.layers.2.mlp.gate_proj" in text and "GPU ran out of memory" in text, text
+    assert "tried to allocate" in text and "--resume" in text and "--device cpu" in text, text
+    assert "Traceback" not in result.output and not out.exists()
+    assert finished_layers(work_dir_for(out)) == 2
+
+    monkeypatch.undo()
+    result = invoke("compress", root / "fp", *args, "--out", out, "--resume")
+    assert result.exit_code == 0, result.output
+    assert digest(out) == digest(base)
