@@ -39,6 +39,7 @@ import torch
 from . import __version__
 from .formats.io import (
     FormatError,
+    fsync_path,
     fsync_tree,
     load_safetensors,
     lock_directory,
@@ -141,14 +142,6 @@ def _atomic_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     os.replace(tmp, path)
 
 
-def _sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class WorkDir:
     """A locked work directory: the :class:`marlin_quant.pipeline.LayerStore` of one compress run."""
 
@@ -177,7 +170,7 @@ class WorkDir:
         if state is None:
             _atomic_json(self.path / STATE_FILE, {"version": STATE_VERSION, "layers": layers,
                                                   "fingerprint": fingerprint})
-            _sync_dir(self.path)
+            fsync_path(self.path)
             return
         old = state.get("fingerprint", {})
         diffs = _differences(old, fingerprint)
@@ -218,7 +211,7 @@ class WorkDir:
         # The marker last: the layer counts as finished only once everything it needs is on disk.
         _atomic_json(self._layer(i, "json"), {"index": i, "layers": meta, "skipped": record.skipped,
                                               "stats": record.stats, "outputs": record.outputs is not None})
-        _sync_dir(self.path)
+        fsync_path(self.path)
         if i > 0:
             self._outputs(i - 1).unlink(missing_ok=True)  # the newer outputs supersede them
 

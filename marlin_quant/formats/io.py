@@ -51,7 +51,7 @@ class OutputExistsError(FormatError):
 
 # ----------------------------------------------------------------------------- atomic output
 
-def _fsync_path(path: Path) -> None:
+def fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -63,8 +63,8 @@ def fsync_tree(root: Path) -> None:
     """Flush every file and directory under ``root`` (and ``root`` itself) to disk."""
     for dirpath, _, filenames in os.walk(root):
         for name in filenames:
-            _fsync_path(Path(dirpath) / name)
-        _fsync_path(Path(dirpath))
+            fsync_path(Path(dirpath) / name)
+        fsync_path(Path(dirpath))
 
 
 def check_output(out: str | Path, overwrite: bool) -> Path:
@@ -169,7 +169,7 @@ def atomic_directory(out: str | Path, overwrite: bool = False, staging: Path | N
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, out)
-        _fsync_path(parent)
+        fsync_path(parent)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError) and not isinstance(exc, FormatError):
