@@ -141,3 +141,28 @@ def test_kernel_compiles_for_ampere_and_hopper(kernel_library):
 
     lib = ctypes.CDLL(str(kernel_library))
     assert lib.mq_version() >= ops._LIB_VERSION
+
+
+def test_an_older_kernel_library_is_refused_with_a_rebuild_hint(tmp_path, monkeypatch):
+    """A stale .so (an older ABI, e.g. mq_plan with fewer outputs) must not be called."""
+    import shutil
+    import subprocess
+
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler to build a stand-in library")
+    src = tmp_path / "old.c"
+    src.write_text(
+        "int mq_version(void) { return 2; }\n"
+        "int mq_gemm(void) { return 0; }\nint mq_plan(void) { return 0; }\n"
+        "int mq_alloc_tickets(void) { return 0; }\nconst char* mq_error_string(int c) { return \"\"; }\n"
+    )
+    lib = tmp_path / "libold.so"
+    subprocess.run([cc, "-shared", "-fPIC", str(src), "-o", str(lib)], check=True)
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(lib))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    with pytest.raises(ops.KernelUnavailableError, match=r"older than this package \(ABI 2, need 3\); rebuild"):
+        ops.plan_launch(1, 4096, 4096, 132, 232448, 233472)
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
