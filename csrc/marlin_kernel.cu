@@ -889,11 +889,9 @@ bool pick_pipeline(int mb, int smem_optin, int smem_per_sm, int* ks, int* stages
 #endif
 // Warps per skinny block. Eight (half the register file) leave room on every SM for one block of
 // the next launch, which programmatic dependent launch starts while this one drains: it
-// streams its first weights during this launch's tail instead of after it.
-#ifndef MQ_SKINNY_NW
-#define MQ_SKINNY_NW 8
-#endif
-constexpr int kSkinnyNW = MQ_SKINNY_NW;
+// streams its first weights during this launch's tail instead of after it (16 warps were
+// measured slower; benchmarks/KERNEL_NOTES.md).
+constexpr int kSkinnyNW = 8;
 // Stripes per warp batch: 4 KB of weights in flight per warp (more spills registers).
 constexpr int kSkinnyD = 8;
 
@@ -931,9 +929,6 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
     choice = cw;
     if (4 * upb >= stripes) break;
   }
-#ifdef MQ_SKINNY_CW
-  choice = MQ_SKINNY_CW;
-#endif
   if (choice == 0) return false;
   pl->cw = choice;
   const long long tiles = (n_chunks + pl->cw - 1) / pl->cw;
@@ -1054,14 +1049,9 @@ int launch_skinny(const SkParams& p, int blocks, bool pdl, int device, cudaStrea
 
 template <int G>
 int dispatch_skinny(const SkParams& p, const Plan& pl, bool pdl, int device, cudaStream_t stream) {
-#define MQ_SK(NW_, CW_)                                      \
-  if (pl.nw == NW_ && pl.cw == CW_)                          \
-    return launch_skinny<NW_, CW_, kSkinnyD, G>(p, pl.blocks, pdl, device, stream);
-#if MQ_SKINNY_NW == 16
-  MQ_SK(16, 16) MQ_SK(16, 8) MQ_SK(16, 4)
-#else
-  MQ_SK(8, 8) MQ_SK(8, 4) MQ_SK(8, 2)
-#endif
+#define MQ_SK(CW_)                                                   \
+  if (pl.cw == CW_) return launch_skinny<kSkinnyNW, CW_, kSkinnyD, G>(p, pl.blocks, pdl, device, stream);
+  MQ_SK(8) MQ_SK(4) MQ_SK(2)
 #undef MQ_SK
   return kSmem;
 }
