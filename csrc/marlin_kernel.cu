@@ -11,15 +11,17 @@
 // streams the weights through registers, and the tiled one (larger m, below) stages weights and
 // activations in shared memory and reuses each weight tile for up to 64 rows of A.
 //
-// Tiled work decomposition (stream-K). An output tile is (16*MB rows) x 512 columns; its 8 warps sit
-// side by side along n (64 columns each), so no warp ever shares an accumulator with another.
-// The k loop of a tile is cut into iterations of 64 rows (16 KB of weights). All iterations of
+// Tiled work decomposition (stream-K). An output tile is (16*MB rows) x (64*WN columns): WN warps
+// side by side along n (64 columns each) and WK warps splitting each stage's stripes along k,
+// summed through shared memory when a tile segment ends. Tiles are 512 columns wide (8 x 1
+// warps) unless that leaves too few tiles for the SMs, then 256 (4 x 2) or 128 (2 x 4). The k
+// loop of a tile is cut into iterations of KS stripes (16-32 KB of weights). All iterations of
 // all tiles, k fastest, are dealt out in equal contiguous ranges to one resident thread block
 // per SM: every SM streams the same number of weight bytes whatever the shape, through a deep
-// cp.async pipeline (up to 8 stages, 112 KB in flight per SM) that runs on across tile
-// boundaries. A tile finished by one block is written directly; a tile shared by several blocks
-// is summed by the last of them to arrive (an atomic ticket) from fp32 partials, in block order,
-// so results are deterministic, and the ticket is re-armed to zero for the next call.
+// cp.async pipeline (3-6 stages) that runs on across tile boundaries. A tile finished by one
+// block is written directly; a tile shared by several blocks is summed by the last of them to
+// arrive (an atomic ticket) from fp32 partials, in block order, so results are deterministic,
+// and the ticket is re-armed to zero for the next call.
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -30,42 +32,52 @@
 
 namespace mq {
 
-constexpr int kWarps = 8;
-constexpr int kThreads = 32 * kWarps;
-constexpr int kTN = 64 * kWarps;  // output columns per tile
 
 struct Params {
   const int4* A;    // (m, k) fp16
   const int4* B;    // (k/16, 2n) int32
   const int4* s;    // (groups, n) fp16, permuted
   half* C;          // (m, n) fp16
-  float* partials;  // (blocks, 2, MT * kTN) fp32, for tiles shared between blocks
+  float* partials;  // (blocks, 2, MT * TN) fp32, for tiles shared between blocks
   int* counters;    // one ticket per tile, zero between calls
   int m, n, k, groupsize;
   int g_shift;                      // log2(groupsize) (grouped scales only)
   int m_chunks, n_slices, k_iters;  // tiles = m_chunks * n_slices; iterations per tile
   int blocks;                       // grid size
-  long long total_iters;            // tiles * k_iters
+  int upb;                          // iterations per block: block b has [b * upb, (b + 1) * upb)
+  long long total_iters;            // tiles * k_iters (below 2^31 whenever a tile is shared)
 };
 
-// KS: 16-row stripes per iteration (8 where shared memory allows: 32 KB of weights per stage
-// halves the per-stripe cost of loop, barrier and address arithmetic; 4 on small-smem GPUs).
-template <int MB, int KS, int STAGES, int WK>
+// KS: 16-row stripes per iteration (a stage of 16-32 KB of weights where shared memory allows
+// amortises the loop, barrier and address arithmetic; less on small-smem GPUs).
+// WN warps side by side along n (a tile is 64 * WN columns), WK warps splitting each stage's
+// stripes along k. Narrow tiles (WN = 2, 4) keep the number of blocks that share a tile, and so
+// the split-k partials one block must sum, small when n is narrow (4096 columns are 8 tiles of
+// 512 for 132 SMs: 16 blocks per tile, whose partials cost as much as the whole weight stream).
+template <int MB, int KS, int STAGES, int WN, int WK>
 struct Tile {
+  static constexpr int NT = 32 * WN * WK;        // threads
+  static constexpr int BT = 32 * WN;             // threads that copy one stripe of B (16 B each)
+  static constexpr int TN = 64 * WN;             // output columns per tile
+  static constexpr int SV = TN / 8;              // int4 per scale row of a tile
   static constexpr int MT = 16 * MB;
   static constexpr int TK = 16 * KS;             // k rows per iteration
   static constexpr int A_ROW = TK / 8;           // int4 per A row of a stage
   static constexpr int A_VEC = MT * A_ROW;       // int4 per stage of A
-  static constexpr int B_VEC = KS * kTN / 2;     // int4 per stage of B
+  static constexpr int B_VEC = KS * TN / 2;      // int4 per stage of B
   static constexpr int S_ROWS = TK / 32;         // most scale rows one stage can touch
-  static constexpr int S_VEC = S_ROWS * kTN / 8;
+  static constexpr int S_VEC = S_ROWS * SV;
   static constexpr int STAGE_VEC = A_VEC + B_VEC + S_VEC;
   static constexpr int PIPE_BYTES = STAGES * STAGE_VEC * 16;
-  static constexpr int PARTIAL = MT * kTN;       // floats per partial tile
-  // With WK = 2 k-warps per column group, the second half hands its accumulators to the first
-  // through this buffer at the end of every tile segment.
-  static constexpr int RED_FLOATS = WK > 1 ? kWarps * MB * 32 * 32 : 0;
-  static constexpr int SMEM_BYTES = PIPE_BYTES + RED_FLOATS * 4;
+  static constexpr int PARTIAL = MT * TN;        // floats per partial tile
+  // With WK > 1 k-warps per column group, k-warps 1.. hand their accumulators to k-warp 0, one
+  // at a time, through this buffer at the end of every tile segment: the stage just consumed
+  // when it is large enough (its next load is issued after the next barrier), else its own.
+  static constexpr int RED_FLOATS = WK > 1 ? WN * MB * 32 * 32 : 0;
+  static constexpr bool RED_IN_STAGE = RED_FLOATS * 4 <= STAGE_VEC * 16;
+  static constexpr int SMEM_BYTES = PIPE_BYTES + (RED_IN_STAGE ? 0 : RED_FLOATS * 4);
+  static_assert(KS % WK == 0, "every k-warp takes the same number of stripes");
+  static_assert(SV * S_ROWS <= NT, "one pass of the threads copies a stage's scales");
 };
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
@@ -138,10 +150,11 @@ __device__ __forceinline__ void load_channel_scales(const Params& p, int wcol0, 
   }
 }
 
-template <int MB, int KS, int STAGES, int WK, bool PER_CHANNEL>
-__global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Params p) {
-  using T = Tile<MB, KS, STAGES, WK>;
-  constexpr int NT = kThreads * WK;
+template <int MB, int KS, int STAGES, int WN, int WK, bool PER_CHANNEL>
+__global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Params p) {
+  using T = Tile<MB, KS, STAGES, WN, WK>;
+  constexpr int NT = T::NT;
+  constexpr int TN = T::TN;
   constexpr int kTK = T::TK;
   extern __shared__ int4 smem[];
   __shared__ int is_last, fix_lo, fix_hi, fix_lo_slot;
@@ -149,12 +162,12 @@ __global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Par
   const int tid = threadIdx.x;
   const int lane = tid & 31;
   const int warp = tid >> 5;
-  const int wn = warp % kWarps;  // which 64-column group of the tile
-  const int wk = warp / kWarps;  // which share of each stage's stripes (j % WK == wk)
-  const int btid = tid % kThreads;
+  const int wn = warp % WN;  // which 64-column group of the tile
+  const int wk = warp / WN;  // which share of each stage's stripes (j % WK == wk)
+  const int btid = tid % T::BT;
 
-  const long long it_begin = p.total_iters * blockIdx.x / p.blocks;
-  const long long it_end = p.total_iters * (blockIdx.x + 1) / p.blocks;
+  const long long it_begin = (long long)blockIdx.x * p.upb;
+  const long long it_end = min(it_begin + p.upb, p.total_iters);
   const int n_iters = (int)(it_end - it_begin);
   const int first_tile = (int)(it_begin / p.k_iters);
 
@@ -166,7 +179,7 @@ __global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Par
   // Tiles run chunk-fastest so that blocks sharing a weight slice run together (L2 reuse).
   auto tile_coords = [&](int tile, int& row0, int& col0) {
     row0 = (tile % p.m_chunks) * T::MT;
-    col0 = (tile / p.m_chunks) * kTN;
+    col0 = (tile / p.m_chunks) * TN;
   };
 
   // Loads walk the iteration space incrementally: per-thread source pointers are set when a
@@ -195,8 +208,8 @@ __global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Par
     }
     b_ok = col0 + 64 * (btid >> 5) < p.n;
     b_src = p.B + (b_ok ? (long long)ld_kit * KS * n_vec_B + col0 / 2 + btid : 0);
-    s_col_ok = col0 + 8 * (tid & 63) < p.n;
-    s_src = p.s + (s_col_ok ? col0 / 8 + (tid & 63) : 0);
+    s_col_ok = col0 + 8 * (tid % T::SV) < p.n;
+    s_src = p.s + (s_col_ok ? col0 / 8 + tid % T::SV : 0);
   };
   start_tile_loads();
 
@@ -218,13 +231,13 @@ __global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Par
     }
 #pragma unroll
     for (int rep = 0; rep < KS / WK; rep++) {
-      int r = rep * WK + tid / kThreads;
+      int r = rep * WK + tid / T::BT;
       bool ok = b_ok && r < stripes;
-      cp_async16(sB + r * kThreads + btid, ok ? b_src + r * n_vec_B : p.B, ok);
+      cp_async16(sB + r * T::BT + btid, ok ? b_src + r * n_vec_B : p.B, ok);
     }
     b_src += KS * n_vec_B;
-    if (!PER_CHANNEL && tid < 64 * s_rows) {
-      int grow = ((ld_kit * kTK) >> p.g_shift) + (tid >> 6);
+    if (!PER_CHANNEL && tid < T::SV * s_rows) {
+      int grow = ((ld_kit * kTK) >> p.g_shift) + tid / T::SV;
       bool ok = s_col_ok && grow < groups;
       cp_async16(sS + tid, ok ? s_src + (long long)grow * n_vec_s : p.s, ok);
     }
@@ -254,13 +267,13 @@ __global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Par
     constexpr int MINE = KS / WK;  // stripes of this stage that this warp multiplies
     int4 bq[MINE];
 #pragma unroll
-    for (int jj = 0; jj < MINE; jj++) bq[jj] = sB[(wk + WK * jj) * (kTN / 2) + wn * 32 + lane];
+    for (int jj = 0; jj < MINE; jj++) bq[jj] = sB[(wk + WK * jj) * (TN / 2) + wn * 32 + lane];
     int4 sv[MINE];
     if (!PER_CHANNEL) {
 #pragma unroll
       for (int jj = 0; jj < MINE; jj++) {
         int srow = (wk + WK * jj) >> (p.g_shift - 4);  // 16 j / groupsize; 0 when a group spans the stage
-        sv[jj] = sS[srow * (kTN / 8) + wn * 8 + lane / 4];
+        sv[jj] = sS[srow * T::SV + wn * 8 + lane / 4];
       }
     }
 #pragma unroll
@@ -327,62 +340,25 @@ __global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Par
   };
   auto frag_index = [&](int mb, int u) { return ((wn * MB + mb) * 8 + u) * 32 + lane; };
 
-  // A tile segment ended: publish it (alone: write C; shared: partial + ticket, last one sums).
-  auto finish_tile = [&](int tile, int kit_begin, int kit_end) {
+  // Arrive on a shared tile's ticket (its partial from this block is already stored); the last
+  // block to arrive sums every contributor's partial in block order and writes C.
+  auto arrive = [&](int tile) {
     int row0, col0;
     tile_coords(tile, row0, col0);
-    if (WK > 1) {
-      float* red = reinterpret_cast<float*>(smem + STAGES * T::STAGE_VEC);
-      if (wk == 1) {
-#pragma unroll
-        for (int mb = 0; mb < MB; mb++)
-#pragma unroll
-          for (int u = 0; u < 8; u++)
-#pragma unroll
-            for (int v = 0; v < 4; v++) red[((wn * MB + mb) * 32 + u * 4 + v) * 32 + lane] = acc[mb][u][v];
-      }
-      __syncthreads();
-      if (wk == 0) {
-#pragma unroll
-        for (int mb = 0; mb < MB; mb++)
-#pragma unroll
-          for (int u = 0; u < 8; u++)
-#pragma unroll
-            for (int v = 0; v < 4; v++) acc[mb][u][v] += red[((wn * MB + mb) * 32 + u * 4 + v) * 32 + lane];
-      }
-    }
-    if (kit_begin == 0 && kit_end == p.k_iters) {
-      if (wk == 0) write_c(row0, col0);
-      return;
-    }
-    // Lanes whose rows are all past m have nothing to publish (m = 1 writes 1/8 of the tile).
     const int rows_left = p.m - row0;
-    float4* mine = reinterpret_cast<float4*>(partial_slot(blockIdx.x, tile == first_tile ? 0 : 1));
-#pragma unroll
-    for (int mb = 0; mb < MB; mb++)
-      if (wk == 0 && 16 * mb + (lane >> 2) < rows_left)
-#pragma unroll
-        for (int u = 0; u < 8; u++)
-          __stcg(mine + frag_index(mb, u), make_float4(acc[mb][u][0], acc[mb][u][1], acc[mb][u][2], acc[mb][u][3]));
     // No __threadfence here: it compiles to MEMBAR.SC.GPU, which also waits for every weight
     // prefetch in flight. The barrier orders the block's stores before thread 0, whose
     // acq_rel ticket publishes them (release is cumulative) - the CUTLASS semaphore pattern.
     __syncthreads();
     if (tid == 0) {
-      // Blocks whose ranges touch this tile: lo .. hi. 64-bit divisions are emulated (~100
-      // instructions each), so one thread works this out, once per shared tile.
-      const long long t_begin = (long long)tile * p.k_iters, t_end = t_begin + p.k_iters;
-      auto range_begin = [&](int b) { return p.total_iters * b / p.blocks; };
-      int lo = (int)((t_begin * p.blocks) / p.total_iters);
-      int hi = (int)(((t_end - 1) * p.blocks) / p.total_iters);
-      // The quotient can land one block early or late; settle it against the real ranges.
-      while (lo > 0 && range_begin(lo) > t_begin) lo--;
-      while (lo + 1 < p.blocks && range_begin(lo + 1) <= t_begin) lo++;
-      while (hi + 1 < p.blocks && range_begin(hi + 1) < t_end) hi++;
-      while (hi > lo && range_begin(hi) >= t_end) hi--;
+      // Blocks whose ranges touch this tile: lo .. hi. 32-bit divisions: a shared tile means
+      // stream-K, whose iteration count the planner keeps below 2^31 (64-bit ones are emulated,
+      // ~100 dependent instructions each, while the whole block waits at the next barrier).
+      const int t_begin = tile * p.k_iters, t_end = t_begin + p.k_iters;
+      const int lo = t_begin / p.upb, hi = (t_end - 1) / p.upb;
       fix_lo = lo;
       fix_hi = hi;
-      fix_lo_slot = range_begin(lo) == t_begin ? 0 : 1;  // later blocks start inside the tile: slot 0
+      fix_lo_slot = lo * p.upb == t_begin ? 0 : 1;  // later blocks start inside the tile: slot 0
       const int contributors = hi - lo + 1;
       int prev;
       asm volatile("atom.add.acq_rel.gpu.global.s32 %0, [%1], 1;\n" : "=r"(prev) : "l"(p.counters + tile) : "memory");
@@ -398,8 +374,8 @@ __global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Par
       for (int u = 0; u < 8; u++)
 #pragma unroll
         for (int v = 0; v < 4; v++) acc[mb][u][v] = 0.f;
-    // Up to 16 blocks can share a tile when n is narrow: unrolled so that several
-    // contributors' loads are in flight at once rather than one L2 round trip each.
+    // Several blocks can share a tile: unrolled so that several contributors' loads are in
+    // flight at once rather than one L2 round trip each.
 #pragma unroll 4
     for (int b = lo; b <= hi; b++) {
       const float4* part = reinterpret_cast<const float4*>(partial_slot(b, b == lo ? lo_slot : 0));
@@ -413,6 +389,52 @@ __global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Par
         }
     }
     write_c(row0, col0);
+  };
+
+  // A tile segment ended: publish it (alone: write C; shared: partial + ticket, last one sums).
+  auto finish_tile = [&](int tile, int kit_begin, int kit_end, int buf) {
+    int row0, col0;
+    tile_coords(tile, row0, col0);
+    if (WK > 1) {
+      // k-warps 1 .. WK-1 hand their sums to k-warp 0 one at a time, in order (deterministic).
+      float* red = reinterpret_cast<float*>(smem + (T::RED_IN_STAGE ? buf : STAGES) * T::STAGE_VEC);
+      if (T::RED_IN_STAGE) __syncthreads();  // every warp is done reading stage `buf`
+#pragma unroll 1
+      for (int w = 1; w < WK; w++) {
+        if (wk == w) {
+#pragma unroll
+          for (int mb = 0; mb < MB; mb++)
+#pragma unroll
+            for (int u = 0; u < 8; u++)
+#pragma unroll
+              for (int v = 0; v < 4; v++) red[((wn * MB + mb) * 32 + u * 4 + v) * 32 + lane] = acc[mb][u][v];
+        }
+        __syncthreads();
+        if (wk == 0) {
+#pragma unroll
+          for (int mb = 0; mb < MB; mb++)
+#pragma unroll
+            for (int u = 0; u < 8; u++)
+#pragma unroll
+              for (int v = 0; v < 4; v++) acc[mb][u][v] += red[((wn * MB + mb) * 32 + u * 4 + v) * 32 + lane];
+        }
+        if (w + 1 < WK) __syncthreads();
+      }
+    }
+    if (kit_begin == 0 && kit_end == p.k_iters) {
+      if (wk == 0) write_c(row0, col0);
+      return;
+    }
+    // Lanes whose rows are all past m have nothing to publish (m = 1 writes 1/8 of the tile).
+    const int rows_left = p.m - row0;
+    float4* mine = reinterpret_cast<float4*>(partial_slot(blockIdx.x, tile == first_tile ? 0 : 1));
+#pragma unroll
+    for (int mb = 0; mb < MB; mb++)
+      if (wk == 0 && 16 * mb + (lane >> 2) < rows_left)
+#pragma unroll
+        for (int u = 0; u < 8; u++)
+          __stcg(mine + frag_index(mb, u), make_float4(acc[mb][u][0], acc[mb][u][1], acc[mb][u][2], acc[mb][u][3]));
+    arrive(tile);
   };
 
   // ---- the pipeline, continuous across tile boundaries ----
@@ -432,7 +454,7 @@ __global__ void __launch_bounds__(kThreads * WK, 1) marlin_gemm_kernel(const Par
     cp_async_commit();
     compute_iter(i % STAGES, kit);
     if (kit == p.k_iters - 1 || i == n_iters - 1) {
-      finish_tile(tile, seg_begin, kit + 1);
+      finish_tile(tile, seg_begin, kit + 1, i % STAGES);
       zero_acc();
       tile++;
       kit = 0;
@@ -651,6 +673,43 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     }
   };
 
+  // Arrive on a shared tile's ticket (this block's partial is stored); the last block to
+  // arrive sums the partials in block order and writes C. Block-uniform.
+  auto arrive = [&](int tile) {
+    const int t0 = tile * S_;
+    // Barrier, then one acq_rel ticket: the release publishes every thread's partial stores.
+    __syncthreads();
+    const int lo = t0 / p.upb, hi = (t0 + S_ - 1) / p.upb;
+    if (threadIdx.x == 0) {
+      int prev;
+      asm volatile("atom.add.acq_rel.gpu.global.s32 %0, [%1], 1;\n" : "=r"(prev) : "l"(p.counters + tile) : "memory");
+      const int last = prev == hi - lo;
+      if (last) p.counters[tile] = 0;  // every contributor has arrived: re-arm for the next call
+      sh_last = last;
+    }
+    __syncthreads();
+    if (sh_last && kw == 0) {
+      zero(acc);
+      // Contributor lo's part of this tile is its first segment unless its range began in an
+      // earlier tile; every later contributor begins inside this tile.
+      const int lo_slot = lo * p.upb < t0 ? 1 : 0;
+#pragma unroll 4
+      for (int b = lo; b <= hi; b++) {
+        const float4* src = reinterpret_cast<const float4*>(
+            p.partials + ((long long)b * 2 + (b == lo ? lo_slot : 0)) * S::PARTIAL);
+#pragma unroll
+        for (int t = 0; t < 4; t++)
+#pragma unroll
+          for (int tb = 0; tb < TB; tb++) {
+            float4 v = __ldcg(src + ((cw * 4 + t) * TB + tb) * 32 + lane);
+            acc[t][tb][0] += v.x; acc[t][tb][1] += v.y; acc[t][tb][2] += v.z; acc[t][tb][3] += v.w;
+          }
+      }
+      write_c(tile);
+    }
+    if (KW > 1) __syncthreads();
+  };
+
   // A tile segment [seg_u0, seg_u1) of `tile` ended (block-uniform).
   auto finish_tile = [&](int tile, int seg_u0, int seg_u1, int buf) {
     if (KW > 1) {
@@ -695,37 +754,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
           __stcg(part + ((cw * 4 + t) * TB + tb) * 32 + lane,
                  make_float4(acc[t][tb][0], acc[t][tb][1], acc[t][tb][2], acc[t][tb][3]));
     }
-    // Barrier, then one acq_rel ticket: the release publishes every thread's partial stores.
-    __syncthreads();
-    const int lo = t0 / p.upb, hi = (t0 + S_ - 1) / p.upb;
-    if (threadIdx.x == 0) {
-      int prev;
-      asm volatile("atom.add.acq_rel.gpu.global.s32 %0, [%1], 1;\n" : "=r"(prev) : "l"(p.counters + tile) : "memory");
-      const int last = prev == hi - lo;
-      if (last) p.counters[tile] = 0;  // every contributor has arrived: re-arm for the next call
-      sh_last = last;
-    }
-    __syncthreads();
-    if (sh_last && kw == 0) {
-      zero(acc);
-      // Contributor lo's part of this tile is its first segment unless its range began in an
-      // earlier tile; every later contributor begins inside this tile.
-      const int lo_slot = lo * p.upb < t0 ? 1 : 0;
-#pragma unroll 4
-      for (int b = lo; b <= hi; b++) {
-        const float4* src = reinterpret_cast<const float4*>(
-            p.partials + ((long long)b * 2 + (b == lo ? lo_slot : 0)) * S::PARTIAL);
-#pragma unroll
-        for (int t = 0; t < 4; t++)
-#pragma unroll
-          for (int tb = 0; tb < TB; tb++) {
-            float4 v = __ldcg(src + ((cw * 4 + t) * TB + tb) * 32 + lane);
-            acc[t][tb][0] += v.x; acc[t][tb][1] += v.y; acc[t][tb][2] += v.z; acc[t][tb][3] += v.w;
-          }
-      }
-      write_c(tile);
-    }
-    if (KW > 1) __syncthreads();
+    arrive(tile);
   };
 
   // ---- main loop: batch i multiplies registers bq and stage i % 2 while batch i + 1 loads ----
@@ -819,6 +848,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     cur = nxt;
     buf ^= 1;
   }
+
 }
 
 // ------------------------------------------------------------------------------------------
@@ -840,7 +870,7 @@ enum Kind { kTiled = 0, kSkinny = 1 };
 
 struct Plan {
   int kind;
-  int m_blocks, ks, stages, wk, m_chunks, n_slices, k_iters, blocks;
+  int m_blocks, ks, stages, wn, wk, m_chunks, n_slices, k_iters, blocks;
   long long total_iters, partial_floats;
   int counters;
   int smem;
@@ -851,25 +881,33 @@ struct Plan {
 constexpr int kMaxTickets = 1 << 16;
 constexpr int kSmemReserve = 1024;  // the driver keeps 1 KB of shared memory per block
 
-int smem_bytes(int mb, int ks, int stages, int wk) {
-  int mt = 16 * mb, tk = 16 * ks;
-  int stage_vec = mt * tk / 8 + ks * kTN / 2 + (tk / 32) * kTN / 8;
-  return stages * stage_vec * 16 + (wk > 1 ? kWarps * mb * 32 * 32 * 4 : 0);
+int smem_bytes(int mb, int ks, int stages, int wn, int wk) {
+  const int mt = 16 * mb, tk = 16 * ks, tn = 64 * wn;
+  const int stage_vec = mt * tk / 8 + ks * tn / 2 + (tk / 32) * tn / 8;
+  const int red = wk > 1 ? wn * mb * 32 * 32 * 4 : 0;
+  return stages * stage_vec * 16 + (red <= stage_vec * 16 ? 0 : red);
 }
 
-// Pipeline shape, one block per SM. Small m (MB <= 2) takes 16 warps, two per column group
-// splitting each stage's stripes (measured on par with 8 warps on H100, and it halves each
-// warp's dependency chain, which is what bounds a block whose range is only a few stages).
-// Otherwise 8 warps with the deepest pipeline that fits: 8-stripe stages 4-5 deep on Hopper,
-// 4-stripe stages 6 deep on A100, 3 deep on sm_86/89. (Two resident blocks of 4-deep,
-// 4-stripe pipelines were measured 15% slower on H100 for m <= 16.)
-bool pick_pipeline(int mb, int smem_optin, int smem_per_sm, int* ks, int* stages, int* wk) {
-  const int options[6][3] = {{8, 4, 2}, {8, 5, 1}, {8, 4, 1}, {4, 6, 1}, {4, 3, 1}, {4, 2, 1}};
-  for (auto& o : options) {
-    if (o[2] > 1 && mb > 2) continue;  // 16 warps leave 128 registers a thread: too few for MB > 2
-    int bytes = smem_bytes(mb, o[0], o[1], o[2]);
+// Tiled configurations, best first within a tile width: (WN, WK, KS, STAGES). Wide tiles (WN = 8,
+// 512 columns) reuse each A fragment across 8 warps and take 8-stripe (32 KB) stages 4-5 deep
+// on Hopper, 4-stripe stages on A100 and sm_86/89; the 16-warp option (two k-warps per column
+// group) only for MB <= 2, whose accumulators fit 128 registers. Narrow tiles (4 x 2 and 2 x 4
+// warps) take 16-stripe stages so that each warp still multiplies 4-8 stripes per barrier.
+struct TiledConfig { int wn, wk, ks, stages; };
+constexpr TiledConfig kTiledConfigs[] = {
+    {8, 2, 8, 4}, {8, 1, 8, 5}, {8, 1, 8, 4}, {8, 1, 4, 6}, {8, 1, 4, 3}, {8, 1, 4, 2},
+    {4, 2, 16, 4}, {4, 2, 16, 3}, {4, 2, 8, 3},
+    {2, 4, 16, 4}, {2, 4, 16, 3}, {2, 4, 8, 3},
+};
+
+// The first configuration of tile width `wn` that fits.
+bool pick_pipeline(int mb, int wn, int smem_optin, int smem_per_sm, TiledConfig* out) {
+  for (const TiledConfig& c : kTiledConfigs) {
+    if (c.wn != wn) continue;
+    if (c.wn == 8 && c.wk > 1 && mb > 2) continue;  // 16 warps leave 128 registers a thread: too few for MB > 2
+    const int bytes = smem_bytes(mb, c.ks, c.stages, c.wn, c.wk);
     if (bytes <= smem_optin && bytes + kSmemReserve <= smem_per_sm) {
-      *ks = o[0]; *stages = o[1]; *wk = o[2];
+      *out = c;
       return true;
     }
   }
@@ -959,10 +997,25 @@ int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Pla
   }
   pl.kind = kTiled;
   pl.m_blocks = m < 64 ? (m + 15) / 16 : 4;
-  if (!pick_pipeline(pl.m_blocks, smem_optin, smem_per_sm, &pl.ks, &pl.stages, &pl.wk)) return kSmem;
-  pl.smem = smem_bytes(pl.m_blocks, pl.ks, pl.stages, pl.wk);
   pl.m_chunks = (m + 16 * pl.m_blocks - 1) / (16 * pl.m_blocks);
-  pl.n_slices = (n + kTN - 1) / kTN;
+  // Tile width: the widest whose tiles are shared by at most ~5 blocks each (a shared tile's
+  // partials are summed by one block, whose SM reads them at a fraction of the chip's bandwidth),
+  // else the narrowest; a width whose configurations do not fit this GPU is skipped.
+  TiledConfig cfg{};
+  bool found = false;
+  for (int wn = 8; wn >= 2; wn /= 2) {
+    TiledConfig c;
+    if (!pick_pipeline(pl.m_blocks, wn, smem_optin, smem_per_sm, &c)) continue;
+    cfg = c;
+    found = true;
+    const long long tiles = (long long)pl.m_chunks * ((n + 64 * wn - 1) / (64 * wn));
+    if (5 * tiles >= sms) break;
+  }
+  if (!found) return kSmem;
+  pl.wn = cfg.wn; pl.wk = cfg.wk; pl.ks = cfg.ks; pl.stages = cfg.stages;
+  pl.smem = smem_bytes(pl.m_blocks, pl.ks, pl.stages, pl.wn, pl.wk);
+  const int tn = 64 * pl.wn;
+  pl.n_slices = (n + tn - 1) / tn;
   pl.k_iters = (k + 16 * pl.ks - 1) / (16 * pl.ks);
   long long tiles = (long long)pl.m_chunks * pl.n_slices;
   pl.total_iters = tiles * pl.k_iters;
@@ -972,12 +1025,16 @@ int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Pla
     // Many whole tiles per block: dealing whole tiles costs little imbalance and needs no
     // partials and no tickets.
     pl.blocks = (int)tiles;
+    pl.upb = pl.k_iters;
     pl.counters = 0;
     pl.partial_floats = 0;
   } else {
-    pl.blocks = (int)(resident < pl.total_iters ? resident : pl.total_iters);
+    if (pl.total_iters > 0x7fffffffLL) return kTooLarge;
+    const long long blocks = resident < pl.total_iters ? resident : pl.total_iters;
+    pl.upb = (int)((pl.total_iters + blocks - 1) / blocks);
+    pl.blocks = (int)((pl.total_iters + pl.upb - 1) / pl.upb);
     pl.counters = (int)tiles;
-    pl.partial_floats = (long long)pl.blocks * 2 * 16 * pl.m_blocks * kTN;
+    pl.partial_floats = (long long)pl.blocks * 2 * 16 * pl.m_blocks * tn;
   }
   *plan = pl;
   return kOk;
@@ -985,9 +1042,9 @@ int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Pla
 
 constexpr int kMaxDevices = 64;
 
-template <int MB, int KS, int STAGES, int WK, bool PC>
+template <int MB, int KS, int STAGES, int WN, int WK, bool PC>
 int launch(const Params& p, int smem, int device, cudaStream_t stream) {
-  auto kernel = marlin_gemm_kernel<MB, KS, STAGES, WK, PC>;
+  auto kernel = marlin_gemm_kernel<MB, KS, STAGES, WN, WK, PC>;
   // Raise the dynamic shared-memory limit once per (kernel, device): a driver call per launch
   // is measurable in eager decoding. Idempotent, so two threads racing here is harmless.
   static std::atomic<uint64_t> raised{0};
@@ -997,24 +1054,32 @@ int launch(const Params& p, int smem, int device, cudaStream_t stream) {
     if (e != cudaSuccess) return e;
     raised.fetch_or(bit, std::memory_order_relaxed);
   }
-  kernel<<<p.blocks, kThreads * WK, smem, stream>>>(p);
+  kernel<<<p.blocks, 32 * WN * WK, smem, stream>>>(p);
   return cudaGetLastError();
+}
+
+template <int MB, bool PC>
+int dispatch_mb(const Params& p, const Plan& pl, int device, cudaStream_t stream) {
+#define MQ_CASE(WN_, WK_, KS_, ST_)                                                           \
+  if (pl.wn == WN_ && pl.wk == WK_ && pl.ks == KS_ && pl.stages == ST_)                       \
+    return launch<MB, KS_, ST_, WN_, WK_, PC>(p, pl.smem, device, stream);
+  if constexpr (MB <= 2) { MQ_CASE(8, 2, 8, 4) }
+  MQ_CASE(8, 1, 8, 5) MQ_CASE(8, 1, 8, 4) MQ_CASE(8, 1, 4, 6) MQ_CASE(8, 1, 4, 3) MQ_CASE(8, 1, 4, 2)
+  MQ_CASE(4, 2, 16, 4) MQ_CASE(4, 2, 16, 3) MQ_CASE(4, 2, 8, 3)
+  MQ_CASE(2, 4, 16, 4) MQ_CASE(2, 4, 16, 3) MQ_CASE(2, 4, 8, 3)
+#undef MQ_CASE
+  return kSmem;
 }
 
 template <bool PC>
 int dispatch(const Params& p, const Plan& pl, int device, cudaStream_t stream) {
-#define MQ_CASE(MB_, KS_, ST_)                                                      \
-  if (pl.m_blocks == MB_ && pl.ks == KS_ && pl.stages == ST_ && pl.wk == 1)          \
-    return launch<MB_, KS_, ST_, 1, PC>(p, pl.smem, device, stream);
-#define MQ_ALL_MB(KS_, ST_) MQ_CASE(1, KS_, ST_) MQ_CASE(2, KS_, ST_) MQ_CASE(3, KS_, ST_) MQ_CASE(4, KS_, ST_)
-  MQ_ALL_MB(8, 5) MQ_ALL_MB(8, 4) MQ_ALL_MB(4, 6) MQ_ALL_MB(4, 3) MQ_ALL_MB(4, 2)
-  if (pl.wk == 2 && pl.ks == 8 && pl.stages == 4) {
-    if (pl.m_blocks == 1) return launch<1, 8, 4, 2, PC>(p, pl.smem, device, stream);
-    if (pl.m_blocks == 2) return launch<2, 8, 4, 2, PC>(p, pl.smem, device, stream);
+  switch (pl.m_blocks) {
+    case 1: return dispatch_mb<1, PC>(p, pl, device, stream);
+    case 2: return dispatch_mb<2, PC>(p, pl, device, stream);
+    case 3: return dispatch_mb<3, PC>(p, pl, device, stream);
+    case 4: return dispatch_mb<4, PC>(p, pl, device, stream);
+    default: return kSmem;
   }
-#undef MQ_ALL_MB
-#undef MQ_CASE
-  return kSmem;
 }
 
 template <int NW, int CW, int D, int G>
@@ -1103,7 +1168,7 @@ int mq_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int* 
   int err = mq::make_plan(m, n, k, sms, smem_optin, smem_per_sm, &pl);
   if (err) return err;
   out[0] = pl.m_blocks; out[1] = pl.stages; out[2] = pl.blocks; out[3] = pl.counters;
-  out[4] = pl.smem; out[5] = pl.ks; out[6] = pl.kind; out[7] = pl.kind == mq::kSkinny ? 64 * pl.cw : mq::kTN;
+  out[4] = pl.smem; out[5] = pl.ks; out[6] = pl.kind; out[7] = 64 * (pl.kind == mq::kSkinny ? pl.cw : pl.wn);
   *partial_floats = pl.partial_floats;
   return mq::kOk;
 }
@@ -1181,7 +1246,7 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   p.m = m; p.n = n; p.k = k; p.groupsize = groupsize;
   p.g_shift = groupsize == 32 ? 5 : groupsize == 64 ? 6 : 7;
   p.m_chunks = pl.m_chunks; p.n_slices = pl.n_slices; p.k_iters = pl.k_iters;
-  p.blocks = pl.blocks; p.total_iters = pl.total_iters;
+  p.blocks = pl.blocks; p.upb = pl.upb; p.total_iters = pl.total_iters;
   if (groupsize == -1) return mq::dispatch<true>(p, pl, device, st);
   return mq::dispatch<false>(p, pl, device, st);
 }
