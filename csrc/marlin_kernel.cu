@@ -93,6 +93,19 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 template <int N>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
+// Programmatic dependent launch hooks; no-ops before sm_90 or when launched without the
+// attribute (then the previous kernel has finished before this one starts).
+__device__ __forceinline__ void grid_dependency_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void grid_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
@@ -213,7 +226,8 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
   };
   start_tile_loads();
 
-  auto load_next = [&](int buf) {
+  // One stage: A (do_a), B and scales (do_bs); every pointer advances either way.
+  auto load_next = [&](int buf, bool do_a, bool do_bs) {
     int4* sA = smem + buf * T::STAGE_VEC;
     int4* sB = sA + T::A_VEC;
     int4* sS = sB + T::B_VEC;
@@ -225,7 +239,7 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
       if (i < T::A_VEC) {
         int r = i / T::A_ROW, c = i % T::A_ROW;
         bool ok = a_ok[rep] && c < 2 * stripes;
-        cp_async16(sA + r * T::A_ROW + (c ^ (r & 7)), ok ? a_src[rep] : p.A, ok);
+        if (do_a) cp_async16(sA + r * T::A_ROW + (c ^ (r & 7)), ok ? a_src[rep] : p.A, ok);
         a_src[rep] += T::A_ROW;
       }
     }
@@ -233,10 +247,10 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
     for (int rep = 0; rep < KS / WK; rep++) {
       int r = rep * WK + tid / T::BT;
       bool ok = b_ok && r < stripes;
-      cp_async16(sB + r * T::BT + btid, ok ? b_src + r * n_vec_B : p.B, ok);
+      if (do_bs) cp_async16(sB + r * T::BT + btid, ok ? b_src + r * n_vec_B : p.B, ok);
     }
     b_src += KS * n_vec_B;
-    if (!PER_CHANNEL && tid < T::SV * s_rows) {
+    if (do_bs && !PER_CHANNEL && tid < T::SV * s_rows) {
       int grow = ((ld_kit * kTK) >> p.g_shift) + tid / T::SV;
       bool ok = s_col_ok && grow < groups;
       cp_async16(sS + tid, ok ? s_src + (long long)grow * n_vec_s : p.s, ok);
@@ -438,9 +452,23 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
   };
 
   // ---- the pipeline, continuous across tile boundaries ----
+  // Programmatic dependent launch (sm_90): weights and scales never depend on the kernel before
+  // this one, so the first stages' are requested before griddepcontrol.wait (they join the first
+  // commit group); A (its output, possibly) and every write wait for it to finish.
+  {
+    const int tile0 = ld_tile, kit0 = ld_kit;
+#pragma unroll
+    for (int i = 0; i < STAGES - 1; i++)
+      if (i < n_iters) load_next(i, false, true);
+    ld_tile = tile0;
+    ld_kit = kit0;
+    start_tile_loads();
+  }
+  grid_dependency_wait();
+  grid_launch_dependents();
 #pragma unroll
   for (int i = 0; i < STAGES - 1; i++) {
-    if (i < n_iters) load_next(i);
+    if (i < n_iters) load_next(i, true, false);
     cp_async_commit();
   }
   int tile = first_tile;
@@ -450,7 +478,7 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
     cp_async_wait<STAGES - 2>();
     __syncthreads();
     int next = i + STAGES - 1;
-    if (next < n_iters) load_next(next % STAGES);
+    if (next < n_iters) load_next(next % STAGES, true, true);
     cp_async_commit();
     compute_iter(i % STAGES, kit);
     if (kit == p.k_iters - 1 || i == n_iters - 1) {
@@ -534,19 +562,6 @@ __device__ __forceinline__ void ldg_stream(uint32_t (&d)[4], const int4* p, bool
       " @p ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n}\n"
       : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
       : "l"(p), "r"((int)pred));
-}
-
-// Programmatic dependent launch hooks; no-ops before sm_90 or when launched without the
-// attribute (then the previous kernel has finished before this one starts).
-__device__ __forceinline__ void grid_dependency_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void grid_launch_dependents() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
 }
 
 // Pure register ops: not volatile, so the compiler may interleave them with the dequantization.
@@ -914,7 +929,7 @@ bool pick_pipeline(int mb, int wn, int smem_optin, int smem_per_sm, TiledConfig*
   return false;
 }
 
-// Launch the skinny kernel with programmatic dependent launch on sm_90+ (-DMQ_PDL=0: without).
+// Launch both kernels with programmatic dependent launch on sm_90+ (-DMQ_PDL=0: without).
 #ifndef MQ_PDL
 #define MQ_PDL 1
 #endif
@@ -1043,7 +1058,7 @@ int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Pla
 constexpr int kMaxDevices = 64;
 
 template <int MB, int KS, int STAGES, int WN, int WK, bool PC>
-int launch(const Params& p, int smem, int device, cudaStream_t stream) {
+int launch(const Params& p, int smem, bool pdl, int device, cudaStream_t stream) {
   auto kernel = marlin_gemm_kernel<MB, KS, STAGES, WN, WK, PC>;
   // Raise the dynamic shared-memory limit once per (kernel, device): a driver call per launch
   // is measurable in eager decoding. Idempotent, so two threads racing here is harmless.
@@ -1054,15 +1069,30 @@ int launch(const Params& p, int smem, int device, cudaStream_t stream) {
     if (e != cudaSuccess) return e;
     raised.fetch_or(bit, std::memory_order_relaxed);
   }
+#if MQ_PDL
+  if (pdl) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(p.blocks);
+    cfg.blockDim = dim3(32 * WN * WK);
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+    return cudaLaunchKernelEx(&cfg, kernel, p);
+  }
+#endif
   kernel<<<p.blocks, 32 * WN * WK, smem, stream>>>(p);
   return cudaGetLastError();
 }
 
 template <int MB, bool PC>
-int dispatch_mb(const Params& p, const Plan& pl, int device, cudaStream_t stream) {
+int dispatch_mb(const Params& p, const Plan& pl, bool pdl, int device, cudaStream_t stream) {
 #define MQ_CASE(WN_, WK_, KS_, ST_)                                                           \
   if (pl.wn == WN_ && pl.wk == WK_ && pl.ks == KS_ && pl.stages == ST_)                       \
-    return launch<MB, KS_, ST_, WN_, WK_, PC>(p, pl.smem, device, stream);
+    return launch<MB, KS_, ST_, WN_, WK_, PC>(p, pl.smem, pdl, device, stream);
   if constexpr (MB <= 2) { MQ_CASE(8, 2, 8, 4) }
   MQ_CASE(8, 1, 8, 5) MQ_CASE(8, 1, 8, 4) MQ_CASE(8, 1, 4, 6) MQ_CASE(8, 1, 4, 3) MQ_CASE(8, 1, 4, 2)
   MQ_CASE(4, 2, 16, 4) MQ_CASE(4, 2, 16, 3) MQ_CASE(4, 2, 8, 3)
@@ -1072,12 +1102,12 @@ int dispatch_mb(const Params& p, const Plan& pl, int device, cudaStream_t stream
 }
 
 template <bool PC>
-int dispatch(const Params& p, const Plan& pl, int device, cudaStream_t stream) {
+int dispatch(const Params& p, const Plan& pl, bool pdl, int device, cudaStream_t stream) {
   switch (pl.m_blocks) {
-    case 1: return dispatch_mb<1, PC>(p, pl, device, stream);
-    case 2: return dispatch_mb<2, PC>(p, pl, device, stream);
-    case 3: return dispatch_mb<3, PC>(p, pl, device, stream);
-    case 4: return dispatch_mb<4, PC>(p, pl, device, stream);
+    case 1: return dispatch_mb<1, PC>(p, pl, pdl, device, stream);
+    case 2: return dispatch_mb<2, PC>(p, pl, pdl, device, stream);
+    case 3: return dispatch_mb<3, PC>(p, pl, pdl, device, stream);
+    case 4: return dispatch_mb<4, PC>(p, pl, pdl, device, stream);
     default: return kSmem;
   }
 }
@@ -1216,6 +1246,7 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   if (pl.counters > 0 && (counters == nullptr || counter_capacity < pl.counters)) return mq::kSmallWorkspace;
 
   cudaStream_t st = static_cast<cudaStream_t>(stream);
+  const bool pdl = f.major >= 9;
   if (pl.kind == mq::kSkinny) {
     mq::SkParams q;
     q.A = static_cast<const half*>(A);
@@ -1227,7 +1258,6 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
     q.m = m; q.n = n; q.k = k;
     q.n_chunks = n / 64; q.stripes = k / 16;
     q.tiles = pl.tiles; q.upb = pl.upb; q.total = pl.total;
-    const bool pdl = f.major >= 9;
     switch (groupsize) {
       case 32: return mq::dispatch_skinny<32>(q, pl, pdl, device, st);
       case 64: return mq::dispatch_skinny<64>(q, pl, pdl, device, st);
@@ -1247,8 +1277,8 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   p.g_shift = groupsize == 32 ? 5 : groupsize == 64 ? 6 : 7;
   p.m_chunks = pl.m_chunks; p.n_slices = pl.n_slices; p.k_iters = pl.k_iters;
   p.blocks = pl.blocks; p.upb = pl.upb; p.total_iters = pl.total_iters;
-  if (groupsize == -1) return mq::dispatch<true>(p, pl, device, st);
-  return mq::dispatch<false>(p, pl, device, st);
+  if (groupsize == -1) return mq::dispatch<true>(p, pl, pdl, device, st);
+  return mq::dispatch<false>(p, pl, pdl, device, st);
 }
 
 }  // extern "C"
