@@ -170,7 +170,6 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
   constexpr int TN = T::TN;
   constexpr int kTK = T::TK;
   extern __shared__ int4 smem[];
-  __shared__ int is_last, fix_lo, fix_hi, fix_lo_slot;
 
   const int tid = threadIdx.x;
   const int lane = tid & 31;
@@ -179,7 +178,12 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
   const int wk = warp / WN;  // which share of each stage's stripes (j % WK == wk)
   const int btid = tid % T::BT;
 
-  const long long it_begin = (long long)blockIdx.x * p.upb;
+  // Ranges run in reverse block order: range r = blocks - 1 - blockIdx.x. The range that holds a
+  // shared tile's first iteration ends in it and sums it (see finish_tile); every other range
+  // in that tile then has a lower block index, so the summer only ever waits for blocks that
+  // were dispatched before it.
+  const int range = p.blocks - 1 - (int)blockIdx.x;
+  const long long it_begin = (long long)range * p.upb;
   const long long it_end = min(it_begin + p.upb, p.total_iters);
   const int n_iters = (int)(it_end - it_begin);
   const int first_tile = (int)(it_begin / p.k_iters);
@@ -348,64 +352,15 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
   };
 
   // Partials are stored in fragment order (one float4 per lane per (mb, u)): fully coalesced.
-  // A block has two slots: 0 for the tile its range starts in, 1 for the tile it ends in.
-  auto partial_slot = [&](int block, int slot) {
-    return p.partials + ((long long)block * 2 + slot) * T::PARTIAL;
-  };
+  // One per range (only a range's first segment can be a non-summing share of a tile).
+  auto partial_of = [&](int r) { return p.partials + (long long)r * T::PARTIAL; };
   auto frag_index = [&](int mb, int u) { return ((wn * MB + mb) * 8 + u) * 32 + lane; };
 
-  // Arrive on a shared tile's ticket (its partial from this block is already stored); the last
-  // block to arrive sums every contributor's partial in block order and writes C.
-  auto arrive = [&](int tile) {
-    int row0, col0;
-    tile_coords(tile, row0, col0);
-    const int rows_left = p.m - row0;
-    // No __threadfence here: it compiles to MEMBAR.SC.GPU, which also waits for every weight
-    // prefetch in flight. The barrier orders the block's stores before thread 0, whose
-    // acq_rel ticket publishes them (release is cumulative) - the CUTLASS semaphore pattern.
-    __syncthreads();
-    if (tid == 0) {
-      // Blocks whose ranges touch this tile: lo .. hi. 32-bit divisions: a shared tile means
-      // stream-K, whose iteration count the planner keeps below 2^31 (64-bit ones are emulated,
-      // ~100 dependent instructions each, while the whole block waits at the next barrier).
-      const int t_begin = tile * p.k_iters, t_end = t_begin + p.k_iters;
-      const int lo = t_begin / p.upb, hi = (t_end - 1) / p.upb;
-      fix_lo = lo;
-      fix_hi = hi;
-      fix_lo_slot = lo * p.upb == t_begin ? 0 : 1;  // later blocks start inside the tile: slot 0
-      const int contributors = hi - lo + 1;
-      int prev;
-      asm volatile("atom.add.acq_rel.gpu.global.s32 %0, [%1], 1;\n" : "=r"(prev) : "l"(p.counters + tile) : "memory");
-      is_last = prev == contributors - 1;
-      if (is_last) p.counters[tile] = 0;  // re-arm: every contributor has arrived
-    }
-    __syncthreads();
-    if (!is_last || wk != 0) return;
-    const int lo = fix_lo, hi = fix_hi, lo_slot = fix_lo_slot;
-#pragma unroll
-    for (int mb = 0; mb < MB; mb++)
-#pragma unroll
-      for (int u = 0; u < 8; u++)
-#pragma unroll
-        for (int v = 0; v < 4; v++) acc[mb][u][v] = 0.f;
-    // Several blocks can share a tile: unrolled so that several contributors' loads are in
-    // flight at once rather than one L2 round trip each.
-#pragma unroll 4
-    for (int b = lo; b <= hi; b++) {
-      const float4* part = reinterpret_cast<const float4*>(partial_slot(b, b == lo ? lo_slot : 0));
-#pragma unroll
-      for (int mb = 0; mb < MB; mb++)
-        if (16 * mb + (lane >> 2) < rows_left)
-#pragma unroll
-        for (int u = 0; u < 8; u++) {
-          float4 v = __ldcg(part + frag_index(mb, u));
-          acc[mb][u][0] += v.x; acc[mb][u][1] += v.y; acc[mb][u][2] += v.z; acc[mb][u][3] += v.w;
-        }
-    }
-    write_c(row0, col0);
-  };
-
-  // A tile segment ended: publish it (alone: write C; shared: partial + ticket, last one sums).
+  // A tile segment ended. Alone: write C. Shared: the segment holding the tile's first iteration
+  // (the end of its range: it finishes last) is the summer; every other contributor stores an
+  // fp32 partial and counts itself in (red.release: no round trip to wait for). The summer
+  // waits for the count, adds the partials to its own registers in range order (deterministic)
+  // and writes C; the count is re-armed to zero for the next call.
   auto finish_tile = [&](int tile, int kit_begin, int kit_end, int buf) {
     int row0, col0;
     tile_coords(tile, row0, col0);
@@ -441,14 +396,48 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
     }
     // Lanes whose rows are all past m have nothing to publish (m = 1 writes 1/8 of the tile).
     const int rows_left = p.m - row0;
-    float4* mine = reinterpret_cast<float4*>(partial_slot(blockIdx.x, tile == first_tile ? 0 : 1));
+    if (kit_begin > 0) {
+      // A range that starts inside the tile: its first segment, one partial per range.
+      float4* mine = reinterpret_cast<float4*>(partial_of(range));
 #pragma unroll
-    for (int mb = 0; mb < MB; mb++)
-      if (wk == 0 && 16 * mb + (lane >> 2) < rows_left)
+      for (int mb = 0; mb < MB; mb++)
+        if (wk == 0 && 16 * mb + (lane >> 2) < rows_left)
 #pragma unroll
-        for (int u = 0; u < 8; u++)
-          __stcg(mine + frag_index(mb, u), make_float4(acc[mb][u][0], acc[mb][u][1], acc[mb][u][2], acc[mb][u][3]));
-    arrive(tile);
+          for (int u = 0; u < 8; u++)
+            __stcg(mine + frag_index(mb, u), make_float4(acc[mb][u][0], acc[mb][u][1], acc[mb][u][2], acc[mb][u][3]));
+      // No __threadfence here: it compiles to MEMBAR.SC.GPU. The barrier orders the block's
+      // stores before thread 0, whose release publishes them (release is cumulative).
+      __syncthreads();
+      if (tid == 0) asm volatile("red.release.gpu.global.add.s32 [%0], 1;\n" ::"l"(p.counters + tile) : "memory");
+      return;
+    }
+    // The summer. Ranges range + 1 .. last hold the rest of the tile (32-bit division: a shared
+    // tile means stream-K, whose iteration count the planner keeps below 2^31).
+    const int last = (tile * p.k_iters + p.k_iters - 1) / p.upb;
+    if (tid == 0) {
+      const int others = last - range;
+      int seen;
+      do {
+        asm volatile("ld.acquire.gpu.global.s32 %0, [%1];\n" : "=r"(seen) : "l"(p.counters + tile) : "memory");
+      } while (seen != others);
+      p.counters[tile] = 0;
+    }
+    __syncthreads();
+    if (wk != 0) return;
+    // Unrolled so that several contributors' loads are in flight at once.
+#pragma unroll 4
+    for (int r = range + 1; r <= last; r++) {
+      const float4* part = reinterpret_cast<const float4*>(partial_of(r));
+#pragma unroll
+      for (int mb = 0; mb < MB; mb++)
+        if (16 * mb + (lane >> 2) < rows_left)
+#pragma unroll
+        for (int u = 0; u < 8; u++) {
+          float4 v = __ldcg(part + frag_index(mb, u));
+          acc[mb][u][0] += v.x; acc[mb][u][1] += v.y; acc[mb][u][2] += v.z; acc[mb][u][3] += v.w;
+        }
+    }
+    write_c(row0, col0);
   };
 
   // ---- the pipeline, continuous across tile boundaries ----
@@ -1049,7 +1038,7 @@ int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Pla
     pl.upb = (int)((pl.total_iters + blocks - 1) / blocks);
     pl.blocks = (int)((pl.total_iters + pl.upb - 1) / pl.upb);
     pl.counters = (int)tiles;
-    pl.partial_floats = (long long)pl.blocks * 2 * 16 * pl.m_blocks * tn;
+    pl.partial_floats = (long long)pl.blocks * 16 * pl.m_blocks * tn;  // one partial per range
   }
   *plan = pl;
   return kOk;
