@@ -7,7 +7,7 @@
 // the weight, 64 columns (4 tiles of 16x16) = 128 int32 = 512 bytes, where lane i of a warp
 // reads the 16 bytes at 16*i and finds, per tile, the 8 codes of its two m16n8k16 B fragments.
 //
-// Two kernels share that layout: the skinny one (m <= 8, decoding; see "Skinny path" below)
+// Two kernels share that layout: the skinny one (m <= 3, decoding; see "Skinny path" below)
 // streams the weights through registers, and the tiled one (larger m, below) stages weights and
 // activations in shared memory and reuses each weight tile for up to 64 rows of A.
 //
@@ -484,7 +484,7 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
 }
 
 // ------------------------------------------------------------------------------------------
-// Skinny path (m <= 8): a weight-streaming kernel for decoding-sized batches.
+// Skinny path (m <= 3 by default, up to 8): a weight-streaming kernel for decoding-sized batches.
 //
 // At small m the product is a pass over the weights, and what bounds it is how many weight
 // bytes every SM keeps in flight and how few instructions it spends per byte. So:
@@ -578,7 +578,6 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
   // of 16 HMUL2 per stripe).
   constexpr bool POST = G > 0;
   extern __shared__ int4 smem[];
-  __shared__ int sh_last;
 
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
@@ -587,7 +586,10 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
   const int g = lane >> 2, q = lane & 3;
   char* const wsm = reinterpret_cast<char*>(smem) + warp * 2 * S::STAGE;
 
-  const int u_begin = blockIdx.x * p.upb;
+  // Ranges in reverse block order, so that a shared tile's summer (the range holding its first
+  // stripe) waits only for lower-numbered blocks (as in the tiled kernel).
+  const int range = (int)gridDim.x - 1 - (int)blockIdx.x;
+  const int u_begin = range * p.upb;
   const int u_end = min(u_begin + p.upb, p.total);
   const int S_ = p.stripes;
   const int n_vec_B = p.n / 2;  // int4 per B row
@@ -677,44 +679,9 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     }
   };
 
-  // Arrive on a shared tile's ticket (this block's partial is stored); the last block to
-  // arrive sums the partials in block order and writes C. Block-uniform.
-  auto arrive = [&](int tile) {
-    const int t0 = tile * S_;
-    // Barrier, then one acq_rel ticket: the release publishes every thread's partial stores.
-    __syncthreads();
-    const int lo = t0 / p.upb, hi = (t0 + S_ - 1) / p.upb;
-    if (threadIdx.x == 0) {
-      int prev;
-      asm volatile("atom.add.acq_rel.gpu.global.s32 %0, [%1], 1;\n" : "=r"(prev) : "l"(p.counters + tile) : "memory");
-      const int last = prev == hi - lo;
-      if (last) p.counters[tile] = 0;  // every contributor has arrived: re-arm for the next call
-      sh_last = last;
-    }
-    __syncthreads();
-    if (sh_last && kw == 0) {
-      zero(acc);
-      // Contributor lo's part of this tile is its first segment unless its range began in an
-      // earlier tile; every later contributor begins inside this tile.
-      const int lo_slot = lo * p.upb < t0 ? 1 : 0;
-#pragma unroll 4
-      for (int b = lo; b <= hi; b++) {
-        const float4* src = reinterpret_cast<const float4*>(
-            p.partials + ((long long)b * 2 + (b == lo ? lo_slot : 0)) * S::PARTIAL);
-#pragma unroll
-        for (int t = 0; t < 4; t++)
-#pragma unroll
-          for (int tb = 0; tb < TB; tb++) {
-            float4 v = __ldcg(src + ((cw * 4 + t) * TB + tb) * 32 + lane);
-            acc[t][tb][0] += v.x; acc[t][tb][1] += v.y; acc[t][tb][2] += v.z; acc[t][tb][3] += v.w;
-          }
-      }
-      write_c(tile);
-    }
-    if (KW > 1) __syncthreads();
-  };
-
-  // A tile segment [seg_u0, seg_u1) of `tile` ended (block-uniform).
+  // A tile segment [seg_u0, seg_u1) of `tile` ended (block-uniform). Shared tiles: the segment
+  // holding the tile's first stripe (the end of its range) sums; the others store a partial and
+  // count in with red.release (see the tiled kernel's finish_tile).
   auto finish_tile = [&](int tile, int seg_u0, int seg_u1, int buf) {
     if (KW > 1) {
       // Sum the KW warps of each chunk in k-warp order, through the stage each just consumed.
@@ -748,17 +715,48 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
       if (KW > 1) __syncthreads();  // the stages are reused for loads only after every read
       return;
     }
-    const int slot = seg_u0 == u_begin ? 0 : 1;
-    float4* part = reinterpret_cast<float4*>(p.partials + ((long long)blockIdx.x * 2 + slot) * S::PARTIAL);
-    if (kw == 0) {
+    if (seg_u0 > t0) {
+      // A range that starts inside the tile: its first segment, one partial per range.
+      float4* part = reinterpret_cast<float4*>(p.partials + (long long)range * S::PARTIAL);
+      if (kw == 0) {
 #pragma unroll
-      for (int t = 0; t < 4; t++)
+        for (int t = 0; t < 4; t++)
 #pragma unroll
-        for (int tb = 0; tb < TB; tb++)
-          __stcg(part + ((cw * 4 + t) * TB + tb) * 32 + lane,
-                 make_float4(acc[t][tb][0], acc[t][tb][1], acc[t][tb][2], acc[t][tb][3]));
+          for (int tb = 0; tb < TB; tb++)
+            __stcg(part + ((cw * 4 + t) * TB + tb) * 32 + lane,
+                   make_float4(acc[t][tb][0], acc[t][tb][1], acc[t][tb][2], acc[t][tb][3]));
+      }
+      // The barrier orders every thread's stores before thread 0's release (cumulative); it
+      // also ends the k-warp hand-off before the stages take new loads.
+      __syncthreads();
+      if (threadIdx.x == 0) asm volatile("red.release.gpu.global.add.s32 [%0], 1;\n" ::"l"(p.counters + tile) : "memory");
+      return;
     }
-    arrive(tile);
+    // The summer: ranges range + 1 .. last hold the rest of the tile.
+    const int last = (t0 + S_ - 1) / p.upb;
+    if (threadIdx.x == 0) {
+      const int others = last - range;
+      int seen;
+      do {
+        asm volatile("ld.acquire.gpu.global.s32 %0, [%1];\n" : "=r"(seen) : "l"(p.counters + tile) : "memory");
+      } while (seen != others);
+      p.counters[tile] = 0;  // re-arm for the next call
+    }
+    __syncthreads();
+    if (kw == 0) {
+#pragma unroll 4
+      for (int r = range + 1; r <= last; r++) {
+        const float4* src = reinterpret_cast<const float4*>(p.partials + (long long)r * S::PARTIAL);
+#pragma unroll
+        for (int t = 0; t < 4; t++)
+#pragma unroll
+          for (int tb = 0; tb < TB; tb++) {
+            float4 v = __ldcg(src + ((cw * 4 + t) * TB + tb) * 32 + lane);
+            acc[t][tb][0] += v.x; acc[t][tb][1] += v.y; acc[t][tb][2] += v.z; acc[t][tb][3] += v.w;
+          }
+      }
+      write_c(tile);
+    }
   };
 
   // ---- main loop: batch i multiplies registers bq and stage i % 2 while batch i + 1 loads ----
@@ -923,11 +921,12 @@ bool pick_pipeline(int mb, int wn, int smem_optin, int smem_per_sm, TiledConfig*
 #define MQ_PDL 1
 #endif
 
-// Largest m the skinny path takes (compile with -DMQ_SKINNY_MAX_M=0 to measure without it). A
-// second token group (m = 9-16) was measured slower than the tiled kernel on H100 (Llama-2-70B
-// set at m = 16: 321 us against 236 us; benchmarks/KERNEL_NOTES.md), so the path stops at 8.
+// Largest m the skinny path takes (compile with -DMQ_SKINNY_MAX_M=0 to measure without it; the
+// kernel supports up to 8). Measured on H100 in one run (benchmarks/KERNEL_NOTES.md): skinny
+// wins at m = 1-2 (7B set 57.4 / 58.5 us against the tiled kernel's 63.1 / 62.5), the tiled
+// kernel from m = 4 (62.8 against 64.0; at m = 8 63.5 against 67.8, 70B 180.5 against 207.1).
 #ifndef MQ_SKINNY_MAX_M
-#define MQ_SKINNY_MAX_M 8
+#define MQ_SKINNY_MAX_M 3
 #endif
 // Warps per skinny block. Eight (half the register file) leave room on every SM for one block of
 // the next launch, which programmatic dependent launch starts while this one drains: it
@@ -986,7 +985,7 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   pl->upb = (int)upb;
   pl->blocks = (int)((total + upb - 1) / upb);
   pl->counters = (int)tiles;
-  pl->partial_floats = (long long)pl->blocks * 2 * pl->cw * 512 * pl->tb;
+  pl->partial_floats = (long long)pl->blocks * pl->cw * 512 * pl->tb;  // one partial per range
   pl->m_blocks = pl->tb;
   pl->stages = 2;
   pl->ks = pl->d;
