@@ -19,9 +19,9 @@
 // all tiles, k fastest, are dealt out in equal contiguous ranges to one resident thread block
 // per SM: every SM streams the same number of weight bytes whatever the shape, through a deep
 // cp.async pipeline (3-6 stages) that runs on across tile boundaries. A tile finished by one
-// block is written directly; a tile shared by several blocks is summed by the last of them to
-// arrive (an atomic ticket) from fp32 partials, in block order, so results are deterministic,
-// and the ticket is re-armed to zero for the next call.
+// block is written directly; a tile shared by several blocks is summed by the one whose range
+// holds its first iteration (see finish_tile) from the others' fp32 partials, in range order, so
+// results are deterministic, and the tile's count is re-armed to zero for the next call.
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -39,7 +39,7 @@ struct Params {
   const int4* s;    // (groups, n) fp16, permuted
   half* C;          // (m, n) fp16
   float* partials;  // (blocks, 2, MT * TN) fp32, for tiles shared between blocks
-  int* counters;    // one ticket per tile, zero between calls
+  int* counters;    // one count per tile (the ticket workspace), zero between calls
   int m, n, k, groupsize;
   int g_shift;                      // log2(groupsize) (grouped scales only)
   int m_chunks, n_slices, k_iters;  // tiles = m_chunks * n_slices; iterations per tile
@@ -498,8 +498,8 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
 //   main loop (no block barriers; activations and scales go through a per-warp shared-memory
 //   double buffer filled by cp.async).
 // * Work is stream-K over (tile, stripe) units: every block gets the same number of weight
-//   stripes whatever the shape; a tile split between blocks is summed by the last block to
-//   arrive (ticket), from fp32 partials, in block order: deterministic.
+//   stripes whatever the shape; a tile split between blocks is summed by the block whose range
+//   holds its first stripe, from the others' fp32 partials, in range order: deterministic.
 // * A block is 8 warps, CW chunks x KW k-warps (the KW warps of a chunk split each batch of
 //   stripes and are summed through shared memory when a tile segment ends), one block per SM.
 //   It takes half an SM's registers, so with programmatic dependent launch (sm_90) the next
@@ -514,7 +514,7 @@ struct SkParams {
   const int4* s;    // (groups, n) fp16, permuted
   half* C;          // (m, n) fp16
   float* partials;  // (blocks, 2, CW * 512 * TB) fp32
-  int* counters;    // one ticket per tile
+  int* counters;    // one count per tile
   int m, n, k;
   int n_chunks;     // n / 64
   int stripes;      // k / 16: units per tile
