@@ -32,19 +32,18 @@
 
 namespace mq {
 
-
 struct Params {
   const int4* A;    // (m, k) fp16
   const int4* B;    // (k/16, 2n) int32
   const int4* s;    // (groups, n) fp16, permuted
   half* C;          // (m, n) fp16
-  float* partials;  // (blocks, 2, MT * TN) fp32, for tiles shared between blocks
+  float* partials;  // (blocks, MT * TN) fp32: one per range, for tiles shared between blocks
   int* counters;    // one count per tile (the ticket workspace), zero between calls
   int m, n, k, groupsize;
   int g_shift;                      // log2(groupsize) (grouped scales only)
   int m_chunks, n_slices, k_iters;  // tiles = m_chunks * n_slices; iterations per tile
   int blocks;                       // grid size
-  int upb;                          // iterations per block: block b has [b * upb, (b + 1) * upb)
+  int upb;                          // iterations per range: range r has [r * upb, (r + 1) * upb)
   long long total_iters;            // tiles * k_iters (below 2^31 whenever a tile is shared)
 };
 
@@ -513,7 +512,7 @@ struct SkParams {
   const int4* B;    // (k/16, 2n) int32
   const int4* s;    // (groups, n) fp16, permuted
   half* C;          // (m, n) fp16
-  float* partials;  // (blocks, 2, CW * 512 * TB) fp32
+  float* partials;  // (blocks, CW * 512 * TB) fp32: one per range
   int* counters;    // one count per tile
   int m, n, k;
   int n_chunks;     // n / 64
@@ -850,7 +849,6 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     cur = nxt;
     buf ^= 1;
   }
-
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1019,7 +1017,7 @@ int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Pla
   pl.smem = smem_bytes(pl.m_blocks, pl.ks, pl.stages, pl.wn, pl.wk);
   const int tn = 64 * pl.wn;
   pl.n_slices = (n + tn - 1) / tn;
-  pl.k_iters = (k + 16 * pl.ks - 1) / (16 * pl.ks);
+  pl.k_iters = (k - 1) / (16 * pl.ks) + 1;  // k >= 64; no int overflow for k near 2^31
   long long tiles = (long long)pl.m_chunks * pl.n_slices;
   pl.total_iters = tiles * pl.k_iters;
   if (tiles > 0x7fffffffLL) return kTooLarge;

@@ -137,6 +137,10 @@ def test_plan_covers_every_shape(kernel_library, monkeypatch):
                     assert plan.blocks == tiles and plan.partial_floats == 0
     with pytest.raises(ValueError, match="multiples of 64"):
         ops.plan_launch(1, 100, 64, 132, 232448, 233472)
+    # Stream-K ranges are 32-bit (the split-k fixup divides by them): a shared-tile product with
+    # 2^31 or more k-iterations is refused, not overflowed.
+    with pytest.raises(ValueError, match="too large"):
+        ops.plan_launch(16, 131072, 2**31 - 64, 132, 232448, 233472)
 
 
 def test_kernel_compiles_for_ampere_and_hopper(kernel_library):
