@@ -45,6 +45,9 @@ struct Params {
   int blocks;                       // grid size
   int upb;                          // iterations per range: range r has [r * upb, (r + 1) * upb)
   long long total_iters;            // tiles * k_iters (below 2^31 whenever a tile is shared)
+#ifdef MQ_TRACE
+  int trace_id;
+#endif
 };
 
 // KS: 16-row stripes per iteration (a stage of 16-32 KB of weights where shared memory allows
@@ -104,6 +107,26 @@ __device__ __forceinline__ void grid_launch_dependents() {
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 #endif
 }
+
+// Diagnostic timeline (-DMQ_TRACE only; never in a release build): thread 0 of every block
+// stamps %globaltimer at fixed points of the launch, so scripts/trace_launches.py can show where
+// a launch's time goes between its first block's start and the next launch's release.
+#ifdef MQ_TRACE
+constexpr int kTraceLaunches = 64, kTraceBlocks = 1024, kTraceSlots = 8;
+__device__ unsigned long long mq_trace_buf[kTraceLaunches][kTraceBlocks][kTraceSlots];
+__device__ __forceinline__ void trace_mark(int id, int slot) {
+  if (threadIdx.x != 0 || blockIdx.x >= kTraceBlocks) return;
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  unsigned int sm;
+  asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));
+  mq_trace_buf[id % kTraceLaunches][blockIdx.x][slot] = t;
+  mq_trace_buf[id % kTraceLaunches][blockIdx.x][7] = sm;
+}
+#define MQ_TRACE_MARK(slot) trace_mark(p.trace_id, slot)
+#else
+#define MQ_TRACE_MARK(slot) ((void)0)
+#endif
 
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -169,6 +192,7 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
   constexpr int TN = T::TN;
   constexpr int kTK = T::TK;
   extern __shared__ int4 smem[];
+  MQ_TRACE_MARK(0);
 
   const int tid = threadIdx.x;
   const int lane = tid & 31;
@@ -419,6 +443,7 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
       do {
         asm volatile("ld.acquire.gpu.global.s32 %0, [%1];\n" : "=r"(seen) : "l"(p.counters + tile) : "memory");
       } while (seen != others);
+      MQ_TRACE_MARK(4);
       p.counters[tile] = 0;
     }
     __syncthreads();
@@ -453,6 +478,7 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
     start_tile_loads();
   }
   grid_dependency_wait();
+  MQ_TRACE_MARK(1);
   grid_launch_dependents();
 #pragma unroll
   for (int i = 0; i < STAGES - 1; i++) {
@@ -465,11 +491,17 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
   for (int i = 0; i < n_iters; i++) {
     cp_async_wait<STAGES - 2>();
     __syncthreads();
+#ifdef MQ_TRACE
+    if (i == 0) MQ_TRACE_MARK(5);
+#endif
     int next = i + STAGES - 1;
     if (next < n_iters) load_next(next % STAGES, true, true);
     cp_async_commit();
     compute_iter(i % STAGES, kit);
     if (kit == p.k_iters - 1 || i == n_iters - 1) {
+#ifdef MQ_TRACE
+      if (i == n_iters - 1) MQ_TRACE_MARK(2);
+#endif
       finish_tile(tile, seg_begin, kit + 1, i % STAGES);
       zero_acc();
       tile++;
@@ -480,6 +512,7 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
     }
   }
   cp_async_wait<0>();
+  MQ_TRACE_MARK(3);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -520,6 +553,9 @@ struct SkParams {
   int tiles;        // ceil(n_chunks / CW)
   int upb;          // units (stripes of one tile) per block
   int total;        // tiles * stripes
+#ifdef MQ_TRACE
+  int trace_id;
+#endif
 };
 
 template <int NW, int CW, int D, int G>
@@ -577,6 +613,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
   // of 16 HMUL2 per stripe).
   constexpr bool POST = G > 0;
   extern __shared__ int4 smem[];
+  MQ_TRACE_MARK(0);
 
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
@@ -609,21 +646,25 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     return b;
   };
 
-  // Activations and scales of one batch into stage `buf` (cp.async; zero-filled where absent).
-  auto load_stage = [&](const Batch& b, int buf) {
+  // Activations and scales of one batch into stage `buf` (cp.async; zero-filled where absent),
+  // committed as one group. Either half can be left out: the first batch's scales are requested
+  // before griddepcontrol.wait, its activations after.
+  auto load_stage = [&](const Batch& b, int buf, bool do_a = true, bool do_s = true) {
     char* st = wsm + buf * S::STAGE;
     // (slot, token group) pairs of 256 B; lane covers token lane % 8, k half (lane / 8) % 2 of
     // pair 2 j + lane / 16.
     const int tok_in = lane & 7, h = (lane >> 3) & 1;
-    const half* a_row = p.A + (long long)tok_in * p.k + b.lo * 16 + 8 * h;
+    if (do_a) {
+      const half* a_row = p.A + (long long)tok_in * p.k + b.lo * 16 + 8 * h;
 #pragma unroll
-    for (int j = 0; j < D * TB / 2; j++) {
-      const int pair = 2 * j + (lane >> 4);
-      const int slot = pair / TB, tb = pair % TB;
-      const bool ok = slot < b.cnt && 8 * tb + tok_in < p.m;
-      cp_async16(st + pair * 256 + h * 128 + tok_in * 16, ok ? a_row + (long long)8 * tb * p.k + slot * 16 : p.A, ok);
+      for (int j = 0; j < D * TB / 2; j++) {
+        const int pair = 2 * j + (lane >> 4);
+        const int slot = pair / TB, tb = pair % TB;
+        const bool ok = slot < b.cnt && 8 * tb + tok_in < p.m;
+        cp_async16(st + pair * 256 + h * 128 + tok_in * 16, ok ? a_row + (long long)8 * tb * p.k + slot * 16 : p.A, ok);
+      }
     }
-    if (G > 0) {
+    if (G > 0 && do_s) {
       const int chunk = b.tile * CW + cw;
 #pragma unroll
       for (int i = lane >> 3; i < S::SROWS; i += 4) {
@@ -632,7 +673,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
         cp_async16(st + S::A_BYTES + i * 128 + (lane & 7) * 16, src, ok);
       }
     }
-    cp_async_commit();
+    if (do_a) cp_async_commit();
   };
 
   float acc[4][TB][4];
@@ -739,6 +780,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
       do {
         asm volatile("ld.acquire.gpu.global.s32 %0, [%1];\n" : "=r"(seen) : "l"(p.counters + tile) : "memory");
       } while (seen != others);
+      MQ_TRACE_MARK(4);
       p.counters[tile] = 0;  // re-arm for the next call
     }
     __syncthreads();
@@ -769,13 +811,17 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
 #pragma unroll
     for (int s = 0; s < D; s++, bp += n_vec_B) ldg_stream(bq[s], bp, s < cur.cnt);
   }
-  // Programmatic dependent launch (sm_90): the weights never depend on the kernel before this
-  // one, so their first batch is already on its way; the activations (its output, possibly) and
-  // every write wait for it to finish. The next kernel may start its own weight loads as this
-  // one's blocks retire.
+  // Programmatic dependent launch (sm_90): the weights and scales never depend on the kernel
+  // before this one, so their first batch is already on its way; the activations (its output,
+  // possibly) and every write wait for it to finish. The next kernel may start its own weight
+  // loads as this one's blocks retire. With the scales requested after the release, the first
+  // multiply waited a DRAM round trip (MQ_TRACE: 2.3 -> 1.0 us after the release); the launch
+  // as a whole was not measurably faster (benchmarks/KERNEL_NOTES.md).
+  load_stage(cur, 0, false, true);
   grid_dependency_wait();
+  MQ_TRACE_MARK(1);
   grid_launch_dependents();
-  load_stage(cur, 0);
+  load_stage(cur, 0, true, false);
   int seg_u0 = u_begin;
   int buf = 0;
   const char* const lane_a = reinterpret_cast<const char*>(smem) + warp * 2 * S::STAGE + lane * 16;
@@ -837,10 +883,16 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     if (more) nxt = make_batch(cur.u_next, cur.tile + (cur.u_next == tile_end));
     cp_async_wait<0>();
     __syncwarp();
+#ifdef MQ_TRACE
+    if (cur.u == u_begin) MQ_TRACE_MARK(5);
+#endif
     if (more) load_stage(nxt, buf ^ 1);
     if (cur.cnt == D) run_batch(std::true_type{}, nxt);
     else run_batch(std::false_type{}, nxt);
     if (cur.u_next == tile_end || !more) {
+#ifdef MQ_TRACE
+      if (!more) MQ_TRACE_MARK(2);
+#endif
       finish_tile(cur.tile, seg_u0, cur.u_next, buf);
       zero(acc);
       seg_u0 = cur.u_next;
@@ -849,6 +901,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     cur = nxt;
     buf ^= 1;
   }
+  MQ_TRACE_MARK(3);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1042,6 +1095,9 @@ int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Pla
 }
 
 constexpr int kMaxDevices = 64;
+#ifdef MQ_TRACE
+std::atomic<int> trace_next{0};
+#endif
 
 template <int MB, int KS, int STAGES, int WN, int WK, bool PC>
 int launch(const Params& p, int smem, bool pdl, int device, cudaStream_t stream) {
@@ -1142,6 +1198,22 @@ int dispatch_skinny(const SkParams& p, const Plan& pl, bool pdl, int device, cud
 extern "C" {
 
 int mq_version() { return 3; }
+
+#ifdef MQ_TRACE
+// Diagnostic build only: the next launches are numbered from 0 again and the stamps cleared.
+int mq_trace_reset() {
+  mq::trace_next = 0;
+  void* buf = nullptr;
+  cudaError_t e = cudaGetSymbolAddress(&buf, mq::mq_trace_buf);
+  if (e != cudaSuccess) return e;
+  return cudaMemset(buf, 0, sizeof(mq::mq_trace_buf));
+}
+// Copies the stamps, [launch % 64][block][8] u64 (slots 0-5 %globaltimer ns, 7 the SM id).
+int mq_trace_read(void* dst, long long bytes) {
+  if (bytes < (long long)sizeof(mq::mq_trace_buf)) return mq::kSmallWorkspace;
+  return cudaMemcpyFromSymbol(dst, mq::mq_trace_buf, sizeof(mq::mq_trace_buf));
+}
+#endif
 
 const char* mq_error_string(int code) {
   switch (code) {
@@ -1244,6 +1316,9 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
     q.m = m; q.n = n; q.k = k;
     q.n_chunks = n / 64; q.stripes = k / 16;
     q.tiles = pl.tiles; q.upb = pl.upb; q.total = pl.total;
+#ifdef MQ_TRACE
+    q.trace_id = mq::trace_next.fetch_add(1);
+#endif
     switch (groupsize) {
       case 32: return mq::dispatch_skinny<32>(q, pl, pdl, device, st);
       case 64: return mq::dispatch_skinny<64>(q, pl, pdl, device, st);
@@ -1263,6 +1338,9 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   p.g_shift = groupsize == 32 ? 5 : groupsize == 64 ? 6 : 7;
   p.m_chunks = pl.m_chunks; p.n_slices = pl.n_slices; p.k_iters = pl.k_iters;
   p.blocks = pl.blocks; p.upb = pl.upb; p.total_iters = pl.total_iters;
+#ifdef MQ_TRACE
+  p.trace_id = mq::trace_next.fetch_add(1);
+#endif
   if (groupsize == -1) return mq::dispatch<true>(p, pl, pdl, device, st);
   return mq::dispatch<false>(p, pl, pdl, device, st);
 }
