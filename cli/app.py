@@ -459,7 +459,7 @@ def generate(
 
 @app.command()
 def bench(
-    e2e: bool = typer.Option(False, "--e2e", help="Decode tokens/s of a Llama-2-7B-shaped model (random weights, a few layers): Marlin vs fp16, same run."),
+    e2e: bool = typer.Option(False, "--e2e", help="Decode speed of a Llama-2-7B-shaped model (random weights, a few layers): generate tokens/s and the graphed decode step, Marlin vs fp16, same run."),
     layers: int = typer.Option(4, "--layers", min=1, help="--e2e: decoder layers in the model."),
     batch: str = typer.Option("1,16", "--batch", help="--e2e: comma-separated batch sizes."),
     new_tokens: int = typer.Option(128, "--new-tokens", min=1, help="--e2e: tokens decoded per measurement."),
@@ -492,12 +492,15 @@ def bench(
                 _emit_json({"device": bench_e2e.device_name(device), "shapes": bench_e2e.shape_name(device), "layers": layers, "static_cache": static_cache,
                             "new_tokens": new_tokens, "rows": rows})
                 return
-            table = Table("batch", "fp16 tok/s", "marlin tok/s", "speedup",
+            step_how = "CUDA graph" if device.startswith("cuda") else "eager"
+            table = Table("batch", "generate fp16 tok/s", "generate marlin tok/s", "speedup",
+                          f"step fp16 ms ({step_how})", "step marlin ms", "step speedup",
                           title=f"decode, {bench_e2e.shape_name(device)}, {layers} layers, {bench_e2e.device_name(device)}",
                           title_justify="left")
             for r in rows:
                 table.add_row(str(r["batch"]), f"{r['fp16_tokens_per_s']:.1f}", f"{r['marlin_tokens_per_s']:.1f}",
-                              f"{r['speedup']:.2f}x")
+                              f"{r['speedup']:.2f}x", f"{r['fp16_step_ms']:.3f}", f"{r['marlin_step_ms']:.3f}",
+                              f"{r['step_speedup']:.2f}x")
             out.print(table)
             return
         if not torch.cuda.is_available() or not ops.kernel_available():

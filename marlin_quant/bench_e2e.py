@@ -5,6 +5,12 @@ Random weights are fine here: speed does not depend on the values. The 4-bit cod
 round-to-nearest of those random weights (a benchmark input, not a quantizer). Decode is timed
 with Hugging Face ``generate`` (greedy, a fixed number of new tokens, no early stop) after a
 warm-up; tokens/s counts every sequence of the batch.
+
+`generate` at batch 1 is bound by its own per-token Python (about 1.5 ms a token on the H100,
+against 0.6-1 ms of GPU work for 4 layers), so its tokens/s moves with host noise. Each row
+therefore also has the decode step alone: one forward of one new token per sequence against a
+static KV cache, captured once as a CUDA graph and replayed (what a serving engine that graphs
+its decode step pays); on CPU the same step runs eagerly.
 """
 
 from __future__ import annotations
@@ -84,15 +90,69 @@ def decode_tokens_per_s(model, batch: int, new_tokens: int, device: str, prompt:
     return batch * new_tokens / times[len(times) // 2]
 
 
+@torch.no_grad()
+def decode_step_ms(model, batch: int, device: str, prompt: int = 16, steps: int = 50) -> float:
+    """Milliseconds of one decode step (batch new tokens against a static cache of prompt tokens).
+
+    On a GPU the step is captured as one CUDA graph and timed over `steps` replays with events
+    (each replay writes the next cache position; the shapes, and so the work, are the same); on
+    CPU it runs eagerly (a smoke run).
+    """
+    from transformers import StaticCache
+
+    # The cache advances its own write position on every step (a device counter, also inside the
+    # graph), so it holds every step this function runs: warm-up, one check replay and `steps`.
+    cache = StaticCache(config=model.config, max_cache_len=prompt + steps + 16)
+    ids = torch.randint(0, model.config.vocab_size, (batch, prompt), device=device)
+    model(input_ids=ids, past_key_values=cache, cache_position=torch.arange(prompt, device=device), use_cache=True)
+    tok = ids[:, -1:].clone()
+    pos = torch.tensor([prompt], device=device)
+
+    def step():
+        return model(input_ids=tok, past_key_values=cache, cache_position=pos, use_cache=True).logits
+
+    if not device.startswith("cuda"):
+        step()
+        t0 = time.perf_counter()
+        for _ in range(max(1, steps // 10)):
+            step()
+        return (time.perf_counter() - t0) / max(1, steps // 10) * 1e3
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        step()
+    graph.replay()
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(steps):
+        graph.replay()
+    end.record()
+    end.synchronize()
+    ms = start.elapsed_time(end) / steps
+    del graph
+    return ms
+
+
 def run(layers: int = 4, batches=(1, 16), new_tokens: int = 128, device: str = "cuda", static_cache: bool = False,
         log=print) -> list[dict]:
-    """Rows of {batch, fp16_tokens_per_s, marlin_tokens_per_s, speedup}, measured in one run."""
+    """Rows of {batch, fp16_tokens_per_s, marlin_tokens_per_s, speedup, fp16_step_ms, marlin_step_ms,
+    step_speedup}, measured in one run."""
     log(f"building a model of {shape_name(device)} with {layers} layers on {device}")
     fp, q = build(layers, device)
     rows = []
     for b in batches:
         t_fp = decode_tokens_per_s(fp, b, new_tokens, device, static_cache=static_cache)
         t_q = decode_tokens_per_s(q, b, new_tokens, device, static_cache=static_cache)
-        rows.append({"batch": b, "fp16_tokens_per_s": t_fp, "marlin_tokens_per_s": t_q, "speedup": t_q / t_fp})
-        log(f"batch {b}: fp16 {t_fp:.1f} tok/s, marlin {t_q:.1f} tok/s")
+        s_fp = decode_step_ms(fp, b, device)
+        s_q = decode_step_ms(q, b, device)
+        rows.append({"batch": b, "fp16_tokens_per_s": t_fp, "marlin_tokens_per_s": t_q, "speedup": t_q / t_fp,
+                     "fp16_step_ms": s_fp, "marlin_step_ms": s_q, "step_speedup": s_fp / s_q})
+        log(f"batch {b}: generate fp16 {t_fp:.1f} tok/s, marlin {t_q:.1f} tok/s; "
+            f"decode step fp16 {s_fp:.3f} ms, marlin {s_q:.3f} ms")
     return rows

@@ -238,6 +238,8 @@ def test_bench_e2e_smoke_on_cpu():
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["rows"]
     assert [r["batch"] for r in rows] == [1, 2] and all(r["marlin_tokens_per_s"] > 0 for r in rows)
+    assert all(r["marlin_step_ms"] > 0 and r["fp16_step_ms"] > 0 for r in rows)
+    assert all(abs(r["step_speedup"] - r["fp16_step_ms"] / r["marlin_step_ms"]) < 1e-9 for r in rows)
 
 
 def test_compress_bad_model_directories_exit_1(tmp_path):
