@@ -1099,23 +1099,24 @@ constexpr int kMaxDevices = 64;
 std::atomic<int> trace_next{0};
 #endif
 
-template <int MB, int KS, int STAGES, int WN, int WK, bool PC>
-int launch(const Params& p, int smem, bool pdl, int device, cudaStream_t stream) {
-  auto kernel = marlin_gemm_kernel<MB, KS, STAGES, WN, WK, PC>;
-  // Raise the dynamic shared-memory limit once per (kernel, device): a driver call per launch
-  // is measurable in eager decoding. Idempotent, so two threads racing here is harmless.
+// Launches `Kernel` (one instantiation per template argument, so `raised` is per kernel), with
+// programmatic dependent launch on sm_90+ when `pdl`. The dynamic shared-memory limit is raised
+// once per (kernel, device): a driver call per launch is measurable in eager decoding. Raising
+// it is idempotent, so two threads racing here is harmless.
+template <auto Kernel, typename P>
+int launch_kernel(const P& p, int blocks, int threads, int smem, bool pdl, int device, cudaStream_t stream) {
   static std::atomic<uint64_t> raised{0};
   const uint64_t bit = 1ull << (device % kMaxDevices);
   if (!(raised.load(std::memory_order_relaxed) & bit)) {
-    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    cudaError_t e = cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
     if (e != cudaSuccess) return e;
     raised.fetch_or(bit, std::memory_order_relaxed);
   }
 #if MQ_PDL
   if (pdl) {
     cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3(p.blocks);
-    cfg.blockDim = dim3(32 * WN * WK);
+    cfg.gridDim = dim3(blocks);
+    cfg.blockDim = dim3(threads);
     cfg.dynamicSmemBytes = smem;
     cfg.stream = stream;
     cudaLaunchAttribute attr[1];
@@ -1123,11 +1124,16 @@ int launch(const Params& p, int smem, bool pdl, int device, cudaStream_t stream)
     attr[0].val.programmaticStreamSerializationAllowed = 1;
     cfg.attrs = attr;
     cfg.numAttrs = 1;
-    return cudaLaunchKernelEx(&cfg, kernel, p);
+    return cudaLaunchKernelEx(&cfg, Kernel, p);
   }
 #endif
-  kernel<<<p.blocks, 32 * WN * WK, smem, stream>>>(p);
+  Kernel<<<blocks, threads, smem, stream>>>(p);
   return cudaGetLastError();
+}
+
+template <int MB, int KS, int STAGES, int WN, int WK, bool PC>
+int launch(const Params& p, int smem, bool pdl, int device, cudaStream_t stream) {
+  return launch_kernel<marlin_gemm_kernel<MB, KS, STAGES, WN, WK, PC>>(p, p.blocks, 32 * WN * WK, smem, pdl, device, stream);
 }
 
 template <int MB, bool PC>
@@ -1156,32 +1162,7 @@ int dispatch(const Params& p, const Plan& pl, bool pdl, int device, cudaStream_t
 
 template <int NW, int CW, int D, int G>
 int launch_skinny(const SkParams& p, int blocks, bool pdl, int device, cudaStream_t stream) {
-  auto kernel = skinny_gemm_kernel<NW, CW, D, G>;
-  constexpr int smem = Skinny<NW, CW, D, G>::SMEM;
-  static std::atomic<uint64_t> raised{0};
-  const uint64_t bit = 1ull << (device % kMaxDevices);
-  if (!(raised.load(std::memory_order_relaxed) & bit)) {
-    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-    if (e != cudaSuccess) return e;
-    raised.fetch_or(bit, std::memory_order_relaxed);
-  }
-#if MQ_PDL
-  if (pdl) {
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3(blocks);
-    cfg.blockDim = dim3(32 * NW);
-    cfg.dynamicSmemBytes = smem;
-    cfg.stream = stream;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[0].val.programmaticStreamSerializationAllowed = 1;
-    cfg.attrs = attr;
-    cfg.numAttrs = 1;
-    return cudaLaunchKernelEx(&cfg, kernel, p);
-  }
-#endif
-  kernel<<<blocks, 32 * NW, smem, stream>>>(p);
-  return cudaGetLastError();
+  return launch_kernel<skinny_gemm_kernel<NW, CW, D, G>>(p, blocks, 32 * NW, Skinny<NW, CW, D, G>::SMEM, pdl, device, stream);
 }
 
 template <int G>
