@@ -958,6 +958,8 @@ bool pick_pipeline(int mb, int wn, int smem_optin, int smem_per_sm, TiledConfig*
   for (const TiledConfig& c : kTiledConfigs) {
     if (c.wn != wn) continue;
     if (c.wn == 8 && c.wk > 1 && mb > 2) continue;  // 16 warps leave 128 registers a thread: too few for MB > 2
+    // Two token blocks (m = 17-32), 256-column tiles: 3 stages beat 4 on every layer measured.
+    if (mb == 2 && c.wn == 4 && c.ks == 16 && c.stages == 4) continue;
     const int bytes = smem_bytes(mb, c.ks, c.stages, c.wn, c.wk);
     if (bytes <= smem_optin && bytes + kSmemReserve <= smem_per_sm) {
       *out = c;
@@ -1057,7 +1059,7 @@ int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Pla
   // else the narrowest; a width whose configurations do not fit this GPU is skipped.
   TiledConfig cfg{};
   bool found = false;
-  for (int wn = 8; wn >= 2; wn /= 2) {
+  for (int wn = pl.m_blocks == 2 ? 4 : 8; wn >= 2; wn /= 2) {
     TiledConfig c;
     if (!pick_pipeline(pl.m_blocks, wn, smem_optin, smem_per_sm, &c)) continue;
     cfg = c;
