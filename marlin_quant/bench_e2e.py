@@ -113,10 +113,11 @@ def decode_step_ms(model, batch: int, device: str, prompt: int = 16, steps: int 
 
     if not device.startswith("cuda"):
         step()
+        n = max(1, steps // 10)
         t0 = time.perf_counter()
-        for _ in range(max(1, steps // 10)):
+        for _ in range(n):
             step()
-        return (time.perf_counter() - t0) / max(1, steps // 10) * 1e3
+        return (time.perf_counter() - t0) / n * 1e3
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
