@@ -26,6 +26,10 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
+#ifdef MQ_EXPERIMENT
+#include <stdio.h>
+#include <stdlib.h>
+#endif
 
 #include <atomic>
 #include <type_traits>
@@ -90,6 +94,10 @@ __device__ __forceinline__ uint32_t smem_addr(const void* p) {
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
   int n = valid ? 16 : 0;
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(n));
+}
+__device__ __forceinline__ void cp_async16_s(uint32_t dst, const void* src, bool valid) {
+  int n = valid ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(n));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
@@ -905,6 +913,453 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
 }
 
 // ------------------------------------------------------------------------------------------
+// Hopper path (sm_90a, m >= kWgmmaMinM): the weights feed warpgroup MMAs (wgmma) from registers.
+//
+// From m = 32 or so the product stops being a pass over the weights and mma.sync's issue rate
+// binds (the tiled kernel above reaches ~340 TFLOP/s at m = 128). wgmma runs a 64 x N x 16
+// product per warpgroup per instruction, asynchronously, with B read by the tensor cores from
+// shared memory. Here:
+// * C^T = W^T A^T: the weights are wgmma's A operand, in registers. A lane's int32 of the Marlin
+//   layout dequantizes to exactly its m16n8k16 A fragment of W^T (16 features x 16 k; see the
+//   skinny path), and wgmma's register A fragment is that layout per warp (warp w of the
+//   warpgroup gives rows 16w .. 16w + 15). The activations are B: NTOK tokens x 16 k, K-major,
+//   staged by cp.async in the 128-byte-swizzled layout the tensor cores read directly.
+// * A block is two warpgroups; each multiplies CH * 64 features (CH wgmmas per 16-row stripe,
+//   one accumulator of NTOK / 2 fp32 per thread each), so a tile is NTOK tokens x 128 * CH
+//   features. A stage is 64 rows of k (one swizzle atom wide): activations, weights and scales
+//   through a STAGES-deep cp.async ring, refilled two stages behind the one multiplied so that
+//   a stripe's wgmmas stay in flight while the next stripe is dequantized.
+// * Work is stream-K over (tile, stage) exactly as in the tiled kernel (reverse block order,
+//   the segment holding a tile's first stage sums the others' fp32 partials in range order:
+//   deterministic), with programmatic dependent launch.
+// ------------------------------------------------------------------------------------------
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define MQ_WGMMA_DEVICE 1
+#else
+#define MQ_WGMMA_DEVICE 0
+#endif
+
+struct WgParams {
+  const int4* A;    // (m, k) fp16
+  const int4* B;    // (k/16, 2n) int32
+  const int4* s;    // (groups, n) fp16, permuted
+  half* C;          // (m, n) fp16
+  float* partials;  // (blocks, NTOK * F) fp32: one per range
+  int* counters;    // one count per tile
+  int m, n, k, groupsize;
+  int g_shift;      // log2(groupsize) (grouped scales only)
+  int m_chunks, k_iters;  // tiles = m_chunks * n_slices, token chunk fastest
+  int blocks, upb;
+  long long total_iters;
+#ifdef MQ_TRACE
+  int trace_id;
+#endif
+};
+
+template <int NTOK, int CH, int STAGES, int KB>
+struct WgTile {
+  static constexpr int NT = 256;                 // two warpgroups
+  static constexpr int F = 2 * CH * 64;          // features per tile
+  static constexpr int KS = 4 * KB;              // stripes per stage: KB atoms of 64 k (128-byte rows)
+  static constexpr int A_ATOM = NTOK * 128;      // one atom column of activations, a multiple of 1024
+  static constexpr int A_BYTES = KB * A_ATOM;
+  static constexpr int B_BYTES = KS * F * 8;
+  static constexpr int S_BYTES = 2 * KB * F * 2;  // at most 2 KB scale rows per stage (g32)
+  static constexpr int STAGE = (A_BYTES + B_BYTES + S_BYTES + 1023) / 1024 * 1024;
+  static constexpr int SMEM = STAGES * STAGE + 1024;  // + alignment slack for the 1024-byte atoms
+  static constexpr int ACC = NTOK / 2;           // fp32 accumulators per thread per wgmma
+  static constexpr int PARTIAL = NTOK * F;       // floats per partial tile
+  static_assert(NTOK % 32 == 0 && NTOK <= 128, "token tiles of 32, 64 or 128");
+  static_assert(CH == 1 || CH == 2 || CH == 4, "1, 2 or 4 wgmmas per stripe");
+  static_assert(STAGES >= 3, "the ring refills two stages behind the one multiplied");
+  static_assert(KB == 1 || KB == 2, "stages of 64 or 128 k");
+};
+
+// Register-A warpgroup MMA, D (64 x N, fp32) = A (64 x 16, fp16 registers) x B (16 x N, fp16,
+// K-major in shared memory, described by `desc`) + (accumulate ? D : 0).
+template <int N>
+__device__ __forceinline__ void wgmma_rs(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t desc, bool accumulate);
+template <>
+__device__ __forceinline__ void wgmma_rs<32>(float (&d)[16], const uint32_t (&a)[4], uint64_t desc, bool accumulate) {
+  if (accumulate) {
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
+        "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, "
+        "{%16,%17,%18,%19}, %20, 1, 1, 1, 0;\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
+  } else {
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
+        "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, "
+        "{%16,%17,%18,%19}, %20, 0, 1, 1, 0;\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
+  }
+}
+template <>
+__device__ __forceinline__ void wgmma_rs<64>(float (&d)[32], const uint32_t (&a)[4], uint64_t desc, bool accumulate) {
+  if (accumulate) {
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+        "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+        "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, "
+        "{%32,%33,%34,%35}, %36, 1, 1, 1, 0;\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
+  } else {
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+        "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+        "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, "
+        "{%32,%33,%34,%35}, %36, 0, 1, 1, 0;\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
+  }
+}
+template <>
+__device__ __forceinline__ void wgmma_rs<128>(float (&d)[64], const uint32_t (&a)[4], uint64_t desc, bool accumulate) {
+  if (accumulate) {
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 "
+        "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+        "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,"
+        "%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,"
+        "%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}, "
+        "{%64,%65,%66,%67}, %68, 1, 1, 1, 0;\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
+  } else {
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 "
+        "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+        "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,"
+        "%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,"
+        "%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}, "
+        "{%64,%65,%66,%67}, %68, 0, 1, 1, 0;\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
+  }
+}
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+// Keeps the compiler from moving accesses of an accumulator across a wgmma fence or wait.
+template <int N>
+__device__ __forceinline__ void fence_operands(float (&d)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; i++) asm volatile("" : "+f"(d[i])::"memory");
+}
+
+// Shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row groups 1024 bytes apart.
+__device__ __forceinline__ uint64_t smem_desc_sw128(uint32_t addr) {
+  return (uint64_t)((addr & 0x3ffff) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) | ((uint64_t)1 << 62);
+}
+
+// Per-channel scale of output feature f (packed in runs of 32; see packing.py).
+__device__ __forceinline__ float channel_scale(const int4* s, int f) {
+  const int o = f & 31;
+  return __half2float(reinterpret_cast<const half*>(s)[(f & ~31) + 8 * ((o & 7) >> 1) + 2 * (o >> 3) + (o & 1)]);
+}
+
+template <int CH>
+__device__ __forceinline__ void lds_words(uint32_t (&w)[CH], uint32_t addr) {
+  if constexpr (CH == 4) {
+    asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(w[0]), "=r"(w[1]), "=r"(w[2]), "=r"(w[3]) : "r"(addr) : "memory");
+  } else if constexpr (CH == 2) {
+    asm volatile("ld.shared.v2.u32 {%0,%1}, [%2];\n" : "=r"(w[0]), "=r"(w[1]) : "r"(addr) : "memory");
+  } else {
+    asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(w[0]) : "r"(addr) : "memory");
+  }
+}
+
+template <int NTOK, int CH, int STAGES, int KB, bool PER_CHANNEL>
+__global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
+#if MQ_WGMMA_DEVICE
+  using T = WgTile<NTOK, CH, STAGES, KB>;
+  constexpr int F = T::F;
+  constexpr int AREPS = KB * NTOK * 8 / T::NT;   // 16-byte activation copies per thread per stage
+  constexpr int BREPS = T::KS * F / 2 / T::NT;   // weight copies per thread per stage (= CH)
+  constexpr int SVEC = F / 8;                    // int4 per scale row of a tile
+  constexpr int PD = STAGES - 2;                 // stages requested ahead of the one multiplied
+  static_assert(AREPS >= 1 && BREPS >= 1, "every thread copies activations and weights");
+  extern __shared__ int4 smem_raw[];
+  const uint32_t smem = (smem_addr(smem_raw) + 1023) & ~1023u;
+  MQ_TRACE_MARK(0);
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, q = lane & 3;
+  // This warp's share of a stripe: chunk `cin` of the tile, tiles t0 .. t0 + CH - 1 of it (the
+  // rows it gives each of its warpgroup's CH wgmmas).
+  const int cin = (warp >> 2) * CH + ((warp & 3) * CH) / 4;
+  const int t0 = ((warp & 3) % (4 / CH)) * CH;
+
+  const int range = p.blocks - 1 - (int)blockIdx.x;  // reverse block order (see the tiled kernel)
+  const long long it_begin = (long long)range * p.upb;
+  const long long it_end = min(it_begin + p.upb, p.total_iters);
+  const int n_iters = (int)(it_end - it_begin);
+  if (n_iters <= 0) return;
+  const int first_tile = (int)(it_begin / p.k_iters);
+
+  const int n_vec_B = p.n / 2, n_vec_s = p.n / 8, k_vec_A = p.k / 8;
+  const int groups = PER_CHANNEL ? 1 : p.k / p.groupsize;
+  const int s_rows = PER_CHANNEL ? 0 : (p.groupsize < T::KS * 16 ? (T::KS * 16) >> p.g_shift : 1);
+  auto tile_coords = [&](int tile, int& row0, int& col0) {
+    row0 = (tile % p.m_chunks) * NTOK;
+    col0 = (tile / p.m_chunks) * F;
+  };
+
+  // ---- loads: stage `buf` gets stage `kit` of tile `ld_tile` ----
+  int ld_tile = first_tile, ld_kit = (int)(it_begin - (long long)first_tile * p.k_iters);
+  int ld_row0, ld_col0;
+  tile_coords(ld_tile, ld_row0, ld_col0);
+  auto load_stage = [&](int buf, bool do_a, bool do_bs) {
+    const uint32_t sA = smem + buf * T::STAGE, sB = sA + T::A_BYTES, sS = sB + T::B_BYTES;
+    if (do_a) {
+#pragma unroll
+      for (int rep = 0; rep < AREPS; rep++) {
+        const int i = tid + rep * T::NT, kb = i / (NTOK * 8), r = (i >> 3) % NTOK, c = i & 7;
+        const bool ok = ld_row0 + r < p.m;
+        const int4* src = ok ? p.A + (long long)(ld_row0 + r) * k_vec_A + (ld_kit * KB + kb) * 8 + c : p.A;
+        cp_async16_s(sA + kb * T::A_ATOM + r * 128 + ((c ^ (r & 7)) << 4), src, ok);
+      }
+    }
+    if (do_bs) {
+#pragma unroll
+      for (int rep = 0; rep < BREPS; rep++) {
+        const int i = tid + rep * T::NT, stripe = i / (F / 2), v = i % (F / 2);
+        const bool ok = ld_col0 + 64 * (v >> 5) < p.n;
+        const int4* src = ok ? p.B + (long long)(ld_kit * T::KS + stripe) * n_vec_B + ld_col0 / 2 + v : p.B;
+        cp_async16_s(sB + i * 16, src, ok);
+      }
+      if (!PER_CHANNEL && tid < SVEC * s_rows) {
+        const int grow = ((ld_kit * T::KS * 16) >> p.g_shift) + tid / SVEC;
+        const int v = tid % SVEC;
+        const bool ok = grow < groups && ld_col0 + 8 * v < p.n;
+        cp_async16_s(sS + tid * 16, ok ? p.s + (long long)grow * n_vec_s + ld_col0 / 8 + v : p.s, ok);
+      }
+    }
+  };
+  auto advance = [&]() {
+    if (++ld_kit == p.k_iters) {
+      ld_kit = 0;
+      ld_tile++;
+      tile_coords(ld_tile, ld_row0, ld_col0);
+    }
+  };
+
+  // Every segment's first wgmma overwrites these; zeroed once so they are never undefined.
+  float acc[CH][T::ACC];
+#pragma unroll
+  for (int i = 0; i < CH; i++)
+#pragma unroll
+    for (int j = 0; j < T::ACC; j++) acc[i][j] = 0.f;
+
+  // One stage: four stripes, each dequantized into fresh registers while the previous stripe's
+  // wgmmas run (at most one group in flight after each stripe).
+  uint32_t af[2][CH][4];
+  // first: the stage opens a tile segment, so its first stripe overwrites the accumulators.
+  auto compute_stage = [&](int buf, auto first_tag) {
+    constexpr bool FIRST = decltype(first_tag)::value;
+    const uint32_t sA = smem + buf * T::STAGE, sB = sA + T::A_BYTES;
+    [[maybe_unused]] const uint32_t sS = sB + T::B_BYTES;
+    const uint32_t wb = sB + cin * 512 + lane * 16 + t0 * 4;
+#pragma unroll
+    for (int j = 0; j < T::KS; j++) {
+      uint32_t wq[CH];
+      lds_words<CH>(wq, wb + j * F * 8);
+      [[maybe_unused]] uint32_t sw[CH];
+      if constexpr (!PER_CHANNEL) lds_words<CH>(sw, sS + ((16 * j) >> p.g_shift) * (F * 2) + cin * 128 + g * 16 + t0 * 4);
+#pragma unroll
+      for (int i = 0; i < CH; i++) {
+        uint32_t left[2], right[2];
+        dequant8(wq[i], left, right);
+        if constexpr (!PER_CHANNEL) {
+          const half2 sp = as_half2(sw[i]);  // (feature 16t + g, feature 16t + 8 + g)
+          const half2 sl = __low2half2(sp), sr = __high2half2(sp);
+          left[0] = as_u32(__hmul2(as_half2(left[0]), sl));
+          left[1] = as_u32(__hmul2(as_half2(left[1]), sl));
+          right[0] = as_u32(__hmul2(as_half2(right[0]), sr));
+          right[1] = as_u32(__hmul2(as_half2(right[1]), sr));
+        }
+        af[j & 1][i][0] = left[0];
+        af[j & 1][i][1] = right[0];
+        af[j & 1][i][2] = left[1];
+        af[j & 1][i][3] = right[1];
+      }
+      const uint64_t desc = smem_desc_sw128(sA + (j / 4) * T::A_ATOM + (j % 4) * 32);
+      wgmma_fence();
+#pragma unroll
+      for (int i = 0; i < CH; i++) wgmma_rs<NTOK>(acc[i], af[j & 1][i], desc, !(FIRST && j == 0));
+      wgmma_commit();
+      wgmma_wait<1>();
+    }
+  };
+
+  // Accumulator (i, jn, v) of a thread: feature col0 + 64 cin + 16 (t0 + i) + g + 8 (v >> 1),
+  // token row0 + 8 jn + 2 q + (v & 1).
+  auto write_c = [&](int row0, int col0, int rows_left) {
+    const int fbase = col0 + cin * 64 + 16 * t0 + g;
+    if (col0 + cin * 64 >= p.n) return;
+#pragma unroll
+    for (int i = 0; i < CH; i++) {
+      const int f = fbase + 16 * i;
+      float s0 = 1.f, s1 = 1.f;
+      if (PER_CHANNEL) { s0 = channel_scale(p.s, f); s1 = channel_scale(p.s, f + 8); }
+#pragma unroll
+      for (int jn = 0; jn < NTOK / 8; jn++) {
+        const int tok = 8 * jn + 2 * q;
+        if (tok < rows_left) {
+          half* c = p.C + (long long)(row0 + tok) * p.n + f;
+          c[0] = __float2half_rn(acc[i][4 * jn] * s0);
+          c[8] = __float2half_rn(acc[i][4 * jn + 2] * s1);
+        }
+        if (tok + 1 < rows_left) {
+          half* c = p.C + (long long)(row0 + tok + 1) * p.n + f;
+          c[0] = __float2half_rn(acc[i][4 * jn + 1] * s0);
+          c[8] = __float2half_rn(acc[i][4 * jn + 3] * s1);
+        }
+      }
+    }
+  };
+
+  // Partials in fragment order, one float4 per lane per (wgmma, 8 tokens): coalesced.
+  auto partial_of = [&](int r) { return reinterpret_cast<float4*>(p.partials + (long long)r * T::PARTIAL); };
+  auto frag_index = [&](int i, int jn) { return ((warp * CH + i) * (NTOK / 8) + jn) * 32 + lane; };
+
+  // A tile segment ended (see the tiled kernel's finish_tile: alone, write C; a later share,
+  // store a partial and count in; the first share waits for the others and sums in order).
+  auto finish_tile = [&](int tile, int kit_begin, int kit_end) {
+    int row0, col0;
+    tile_coords(tile, row0, col0);
+    const int rows_left = p.m - row0;
+    if (kit_begin == 0 && kit_end == p.k_iters) {
+      write_c(row0, col0, rows_left);
+      return;
+    }
+    if (kit_begin > 0) {
+      float4* mine = partial_of(range);
+#pragma unroll
+      for (int i = 0; i < CH; i++)
+#pragma unroll
+        for (int jn = 0; jn < NTOK / 8; jn++)
+          if (8 * jn < rows_left)
+            __stcg(mine + frag_index(i, jn), make_float4(acc[i][4 * jn], acc[i][4 * jn + 1], acc[i][4 * jn + 2], acc[i][4 * jn + 3]));
+      __syncthreads();
+      if (tid == 0) asm volatile("red.release.gpu.global.add.s32 [%0], 1;\n" ::"l"(p.counters + tile) : "memory");
+      return;
+    }
+    const int last = (int)(((long long)tile * p.k_iters + p.k_iters - 1) / p.upb);
+    if (tid == 0) {
+      const int others = last - range;
+      int seen;
+      do {
+        asm volatile("ld.acquire.gpu.global.s32 %0, [%1];\n" : "=r"(seen) : "l"(p.counters + tile) : "memory");
+      } while (seen != others);
+      MQ_TRACE_MARK(4);
+      p.counters[tile] = 0;
+    }
+    __syncthreads();
+#pragma unroll 2
+    for (int r = range + 1; r <= last; r++) {
+      const float4* part = partial_of(r);
+#pragma unroll
+      for (int i = 0; i < CH; i++)
+#pragma unroll
+        for (int jn = 0; jn < NTOK / 8; jn++)
+          if (8 * jn < rows_left) {
+            const float4 v = __ldcg(part + frag_index(i, jn));
+            acc[i][4 * jn] += v.x; acc[i][4 * jn + 1] += v.y; acc[i][4 * jn + 2] += v.z; acc[i][4 * jn + 3] += v.w;
+          }
+    }
+    write_c(row0, col0, rows_left);
+  };
+
+  // ---- the ring: weights and scales of the first stages before griddepcontrol.wait ----
+  {
+    const int tile0 = ld_tile, kit0 = ld_kit;
+    for (int i = 0; i < PD && i < n_iters; i++) {
+      load_stage(i, false, true);
+      advance();
+    }
+    ld_tile = tile0;
+    ld_kit = kit0;
+    tile_coords(ld_tile, ld_row0, ld_col0);
+  }
+  grid_dependency_wait();
+  MQ_TRACE_MARK(1);
+  grid_launch_dependents();
+#pragma unroll
+  for (int i = 0; i < PD; i++) {
+    if (i < n_iters) {
+      load_stage(i, true, false);
+      advance();
+    }
+    cp_async_commit();
+  }
+  // One pipeline step: stage i has landed; request stage i + PD into the buffer of stage i - 2,
+  // whose wgmmas every warpgroup has waited for; multiply stage i.
+  auto step = [&](int i, auto first_tag) {
+    cp_async_wait<PD - 1>();
+    // The tensor cores (async proxy) read what cp.async wrote.
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    __syncthreads();
+    if (i + PD < n_iters) {
+      load_stage((i + PD) % STAGES, true, true);
+      advance();
+    }
+    cp_async_commit();
+    compute_stage(i % STAGES, first_tag);
+  };
+  // Tile segments: the first stage is peeled so that one wgmma group is in flight on every edge
+  // into the inner loop (ptxas otherwise drains the tensor pipe at every stage to reconcile them).
+  int tile = first_tile;
+  int kit = (int)(it_begin - (long long)first_tile * p.k_iters);
+  for (int i = 0; i < n_iters;) {
+    const int seg = min(p.k_iters - kit, n_iters - i);
+    step(i++, std::true_type{});
+    for (int j = 1; j < seg; j++) step(i++, std::false_type{});
+    wgmma_wait<0>();
+#pragma unroll
+    for (int c = 0; c < CH; c++) fence_operands(acc[c]);
+#ifdef MQ_TRACE
+    if (i == n_iters) MQ_TRACE_MARK(2);
+#endif
+    finish_tile(tile, kit, kit + seg);
+    tile++;
+    kit = 0;
+  }
+  cp_async_wait<0>();
+  MQ_TRACE_MARK(3);
+#endif
+}
+
+// ------------------------------------------------------------------------------------------
 // Host side
 // ------------------------------------------------------------------------------------------
 
@@ -919,7 +1374,10 @@ enum Error {
   kTooLarge = -8,
 };
 
-enum Kind { kTiled = 0, kSkinny = 1 };
+enum Kind { kTiled = 0, kSkinny = 1, kWgmma = 2 };
+
+// Device features the planner may use (bit flags; mq_device_features reports them).
+enum Feature { kFeatWgmma = 1 };
 
 struct Plan {
   int kind;
@@ -1045,12 +1503,105 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   return true;
 }
 
-int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Plan* plan) {
+
+// Hopper path configurations, (token tile, wgmmas per stripe, stages, 64-k atoms per stage),
+// mirrored by WgTile<>::SMEM. Within a tile shape, 128-k stages (half the block barriers) come
+// first; 64-k stages serve k that is not a multiple of 128. Measured on H200
+// (benchmarks/logs/wgmma/sweep2.log): 128-k stages 5-13% faster at m = 128-256.
+struct WgConfig { int ntok, ch, stages, kb; };
+constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}, {64, 4, 6, 1},
+                                   {64, 2, 6, 2}, {64, 2, 8, 1}};
+
+int wg_smem(int ntok, int ch, int stages, int kb) {
+  const int f = 2 * ch * 64;
+  const int stage = (kb * ntok * 128 + 4 * kb * f * 8 + 2 * kb * f * 2 + 1023) / 1024 * 1024;
+  return stages * stage + 1024;
+}
+
+// Smallest m the Hopper path takes (where the GPU and the library have it). At m = 32 the tiled
+// kernel was faster on the 7B set (H200, benchmarks/logs/wgmma/sweep1.log: 77.3 against 85.7 us).
+#ifndef MQ_WGMMA_MIN_M
+#define MQ_WGMMA_MIN_M 33
+#endif
+
+bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, Plan* pl, int* err) {
+  *err = kOk;
+  if (!(features & kFeatWgmma) || m < MQ_WGMMA_MIN_M) return false;
+  // Tile shapes (token rows, wgmmas per stripe), widest first: 128 x 256 above m = 64, else
+  // 64 x 512; then 64 x 256, for layers too narrow to give every SM a share of the wide tiles.
+  int shapes[2][2] = {{m > 64 ? 128 : 64, m > 64 ? 2 : 4}, {64, 2}};
+  int force_stages = 0, force_kb = 1, n_shapes = 2;
+#ifdef MQ_EXPERIMENT
+  // Diagnostic builds only: MQ_FORCE_WG=off (the tiled kernel) or ntok,ch,stages[,kb].
+  if (const char* env = getenv("MQ_FORCE_WG")) {
+    if (env[0] == 'o') return false;
+    int a = 0, b = 0, c = 0, d = 1;
+    if (sscanf(env, "%d,%d,%d,%d", &a, &b, &c, &d) >= 3) {
+      shapes[0][0] = a; shapes[0][1] = b; force_stages = c; force_kb = d; n_shapes = 1;
+    }
+  }
+#endif
+  auto fits = [&](int bytes) { return bytes <= smem_optin && bytes + kSmemReserve <= smem_per_sm; };
+  // The widest tile that still leaves every SM a fifth of a tile, or 32 stages of 64 k, enough
+  // to amortise the partial a split tile costs (H200: 28672x8192 at m = 64 80.8 us with 512
+  // columns against 83.6 with 256; 4096x4096 at m = 128 18.2 us with 64 x 256 tiles against
+  // 25.2 with 128 x 256).
+  const WgConfig* cfg = nullptr;
+  for (int i = 0; i < n_shapes; i++) {
+    const WgConfig* pick = nullptr;
+    for (const WgConfig& c : kWgConfigs) {
+      if (c.ntok != shapes[i][0] || c.ch != shapes[i][1] || k % (64 * c.kb)) continue;
+      if (force_stages && (c.stages != force_stages || c.kb != force_kb)) continue;
+      if (!fits(wg_smem(c.ntok, c.ch, c.stages, c.kb))) continue;
+      pick = &c;
+      break;
+    }
+    if (pick == nullptr) continue;
+    cfg = pick;
+    const long long tiles = (long long)((m + pick->ntok - 1) / pick->ntok) * ((n + 128 * pick->ch - 1) / (128 * pick->ch));
+    if (5 * tiles >= sms || tiles * (k / 64) >= 32LL * sms) break;
+  }
+  if (cfg == nullptr) return false;
+  pl->kind = kWgmma;
+  pl->m_blocks = cfg->ntok / 16;
+  pl->wn = cfg->ch;
+  pl->ks = 4 * cfg->kb;
+  pl->stages = cfg->stages;
+  pl->smem = wg_smem(cfg->ntok, cfg->ch, cfg->stages, cfg->kb);
+  pl->m_chunks = (m + cfg->ntok - 1) / cfg->ntok;
+  pl->n_slices = (n + 128 * cfg->ch - 1) / (128 * cfg->ch);
+  pl->k_iters = k / (64 * cfg->kb);
+  const long long tiles = (long long)pl->m_chunks * pl->n_slices;
+  if (tiles > 0x7fffffffLL) { *err = kTooLarge; return true; }
+  pl->total_iters = tiles * pl->k_iters;
+  if (tiles > kMaxTickets || tiles >= 4LL * sms) {
+    pl->blocks = (int)tiles;
+    pl->upb = pl->k_iters;
+    pl->counters = 0;
+    pl->partial_floats = 0;
+  } else {
+    if (pl->total_iters > 0x7fffffffLL) { *err = kTooLarge; return true; }
+    const long long blocks = sms < pl->total_iters ? sms : pl->total_iters;
+    pl->upb = (int)((pl->total_iters + blocks - 1) / blocks);
+    pl->blocks = (int)((pl->total_iters + pl->upb - 1) / pl->upb);
+    pl->counters = (int)tiles;
+    pl->partial_floats = (long long)pl->blocks * cfg->ntok * 128 * cfg->ch;  // one partial per range
+  }
+  return true;
+}
+
+int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, Plan* plan) {
   Plan pl{};
   if (plan_skinny(m, n, k, sms, smem_optin, smem_per_sm, &pl)) {
     *plan = pl;
     return kOk;
   }
+  int err = kOk;
+  if (plan_wgmma(m, n, k, sms, smem_optin, smem_per_sm, features, &pl, &err)) {
+    *plan = pl;
+    return err;
+  }
+  pl = Plan{};
   pl.kind = kTiled;
   pl.m_blocks = m < 64 ? (m + 15) / 16 : 4;
   pl.m_chunks = (m + 16 * pl.m_blocks - 1) / (16 * pl.m_blocks);
@@ -1178,11 +1729,53 @@ int dispatch_skinny(const SkParams& p, const Plan& pl, bool pdl, int device, cud
   return kSmem;
 }
 
+
+template <int NTOK, int CH, int ST, int KB, bool PC>
+int launch_wg(const WgParams& p, int device, bool pdl, cudaStream_t stream) {
+  return launch_kernel<wgmma_gemm_kernel<NTOK, CH, ST, KB, PC>>(p, p.blocks, 256, WgTile<NTOK, CH, ST, KB>::SMEM, pdl, device,
+                                                              stream);
+}
+
+template <bool PC>
+int dispatch_wg(const WgParams& p, const Plan& pl, bool pdl, int device, cudaStream_t stream) {
+  const int ntok = 16 * pl.m_blocks;
+#define MQ_WG(NTOK_, CH_, ST_, KB_)                                  \
+  if (ntok == NTOK_ && pl.wn == CH_ && pl.stages == ST_ && pl.ks == 4 * KB_) \
+    return launch_wg<NTOK_, CH_, ST_, KB_, PC>(p, device, pdl, stream);
+  MQ_WG(128, 2, 4, 2) MQ_WG(128, 2, 6, 1) MQ_WG(64, 4, 4, 2) MQ_WG(64, 4, 6, 1) MQ_WG(64, 2, 6, 2)
+  MQ_WG(64, 2, 8, 1)
+#undef MQ_WG
+  return kSmem;
+}
+
+// Only an sm_90a image has the Hopper path's code; this kernel's static shared memory says
+// whether the image the driver loaded for a device is one (cudaFuncGetAttributes reads it
+// without a launch, so it is safe inside graph capture).
+constexpr int kProbeInts = 256;
+__global__ void wgmma_probe_kernel(int* out) {
+#if MQ_WGMMA_DEVICE
+  __shared__ int marker[kProbeInts];
+  volatile int* mk = marker;
+  mk[threadIdx.x] = threadIdx.x;
+  if (out) *out = mk[(threadIdx.x + 1) % kProbeInts];
+#endif
+}
+
+int device_features(int major) {
+  if (major != 9) return 0;
+  cudaFuncAttributes attr;
+  if (cudaFuncGetAttributes(&attr, wgmma_probe_kernel) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return attr.sharedSizeBytes >= sizeof(int) * kProbeInts ? kFeatWgmma : 0;
+}
+
 }  // namespace mq
 
 extern "C" {
 
-int mq_version() { return 3; }
+int mq_version() { return 4; }
 
 #ifdef MQ_TRACE
 // Diagnostic build only: the next launches are numbered from 0 again and the stamps cleared.
@@ -1231,17 +1824,34 @@ int mq_alloc_tickets(int device, int count, void** out) {
   return mq::kOk;
 }
 
-// Pure host-side planning (no GPU needed): what a product of this shape needs.
-// out[0..7] = m_blocks (token groups of 8 on the skinny path), stages, blocks, counters (tickets),
-// smem bytes, stripes per stage (per warp batch), kernel kind (0 tiled, 1 skinny), columns per tile;
+// The planner's feature flags for `device` (mq::Feature: 1 = the Hopper wgmma path is in this
+// library's image for it), or -1 when the device cannot be queried.
+int mq_device_features(int device) {
+  int major = 0, current = -1;
+  cudaError_t e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+  if (e != cudaSuccess) return -1;
+  if ((e = cudaGetDevice(&current)) != cudaSuccess) return -1;
+  if (current != device && cudaSetDevice(device) != cudaSuccess) return -1;
+  const int features = mq::device_features(major);
+  if (current != device) cudaSetDevice(current);
+  return features;
+}
+
+// Pure host-side planning (no GPU needed): what a product of this shape needs on a GPU with these
+// facts and feature flags (mq_device_features).
+// out[0..7] = m_blocks (token rows / 16 per tile; token groups of 8 on the skinny path), stages,
+// blocks, counters (tickets), smem bytes, stripes per stage (per warp batch), kernel kind (0 tiled,
+// 1 skinny, 2 Hopper wgmma), columns per tile;
 // *partial_floats = fp32 elements of the partial buffer (0: none needed).
-int mq_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int* out, long long* partial_floats) {
+int mq_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, int* out,
+            long long* partial_floats) {
   if (m < 1 || n <= 0 || k <= 0 || n % 64 || k % 64) return mq::kBadShape;
   mq::Plan pl;
-  int err = mq::make_plan(m, n, k, sms, smem_optin, smem_per_sm, &pl);
+  int err = mq::make_plan(m, n, k, sms, smem_optin, smem_per_sm, features, &pl);
   if (err) return err;
   out[0] = pl.m_blocks; out[1] = pl.stages; out[2] = pl.blocks; out[3] = pl.counters;
-  out[4] = pl.smem; out[5] = pl.ks; out[6] = pl.kind; out[7] = 64 * (pl.kind == mq::kSkinny ? pl.cw : pl.wn);
+  out[4] = pl.smem; out[5] = pl.ks; out[6] = pl.kind;
+  out[7] = pl.kind == mq::kSkinny ? 64 * pl.cw : pl.kind == mq::kWgmma ? 128 * pl.wn : 64 * pl.wn;
   *partial_floats = pl.partial_floats;
   return mq::kOk;
 }
@@ -1265,7 +1875,7 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   if (e != cudaSuccess) return e;
   if (current != device && (e = cudaSetDevice(device)) != cudaSuccess) return e;
   // Device facts never change: read once per device (4 driver calls saved per launch).
-  struct Facts { std::atomic<int> ready; int major, sms, optin, per_sm; };
+  struct Facts { std::atomic<int> ready; int major, sms, optin, per_sm, features; };
   static Facts facts[mq::kMaxDevices];
   Facts& f = facts[device];
   if (!f.ready.load(std::memory_order_acquire)) {
@@ -1275,6 +1885,7 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
     if ((e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device)) != cudaSuccess) return e;
     if ((e = cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device)) != cudaSuccess) return e;
     f.major = major; f.sms = sms; f.optin = optin; f.per_sm = per_sm;
+    f.features = mq::device_features(major);
     f.ready.store(1, std::memory_order_release);
   }
   if (f.major < 8) return mq::kOldArch;
@@ -1283,7 +1894,7 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   if (smem_limit > 0 && smem_limit < optin) optin = smem_limit;
 
   mq::Plan pl;
-  int err = mq::make_plan(m, n, k, sms, optin, per_sm, &pl);
+  int err = mq::make_plan(m, n, k, sms, optin, per_sm, f.features, &pl);
   if (err) return err;
   if (pl.partial_floats > 0 && (misaligned(partials) || partial_capacity < pl.partial_floats)) return mq::kSmallWorkspace;
   if (pl.counters > 0 && (counters == nullptr || counter_capacity < pl.counters)) return mq::kSmallWorkspace;
@@ -1310,6 +1921,25 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
       case 128: return mq::dispatch_skinny<128>(q, pl, pdl, device, st);
       default: return mq::dispatch_skinny<-1>(q, pl, pdl, device, st);
     }
+  }
+
+  if (pl.kind == mq::kWgmma) {
+    mq::WgParams w;
+    w.A = static_cast<const int4*>(A);
+    w.B = static_cast<const int4*>(B);
+    w.s = static_cast<const int4*>(s);
+    w.C = static_cast<half*>(C);
+    w.partials = static_cast<float*>(partials);
+    w.counters = static_cast<int*>(counters);
+    w.m = m; w.n = n; w.k = k; w.groupsize = groupsize;
+    w.g_shift = groupsize == 32 ? 5 : groupsize == 64 ? 6 : 7;
+    w.m_chunks = pl.m_chunks; w.k_iters = pl.k_iters;
+    w.blocks = pl.blocks; w.upb = pl.upb; w.total_iters = pl.total_iters;
+#ifdef MQ_TRACE
+    w.trace_id = mq::trace_next.fetch_add(1);
+#endif
+    if (groupsize == -1) return mq::dispatch_wg<true>(w, pl, pdl, device, st);
+    return mq::dispatch_wg<false>(w, pl, pdl, device, st);
   }
 
   mq::Params p;

@@ -35,12 +35,14 @@ __all__ = [
     "kernel_library_path",
     "make_workspace",
     "plan_launch",
+    "device_features",
+    "FEATURE_WGMMA",
     "LaunchPlan",
     "KernelUnavailableError",
 ]
 
 _LIB_NAME = "libmarlin_quant_kernels.so"
-_LIB_VERSION = 3  # mq_version() of the csrc/ this binding speaks to (mq_plan's 8 outputs)
+_LIB_VERSION = 4  # mq_version() of the csrc/ this binding speaks to (mq_plan with feature flags)
 _LIB_DIR = Path(__file__).resolve().parent / "_lib"
 _lib_lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -75,6 +77,14 @@ def _load_library() -> ctypes.CDLL:
         except OSError as exc:
             _lib_error = f"the Marlin kernel library at {path} failed to load: {exc}"
             raise KernelUnavailableError(_lib_error) from exc
+        # The ABI first: an older library may lack the symbols bound below.
+        lib.mq_version.restype = ctypes.c_int
+        if lib.mq_version() < _LIB_VERSION:
+            _lib_error = (
+                f"the Marlin kernel library at {path} is older than this package (ABI "
+                f"{lib.mq_version()}, need {_LIB_VERSION}); rebuild it with `python scripts/build_kernels.py`"
+            )
+            raise KernelUnavailableError(_lib_error)
         lib.mq_gemm.restype = ctypes.c_int
         lib.mq_gemm.argtypes = [
             ctypes.c_void_p,  # A
@@ -94,18 +104,13 @@ def _load_library() -> ctypes.CDLL:
             ctypes.c_void_p,  # stream
         ]
         lib.mq_plan.restype = ctypes.c_int
-        lib.mq_plan.argtypes = [ctypes.c_int] * 6 + [ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_longlong)]
+        lib.mq_plan.argtypes = [ctypes.c_int] * 7 + [ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_longlong)]
+        lib.mq_device_features.restype = ctypes.c_int
+        lib.mq_device_features.argtypes = [ctypes.c_int]
         lib.mq_alloc_tickets.restype = ctypes.c_int
         lib.mq_alloc_tickets.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p)]
         lib.mq_error_string.restype = ctypes.c_char_p
         lib.mq_error_string.argtypes = [ctypes.c_int]
-        lib.mq_version.restype = ctypes.c_int
-        if lib.mq_version() < _LIB_VERSION:
-            _lib_error = (
-                f"the Marlin kernel library at {path} is older than this package (ABI "
-                f"{lib.mq_version()}, need {_LIB_VERSION}); rebuild it with `python scripts/build_kernels.py`"
-            )
-            raise KernelUnavailableError(_lib_error)
         _lib = lib
         return lib
 
@@ -130,28 +135,34 @@ def kernel_available() -> bool:
 
 @dataclass(frozen=True)
 class LaunchPlan:
-    m_blocks: int  # tiled: 16-row blocks of A per tile (1..4); skinny: token groups of 8 (1)
+    m_blocks: int  # token rows per tile / 16 (tiled: 1..4, wgmma: 2, 4 or 8); skinny: token groups of 8 (1)
     stages: int  # pipeline depth
     blocks: int  # grid size
     tickets: int  # int32 tickets needed in the workspace (0: no tile is shared between blocks)
     smem: int  # dynamic shared memory per block, bytes
     stripes: int  # 16-row stripes of k per pipeline stage (skinny: per warp batch)
     partial_floats: int  # fp32 partial buffer the launch needs (0: none)
-    kernel: str = "tiled"  # "skinny" (m <= 3: weight streaming) or "tiled"
+    kernel: str = "tiled"  # "skinny" (m <= 3: weight streaming), "tiled" (mma.sync) or "wgmma" (Hopper)
     tile_columns: int = 512  # output columns per tile
 
 
+#: Feature flag of :func:`plan_launch`: the GPU is sm_90 and the library carries its sm_90a
+#: (wgmma) code, so m >= 17 takes the Hopper kernel.
+FEATURE_WGMMA = 1
+_KINDS = ("tiled", "skinny", "wgmma")
+
+
 @functools.lru_cache(maxsize=4096)
-def plan_launch(m: int, n: int, k: int, sms: int, smem_optin: int, smem_per_sm: int) -> LaunchPlan:
-    """How the kernel will run a product of this shape on a GPU with ``sms`` SMs (no GPU needed)."""
+def plan_launch(m: int, n: int, k: int, sms: int, smem_optin: int, smem_per_sm: int, features: int = 0) -> LaunchPlan:
+    """How the kernel will run a product of this shape on a GPU with ``sms`` SMs and these
+    feature flags (``FEATURE_WGMMA``; see :func:`device_features`). No GPU needed."""
     lib = _load_library()
     out = (ctypes.c_int * 8)()
     partial = ctypes.c_longlong(0)
-    err = lib.mq_plan(m, n, k, sms, smem_optin, smem_per_sm, out, ctypes.byref(partial))
+    err = lib.mq_plan(m, n, k, sms, smem_optin, smem_per_sm, features, out, ctypes.byref(partial))
     if err != 0:
         raise ValueError(f"cannot plan m={m}, n={n}, k={k}: {lib.mq_error_string(err).decode()}")
-    kind = ("tiled", "skinny")[out[6]]
-    return LaunchPlan(out[0], out[1], out[2], out[3], out[4], out[5], partial.value, kind, out[7])
+    return LaunchPlan(out[0], out[1], out[2], out[3], out[4], out[5], partial.value, _KINDS[out[6]], out[7])
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,28 +266,40 @@ _SMEM_BY_CC = {(8, 0): (166912, 167936), (8, 6): (101376, 102400), (8, 7): (1669
 
 
 @functools.lru_cache(maxsize=None)
-def _device_facts(index: int) -> tuple[int, int, int, tuple[int, int]]:
-    """(SM count, shared memory opt-in per block, shared memory per SM, compute capability)."""
+def _device_facts(index: int) -> tuple[int, int, int, tuple[int, int], int]:
+    """(SM count, shared memory opt-in per block, shared memory per SM, compute capability,
+    planner feature flags)."""
     props = torch.cuda.get_device_properties(index)
     cc = (props.major, props.minor)
     optin, per_sm = _SMEM_BY_CC.get(cc, (101376, 102400))
     optin = getattr(props, "shared_memory_per_block_optin", 0) or optin
     per_sm = getattr(props, "shared_memory_per_multiprocessor", 0) or per_sm
-    return props.multi_processor_count, optin, per_sm, cc
+    # Older GPUs are refused before launch; their features are never asked for.
+    features = device_features(index) if cc >= (8, 0) else 0
+    return props.multi_processor_count, optin, per_sm, cc, features
+
+
+def device_features(index: int) -> int:
+    """The planner's feature flags for CUDA device ``index`` (``FEATURE_WGMMA`` where the GPU is
+    sm_90 and the kernel library was built with sm_90a), as the kernel itself will plan."""
+    flags = _load_library().mq_device_features(index)
+    if flags < 0:
+        raise RuntimeError(f"could not query CUDA device {index} for the Marlin kernel's features")
+    return flags
 
 
 def _launch(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: int, workspace: torch.Tensor | None) -> torch.Tensor:
     m, n, k = A.shape[0], B.shape[1] // 2, A.shape[1]
     device = A.device
     index = device.index if device.index is not None else torch.cuda.current_device()
-    sms, optin, per_sm, cc = _device_facts(index)
+    sms, optin, per_sm, cc, features = _device_facts(index)
     if cc < (8, 0):
         raise KernelUnavailableError(
             f"the Marlin kernel needs compute capability 8.0 or newer (Ampere, Ada, Hopper); "
             f"{torch.cuda.get_device_name(device)} is {cc[0]}.{cc[1]}. Move the tensors to CPU for the reference path"
         )
     lib = _load_library()
-    plan = plan_launch(m, n, k, sms, optin, per_sm)
+    plan = plan_launch(m, n, k, sms, optin, per_sm, features)
     C = torch.empty((m, n), dtype=A.dtype, device=device)
     partials = torch.empty(plan.partial_floats, dtype=torch.float32, device=device) if plan.partial_floats else None
     stream = torch.cuda.current_stream(device)

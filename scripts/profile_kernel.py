@@ -28,13 +28,14 @@ def main() -> int:
     a = p.parse_args()
     if a.smem_limit:
         facts = ops._device_facts(0)
-        ops._device_facts = lambda index: (facts[0], min(facts[1], a.smem_limit), facts[2], facts[3])
+        ops._device_facts = lambda index: (facts[0], min(facts[1], a.smem_limit), facts[2], facts[3], facts[4])
     codes = torch.randint(0, 16, (a.k, a.n), dtype=torch.int32, device="cuda")
     scales = (torch.rand(packing.num_groups(a.k, a.groupsize), a.n, device="cuda") * 0.01 + 1e-3).half()
     B, s = packing.pack(codes, scales, a.groupsize)
     A = torch.randn(a.m, a.k, dtype=torch.float16, device="cuda")
     ws = ops.make_workspace("cuda")
-    print(ops.plan_launch(a.m, a.n, a.k, *ops._device_facts(0)[:3]))
+    f = ops._device_facts(0)
+    print(ops.plan_launch(a.m, a.n, a.k, f[0], f[1], f[2], f[4]))
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     for _ in range(3):
         ops.gemm(A, B, s, a.groupsize, ws)

@@ -148,6 +148,32 @@ def test_gpu_bad_input():
         ops.gemm(A, B, s, 128, torch.zeros(16, device="cuda"))
 
 
+def test_hopper_path_is_taken_on_sm90():
+    """On an sm_90 GPU with the sm_90a build, m >= 33 runs the wgmma kernel (so the sweeps above
+    test it); elsewhere the tiled kernel."""
+    sms, optin, per_sm, cc, features = ops._device_facts(0)
+    plan = ops.plan_launch(64, 4096, 4096, sms, optin, per_sm, features)
+    if cc == (9, 0):
+        assert features & ops.FEATURE_WGMMA
+        assert plan.kernel == "wgmma"
+    else:
+        assert plan.kernel == "tiled"
+
+
+@pytest.mark.parametrize("groupsize", [32, 128, -1])
+@pytest.mark.parametrize("m,n,k", [(40, 14336, 1536), (64, 1024, 1536), (100, 8192, 1536), (200, 2048, 1536),
+                                   (1000, 1536, 1536), (33, 576, 1536), (40, 14336, 960), (100, 8192, 960),
+                                   (64, 1024, 960)])
+def test_every_hopper_tile(m, n, k, groupsize):
+    """Shapes that reach each wgmma configuration (token tiles 64/128, 256-512 columns, 64-k and
+    128-k stages, split and whole tiles), with m and n not multiples of the tile."""
+    if groupsize != -1 and k % groupsize:
+        pytest.skip("k not divisible by group size")
+    B, s, W = make(k, n, groupsize, seed=m + n)
+    A = torch.randn(m, k, device="cuda", dtype=torch.float16)
+    check(A, B, s, W, groupsize)
+
+
 def test_compile_reduce_overhead_cudagraph_trees():
     """torch.compile's CUDA-graph trees (what a static-cache decode uses) accept the op: its
     ticket workspaces never live in a graph's memory pool."""

@@ -143,10 +143,49 @@ def test_plan_covers_every_shape(kernel_library, monkeypatch):
                     assert plan.blocks == tiles and plan.partial_floats == 0
     with pytest.raises(ValueError, match="multiples of 64"):
         ops.plan_launch(1, 100, 64, 132, 232448, 233472)
+    # Without the feature flag the Hopper path is never planned (Ampere, Ada, or an sm_90 build
+    # without sm_90a code).
+    assert ops.plan_launch(256, 4096, 4096, 132, 232448, 233472).kernel == "tiled"
     # Stream-K ranges are 32-bit (the split-k fixup divides by them): a shared-tile product with
     # 2^31 or more k-iterations is refused, not overflowed.
     with pytest.raises(ValueError, match="too large"):
         ops.plan_launch(16, 131072, 2**31 - 64, 132, 232448, 233472)
+
+
+def test_plan_hopper_path(kernel_library, monkeypatch):
+    """With the wgmma feature (sm_90 + sm_90a code), m >= 33 takes the Hopper kernel: 128 x 256
+    tiles above m = 64, 64 x 512 up to it, 64 x 256 where the wide tiles would leave SMs idle;
+    128-k stages where k allows, else 64-k."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    sms, optin, per_sm = 132, 232448, 233472
+    for m in (1, 3, 4, 16, 17, 32, 33, 64, 65, 128, 300, 16384):
+        for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008), (12288, 4096), (8192, 28672)):
+            plan = ops.plan_launch(m, n, k, sms, optin, per_sm, ops.FEATURE_WGMMA)
+            if m <= 3:
+                assert plan.kernel == "skinny"
+                continue
+            if m <= 32:
+                assert plan.kernel == "tiled"
+                continue
+            assert plan.kernel == "wgmma"
+            assert plan.smem <= optin and plan.smem + 1024 <= per_sm
+            assert plan.stripes == (8 if k % 128 == 0 else 4)
+            ntok = plan.m_blocks * 16
+            wide = (128, 256) if m > 64 else (64, 512)
+            if (ntok, plan.tile_columns) != wide:
+                assert (ntok, plan.tile_columns) == (64, 256)
+                wide_tiles = -(-m // wide[0]) * -(-n // wide[1])
+                assert 5 * wide_tiles < sms and wide_tiles * (k // 64) < 32 * sms
+            tiles = -(-m // ntok) * -(-n // plan.tile_columns)
+            if plan.tickets:
+                assert plan.tickets == tiles and plan.blocks <= sms
+                assert plan.partial_floats == plan.blocks * ntok * plan.tile_columns
+            else:
+                assert tiles >= 4 * sms and plan.blocks == tiles and plan.partial_floats == 0
+    with pytest.raises(ValueError, match="too large"):
+        ops.plan_launch(64, 131072, 2**31 - 64, sms, optin, per_sm, ops.FEATURE_WGMMA)
 
 
 def test_kernel_compiles_for_ampere_and_hopper(kernel_library):
@@ -158,7 +197,7 @@ def test_kernel_compiles_for_ampere_and_hopper(kernel_library):
 
 
 def test_an_older_kernel_library_is_refused_with_a_rebuild_hint(tmp_path, monkeypatch):
-    """A stale .so (an older ABI, e.g. mq_plan with fewer outputs) must not be called."""
+    """A stale .so (an older ABI, e.g. mq_plan without feature flags) must not be called."""
     import shutil
     import subprocess
 
@@ -167,7 +206,7 @@ def test_an_older_kernel_library_is_refused_with_a_rebuild_hint(tmp_path, monkey
         pytest.skip("no C compiler to build a stand-in library")
     src = tmp_path / "old.c"
     src.write_text(
-        "int mq_version(void) { return 2; }\n"
+        "int mq_version(void) { return 3; }\n"
         "int mq_gemm(void) { return 0; }\nint mq_plan(void) { return 0; }\n"
         "int mq_alloc_tickets(void) { return 0; }\nconst char* mq_error_string(int c) { return \"\"; }\n"
     )
@@ -176,7 +215,7 @@ def test_an_older_kernel_library_is_refused_with_a_rebuild_hint(tmp_path, monkey
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(lib))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
-    with pytest.raises(ops.KernelUnavailableError, match=r"older than this package \(ABI 2, need 3\); rebuild"):
+    with pytest.raises(ops.KernelUnavailableError, match=r"older than this package \(ABI 3, need 4\); rebuild"):
         ops.plan_launch(1, 4096, 4096, 132, 232448, 233472)
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
