@@ -970,7 +970,7 @@ struct WgTile {
   static constexpr int SMEM = STAGES * STAGE + 1024;  // + alignment slack for the 1024-byte atoms
   static constexpr int ACC = NTOK / 2;           // fp32 accumulators per thread per wgmma
   static constexpr int PARTIAL = NTOK * F;       // floats per partial tile
-  static_assert(NTOK % 32 == 0 && NTOK <= 128, "token tiles of 32, 64 or 128");
+  static_assert(NTOK == 64 || NTOK == 128, "token tiles of 64 or 128");
   static_assert(CH == 1 || CH == 2 || CH == 4, "1, 2 or 4 wgmmas per stripe");
   static_assert(STAGES >= 3, "the ring refills two stages behind the one multiplied");
   static_assert(KB == 1 || KB == 2, "stages of 64 or 128 k");
@@ -980,26 +980,6 @@ struct WgTile {
 // K-major in shared memory, described by `desc`) + (accumulate ? D : 0).
 template <int N>
 __device__ __forceinline__ void wgmma_rs(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t desc, bool accumulate);
-template <>
-__device__ __forceinline__ void wgmma_rs<32>(float (&d)[16], const uint32_t (&a)[4], uint64_t desc, bool accumulate) {
-  if (accumulate) {
-    asm volatile(
-        "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
-        "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, "
-        "{%16,%17,%18,%19}, %20, 1, 1, 1, 0;\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
-  } else {
-    asm volatile(
-        "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
-        "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, "
-        "{%16,%17,%18,%19}, %20, 0, 1, 1, 0;\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
-  }
-}
 template <>
 __device__ __forceinline__ void wgmma_rs<64>(float (&d)[32], const uint32_t (&a)[4], uint64_t desc, bool accumulate) {
   if (accumulate) {
