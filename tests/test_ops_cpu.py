@@ -188,6 +188,14 @@ def test_plan_hopper_path(kernel_library, monkeypatch):
         ops.plan_launch(64, 131072, 2**31 - 64, sms, optin, per_sm, ops.FEATURE_WGMMA)
 
 
+def test_device_features_of_a_device_that_cannot_be_queried(kernel_library, monkeypatch):
+    """No such CUDA device (or none at all, as in CI): a clear error, not a guessed flag."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    with pytest.raises(RuntimeError, match="could not query CUDA device 999"):
+        ops.device_features(999)
+
+
 def test_kernel_compiles_for_ampere_and_hopper(kernel_library):
     """csrc/ builds for sm_80 and sm_90a (the fixture compiles it when no library is installed)."""
     import ctypes
