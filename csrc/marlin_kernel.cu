@@ -91,14 +91,11 @@ __device__ __forceinline__ uint32_t smem_addr(const void* p) {
 }
 
 // 16-byte async copy; valid == false fills the destination with zeros and reads nothing.
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
-  int n = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(n));
-}
 __device__ __forceinline__ void cp_async16_s(uint32_t dst, const void* src, bool valid) {
   int n = valid ? 16 : 0;
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(n));
 }
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) { cp_async16_s(smem_addr(dst), src, valid); }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
@@ -114,6 +111,18 @@ __device__ __forceinline__ void grid_launch_dependents() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 #endif
+}
+
+// Split-k fixup handshake: a contributor counts itself in after its partial (release, no round
+// trip); the summer waits until `others` have (acquire), then re-arms the count for the next call.
+__device__ __forceinline__ void count_in(int* counter) {
+  asm volatile("red.release.gpu.global.add.s32 [%0], 1;\n" ::"l"(counter) : "memory");
+}
+__device__ __forceinline__ void wait_count(const int* counter, int others) {
+  int seen;
+  do {
+    asm volatile("ld.acquire.gpu.global.s32 %0, [%1];\n" : "=r"(seen) : "l"(counter) : "memory");
+  } while (seen != others);
 }
 
 // Diagnostic timeline (-DMQ_TRACE only; never in a release build): thread 0 of every block
@@ -179,6 +188,17 @@ __device__ __forceinline__ void dequant8(uint32_t q, uint32_t (&left)[2], uint32
   left[1] = as_u32(__hfma2(as_half2(hi0), mul, add));
   right[0] = as_u32(__hsub2(as_half2(lo1), sub));
   right[1] = as_u32(__hfma2(as_half2(hi1), mul, add));
+}
+
+// Grouped scales before the MMA, in fp16: `left` times the low half of `pair`, `right` times
+// the high half.
+__device__ __forceinline__ void scale_halves(uint32_t (&left)[2], uint32_t (&right)[2], uint32_t pair) {
+  const half2 sp = as_half2(pair);
+  const half2 sl = __low2half2(sp), sr = __high2half2(sp);
+  left[0] = as_u32(__hmul2(as_half2(left[0]), sl));
+  left[1] = as_u32(__hmul2(as_half2(left[1]), sl));
+  right[0] = as_u32(__hmul2(as_half2(right[0]), sr));
+  right[1] = as_u32(__hmul2(as_half2(right[1]), sr));
 }
 
 // Per-channel scales of the 16 output columns (8 n8 sub-tiles x 2) one lane holds.
@@ -343,12 +363,7 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
         uint32_t left[2], right[2];
         dequant8(q[t], left, right);
         if (!PER_CHANNEL) {
-          half2 sp = as_half2(sc[t]);  // (scale of sub-tile 2t, scale of sub-tile 2t + 1)
-          half2 sl = __low2half2(sp), sr = __high2half2(sp);
-          left[0] = as_u32(__hmul2(as_half2(left[0]), sl));
-          left[1] = as_u32(__hmul2(as_half2(left[1]), sl));
-          right[0] = as_u32(__hmul2(as_half2(right[0]), sr));
-          right[1] = as_u32(__hmul2(as_half2(right[1]), sr));
+          scale_halves(left, right, sc[t]);  // (scale of sub-tile 2t, scale of sub-tile 2t + 1)
         }
 #pragma unroll
         for (int mb = 0; mb < MB; mb++) {
@@ -439,18 +454,14 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
       // No __threadfence here: it compiles to MEMBAR.SC.GPU. The barrier orders the block's
       // stores before thread 0, whose release publishes them (release is cumulative).
       __syncthreads();
-      if (tid == 0) asm volatile("red.release.gpu.global.add.s32 [%0], 1;\n" ::"l"(p.counters + tile) : "memory");
+      if (tid == 0) count_in(p.counters + tile);
       return;
     }
     // The summer. Ranges range + 1 .. last hold the rest of the tile (32-bit division: a shared
     // tile means stream-K, whose iteration count the planner keeps below 2^31).
     const int last = (tile * p.k_iters + p.k_iters - 1) / p.upb;
     if (tid == 0) {
-      const int others = last - range;
-      int seen;
-      do {
-        asm volatile("ld.acquire.gpu.global.s32 %0, [%1];\n" : "=r"(seen) : "l"(p.counters + tile) : "memory");
-      } while (seen != others);
+      wait_count(p.counters + tile, last - range);
       MQ_TRACE_MARK(4);
       p.counters[tile] = 0;
     }
@@ -777,17 +788,13 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
       // The barrier orders every thread's stores before thread 0's release (cumulative); it
       // also ends the k-warp hand-off before the stages take new loads.
       __syncthreads();
-      if (threadIdx.x == 0) asm volatile("red.release.gpu.global.add.s32 [%0], 1;\n" ::"l"(p.counters + tile) : "memory");
+      if (threadIdx.x == 0) count_in(p.counters + tile);
       return;
     }
     // The summer: ranges range + 1 .. last hold the rest of the tile.
     const int last = (t0 + S_ - 1) / p.upb;
     if (threadIdx.x == 0) {
-      const int others = last - range;
-      int seen;
-      do {
-        asm volatile("ld.acquire.gpu.global.s32 %0, [%1];\n" : "=r"(seen) : "l"(p.counters + tile) : "memory");
-      } while (seen != others);
+      wait_count(p.counters + tile, last - range);
       MQ_TRACE_MARK(4);
       p.counters[tile] = 0;  // re-arm for the next call
     }
@@ -913,7 +920,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
 }
 
 // ------------------------------------------------------------------------------------------
-// Hopper path (sm_90a, m >= kWgmmaMinM): the weights feed warpgroup MMAs (wgmma) from registers.
+// Hopper path (sm_90a, m >= MQ_WGMMA_MIN_M): the weights feed warpgroup MMAs (wgmma) from registers.
 //
 // From m = 32 or so the product stops being a pass over the weights and mma.sync's issue rate
 // binds (the tiled kernel above reaches ~340 TFLOP/s at m = 128). wgmma runs a 64 x N x 16
@@ -926,9 +933,9 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
 //   staged by cp.async in the 128-byte-swizzled layout the tensor cores read directly.
 // * A block is two warpgroups; each multiplies CH * 64 features (CH wgmmas per 16-row stripe,
 //   one accumulator of NTOK / 2 fp32 per thread each), so a tile is NTOK tokens x 128 * CH
-//   features. A stage is 64 rows of k (one swizzle atom wide): activations, weights and scales
-//   through a STAGES-deep cp.async ring, refilled two stages behind the one multiplied so that
-//   a stripe's wgmmas stay in flight while the next stripe is dequantized.
+//   features. A stage is 64 or 128 rows of k (one or two swizzle atoms wide): activations,
+//   weights and scales through a STAGES-deep cp.async ring, refilled two stages behind the one
+//   multiplied so that a stripe's wgmmas stay in flight while the next stripe is dequantized.
 // * Work is stream-K over (tile, stage) exactly as in the tiled kernel (reverse block order,
 //   the segment holding a tile's first stage sums the others' fp32 partials in range order:
 //   deterministic), with programmatic dependent launch.
@@ -971,7 +978,7 @@ struct WgTile {
   static constexpr int ACC = NTOK / 2;           // fp32 accumulators per thread per wgmma
   static constexpr int PARTIAL = NTOK * F;       // floats per partial tile
   static_assert(NTOK == 64 || NTOK == 128, "token tiles of 64 or 128");
-  static_assert(CH == 1 || CH == 2 || CH == 4, "1, 2 or 4 wgmmas per stripe");
+  static_assert(CH == 2 || CH == 4, "2 or 4 wgmmas per stripe");
   static_assert(STAGES >= 3, "the ring refills two stages behind the one multiplied");
   static_assert(KB == 1 || KB == 2, "stages of 64 or 128 k");
 };
@@ -1035,10 +1042,8 @@ template <int CH>
 __device__ __forceinline__ void lds_words(uint32_t (&w)[CH], uint32_t addr) {
   if constexpr (CH == 4) {
     asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(w[0]), "=r"(w[1]), "=r"(w[2]), "=r"(w[3]) : "r"(addr) : "memory");
-  } else if constexpr (CH == 2) {
-    asm volatile("ld.shared.v2.u32 {%0,%1}, [%2];\n" : "=r"(w[0]), "=r"(w[1]) : "r"(addr) : "memory");
   } else {
-    asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(w[0]) : "r"(addr) : "memory");
+    asm volatile("ld.shared.v2.u32 {%0,%1}, [%2];\n" : "=r"(w[0]), "=r"(w[1]) : "r"(addr) : "memory");
   }
 }
 
@@ -1124,7 +1129,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
 #pragma unroll
     for (int j = 0; j < T::ACC; j++) acc[i][j] = 0.f;
 
-  // One stage: four stripes, each dequantized into fresh registers while the previous stripe's
+  // One stage: KS stripes, each dequantized into fresh registers while the previous stripe's
   // wgmmas run (at most one group in flight after each stripe).
   uint32_t af[2][CH][4];
   // first: the stage opens a tile segment, so its first stripe overwrites the accumulators.
@@ -1144,12 +1149,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
         uint32_t left[2], right[2];
         dequant8(wq[i], left, right);
         if constexpr (!PER_CHANNEL) {
-          const half2 sp = as_half2(sw[i]);  // (feature 16t + g, feature 16t + 8 + g)
-          const half2 sl = __low2half2(sp), sr = __high2half2(sp);
-          left[0] = as_u32(__hmul2(as_half2(left[0]), sl));
-          left[1] = as_u32(__hmul2(as_half2(left[1]), sl));
-          right[0] = as_u32(__hmul2(as_half2(right[0]), sr));
-          right[1] = as_u32(__hmul2(as_half2(right[1]), sr));
+          scale_halves(left, right, sw[i]);  // (feature 16t + g, feature 16t + 8 + g)
         }
         af[j & 1][i][0] = left[0];
         af[j & 1][i][1] = right[0];
@@ -1215,16 +1215,12 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
           if (8 * jn < rows_left)
             __stcg(mine + frag_index(i, jn), make_float4(acc[i][4 * jn], acc[i][4 * jn + 1], acc[i][4 * jn + 2], acc[i][4 * jn + 3]));
       __syncthreads();
-      if (tid == 0) asm volatile("red.release.gpu.global.add.s32 [%0], 1;\n" ::"l"(p.counters + tile) : "memory");
+      if (tid == 0) count_in(p.counters + tile);
       return;
     }
     const int last = (int)(((long long)tile * p.k_iters + p.k_iters - 1) / p.upb);
     if (tid == 0) {
-      const int others = last - range;
-      int seen;
-      do {
-        asm volatile("ld.acquire.gpu.global.s32 %0, [%1];\n" : "=r"(seen) : "l"(p.counters + tile) : "memory");
-      } while (seen != others);
+      wait_count(p.counters + tile, last - range);
       MQ_TRACE_MARK(4);
       p.counters[tile] = 0;
     }

@@ -147,7 +147,7 @@ class LaunchPlan:
 
 
 #: Feature flag of :func:`plan_launch`: the GPU is sm_90 and the library carries its sm_90a
-#: (wgmma) code, so m >= 17 takes the Hopper kernel.
+#: (wgmma) code, so m >= 33 takes the Hopper kernel.
 FEATURE_WGMMA = 1
 _KINDS = ("tiled", "skinny", "wgmma")
 
