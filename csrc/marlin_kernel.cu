@@ -7,9 +7,10 @@
 // the weight, 64 columns (4 tiles of 16x16) = 128 int32 = 512 bytes, where lane i of a warp
 // reads the 16 bytes at 16*i and finds, per tile, the 8 codes of its two m16n8k16 B fragments.
 //
-// Two kernels share that layout: the skinny one (m <= 3, decoding; see "Skinny path" below)
-// streams the weights through registers, and the tiled one (larger m, below) stages weights and
-// activations in shared memory and reuses each weight tile for up to 64 rows of A.
+// Three kernels share that layout: the skinny one (m <= 4, decoding; see "Skinny path" below)
+// streams the weights through registers, the tiled one (larger m, below) stages weights and
+// activations in shared memory and reuses each weight tile for up to 64 rows of A, and on sm_90a
+// the Hopper one (m >= 33, "Hopper path") runs the same tiles on warpgroup MMAs.
 //
 // Tiled work decomposition (stream-K). An output tile is (16*MB rows) x (64*WN columns): WN warps
 // side by side along n (64 columns each) and WK warps splitting each stage's stripes along k,
@@ -535,7 +536,7 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
 }
 
 // ------------------------------------------------------------------------------------------
-// Skinny path (m <= 3 by default, up to 8): a weight-streaming kernel for decoding-sized batches.
+// Skinny path (m <= 4 by default, up to 8): a weight-streaming kernel for decoding-sized batches.
 //
 // At small m the product is a pass over the weights, and what bounds it is how many weight
 // bytes every SM keeps in flight and how few instructions it spends per byte. So:
@@ -552,9 +553,10 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
 //   stripes whatever the shape; a tile split between blocks is summed by the block whose range
 //   holds its first stripe, from the others' fp32 partials, in range order: deterministic.
 // * A block is 8 warps, CW chunks x KW k-warps (the KW warps of a chunk split each batch of
-//   stripes and are summed through shared memory when a tile segment ends), one block per SM.
-//   It takes half an SM's registers, so with programmatic dependent launch (sm_90) the next
-//   launch's block starts its first weight loads on the same SM while this one finishes.
+//   stripes and are summed through shared memory when a tile segment ends), one or two blocks
+//   per SM (plan_skinny). It takes half an SM's registers: with one per SM, programmatic
+//   dependent launch (sm_90) starts the next launch's block on the same SM while this one
+//   finishes; two per SM double the weight bytes in flight, which HBM3e needs on large layers.
 // Measured history and what did not help (16 warps, L2 prefetch, offset-free dequantization):
 // benchmarks/KERNEL_NOTES.md.
 // ------------------------------------------------------------------------------------------
@@ -1373,11 +1375,12 @@ bool pick_pipeline(int mb, int wn, int smem_optin, int smem_per_sm, TiledConfig*
 #endif
 
 // Largest m the skinny path takes (compile with -DMQ_SKINNY_MAX_M=0 to measure without it; the
-// kernel supports up to 8). Measured on H100 in one run (benchmarks/KERNEL_NOTES.md): skinny
-// wins at m = 1-2 (7B set 57.4 / 58.5 us against the tiled kernel's 63.1 / 62.5), the tiled
-// kernel from m = 4 (62.8 against 64.0; at m = 8 63.5 against 67.8, 70B 180.5 against 207.1).
+// kernel supports up to 8). Measured on the H200 (benchmarks/logs/skinny_h200/): at m = 4 the
+// skinny kernel beats the tiled one on every Llama layer (7B set 55.7 against 60.2 us, 70B 159.4
+// against 176.7), at m = 6 they tie, at m = 8 the tiled kernel wins (61.5 against 67.3). (On the
+// H100 the tiled kernel was already ahead at m = 4: 62.8 against 64.0 us.)
 #ifndef MQ_SKINNY_MAX_M
-#define MQ_SKINNY_MAX_M 3
+#define MQ_SKINNY_MAX_M 4
 #endif
 // Warps per skinny block. Eight (half the register file) leave room on every SM for one block of
 // the next launch, which programmatic dependent launch starts while this one drains: it
@@ -1396,7 +1399,19 @@ int skinny_smem(int tb, int nw, int d) {
 }
 
 bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Plan* pl) {
-  if (m > MQ_SKINNY_MAX_M || m > 8) return false;
+  int max_m = MQ_SKINNY_MAX_M, per_sm = 0;
+#ifdef MQ_EXPERIMENT
+  // Diagnostic builds only: MQ_FORCE_SKINNY=max_m[,blocks per SM].
+  if (const char* env = getenv("MQ_FORCE_SKINNY")) sscanf(env, "%d,%d", &max_m, &per_sm);
+#endif
+  if (m > max_m || m > 8) return false;
+  // Ranges for one or two blocks per SM. Two blocks of this launch per SM keep 64 KB of weights
+  // in flight instead of 32 KB, which the H200's HBM3e needs (70B set at m = 1: 153.5 -> 128.9
+  // us; 8192x57344 78.3 -> 65.3); they fill the register file, so the next launch's block no
+  // longer starts beside them (PDL still starts it as they retire). At m = 3-4 the wide
+  // k = 4096 layers were slower with two (4096x22016 m = 3: 26.6 against 21.6 us; not
+  // understood) while every k >= 8192 layer was faster (benchmarks/logs/skinny_h200/).
+  if (per_sm <= 0) per_sm = (m <= 2 || k >= 8192) ? 2 : 1;
   pl->kind = kSkinny;
   pl->tb = 1;
   pl->d = kSkinnyD;
@@ -1428,7 +1443,7 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   if (tiles > kMaxTickets || total > 0x3fffffffLL) return false;
   // Block ranges start at multiples of 8 stripes (k is a multiple of the group size, so tiles
   // are too): every batch then holds whole scale groups (see Skinny<>::SPG).
-  long long upb = (total + sms - 1) / sms;
+  long long upb = (total + (long long)per_sm * sms - 1) / ((long long)per_sm * sms);
   if (upb < 16) upb = 16;
   upb = (upb + 7) / 8 * 8;
   pl->tiles = (int)tiles;

@@ -1,12 +1,14 @@
-"""Hopper kernel configuration sweep (diagnostic; needs a library built with -DMQ_EXPERIMENT).
+"""Kernel configuration sweep (diagnostic; needs a library built with -DMQ_EXPERIMENT).
 
     MARLIN_QUANT_LIB=/tmp/libexp.so python scripts/sweep_wgmma.py [--m 64,128,256] \\
         [--configs off,128:2:4:2,64:4:4:2,64:2:6:2] [--sets llama2-7b,llama2-70b]
 
-A configuration is ntok:ch:stages[:kb] of csrc's kWgConfigs (``off``: the tiled mma.sync kernel); each runs every layer of the sets at every m,
+A configuration is ntok:ch:stages[:kb] of csrc's kWgConfigs (``off``: the tiled mma.sync kernel),
+``sk=MAX_M[:PER_SM]`` (the skinny kernel up to MAX_M tokens, PER_SM blocks per SM) or ``plan``
+(the planner's own choice); each runs every layer of the sets at every m,
 timed as scripts/bench_kernel.py times (CUDA graphs of 60 launches, weights rotated past L2),
 with fp16 ``torch.nn.functional.linear`` in the same run; each output is checked against that
-fp16 product first. The planner reads ``MQ_FORCE_WG`` at every plan, so one process sweeps all.
+fp16 product first. The planner reads ``MQ_FORCE_WG`` / ``MQ_FORCE_SKINNY`` at every plan, so one process sweeps all.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from marlin_quant import ops, packing  # noqa: E402
 
 
 def force(cfg: str) -> None:
-    os.environ["MQ_FORCE_WG"] = "off" if cfg == "off" else cfg.replace(":", ",")
+    """Point the planner at one configuration (see the module docstring for the syntax)."""
+    os.environ.pop("MQ_FORCE_WG", None)
+    os.environ.pop("MQ_FORCE_SKINNY", None)
+    if cfg.startswith("sk="):
+        os.environ["MQ_FORCE_SKINNY"] = cfg[3:].replace(":", ",")
+    elif cfg != "plan":
+        os.environ["MQ_FORCE_WG"] = "off" if cfg == "off" else cfg.replace(":", ",")
     ops.plan_launch.cache_clear()
 
 

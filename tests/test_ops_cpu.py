@@ -116,12 +116,17 @@ def test_plan_covers_every_shape(kernel_library, monkeypatch):
                 plan = ops.plan_launch(m, n, k, sms, optin, per_sm)
                 assert plan.smem <= optin and plan.smem + 1024 <= per_sm
                 assert plan.tickets <= ops.WORKSPACE_SIZE
-                if m <= 3:
-                    # Decoding sizes stream the weights: one token group of 8, every tile ticketed.
+                if m <= 4:
+                    # Decoding sizes stream the weights: one token group of 8, every tile ticketed,
+                    # one block per SM, or two (m <= 2 or k >= 8192: more weight bytes in flight).
                     assert plan.kernel == "skinny" and plan.m_blocks == 1
                     assert plan.tile_columns in (128, 256, 512)
                     tiles = -(-n // plan.tile_columns)
-                    assert plan.tickets == tiles and plan.blocks <= sms and plan.partial_floats > 0
+                    bps = 2 if m <= 2 or k >= 8192 else 1
+                    assert plan.tickets == tiles and plan.blocks <= bps * sms and plan.partial_floats > 0
+                    if tiles * (k // 16) >= 16 * bps * sms:
+                        # Large enough that the ranges are set by the SM count, not the minimum.
+                        assert plan.blocks > (bps - 1) * sms, (m, n, k, sms, plan)
                     continue
                 assert plan.kernel == "tiled" and plan.tile_columns in (128, 256, 512)
                 assert plan.m_blocks == min(4, -(-m // 16))
@@ -160,10 +165,10 @@ def test_plan_hopper_path(kernel_library, monkeypatch):
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     sms, optin, per_sm = 132, 232448, 233472
-    for m in (1, 3, 4, 16, 17, 32, 33, 64, 65, 128, 300, 16384):
+    for m in (1, 3, 4, 5, 16, 17, 32, 33, 64, 65, 128, 300, 16384):
         for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008), (12288, 4096), (8192, 28672)):
             plan = ops.plan_launch(m, n, k, sms, optin, per_sm, ops.FEATURE_WGMMA)
-            if m <= 3:
+            if m <= 4:
                 assert plan.kernel == "skinny"
                 continue
             if m <= 32:
