@@ -108,6 +108,46 @@ def test_cuda_graph_and_compile():
     torch.testing.assert_close(compiled(x), eager)
 
 
+def test_eager_calls_skip_the_dispatcher_only_when_nothing_needs_the_op():
+    """Plain eager CUDA calls launch directly (less host time per layer); gradients, dispatch
+    modes and the profiler go through the op, and both ways give the same bits."""
+    from torch.profiler import ProfilerActivity, profile
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    B, s, W = make(1024, 512, 128)
+    A = torch.randn(3, 1024, device="cuda", dtype=torch.float16)
+    assert ops._plain_eager_cuda(A)
+    assert not ops._plain_eager_cuda(A.cpu())
+    direct = ops.gemm(A, B, s, 128)
+    assert torch.equal(direct, torch.ops.marlin_quant.gemm(A, B, s, 128, None))
+
+    seen = []
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    with Record():
+        assert not ops._plain_eager_cuda(A)
+        out = ops.gemm(A, B, s, 128)
+    assert any("marlin_quant.gemm" in f for f in seen), seen
+    assert torch.equal(out, direct)
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        ops.gemm(A, B, s, 128)
+    assert any("marlin_quant::gemm" in e.key for e in prof.key_averages())
+
+    Ag = A.clone().requires_grad_()
+    assert not ops._plain_eager_cuda(Ag)
+    y = ops.gemm(Ag, B, s, 128)
+    assert y.grad_fn is not None
+    with pytest.raises(RuntimeError, match="autograd"):
+        y.float().sum().backward()
+    with torch.no_grad():
+        assert ops._plain_eager_cuda(Ag)
+
+
 def test_two_streams():
     B, s, W = make(4096, 4096, 128)
     layer = MarlinLinear.from_packed(B, s, 128).cuda()

@@ -232,3 +232,17 @@ def test_an_older_kernel_library_is_refused_with_a_rebuild_hint(tmp_path, monkey
         ops.plan_launch(1, 4096, 4096, 132, 232448, 233472)
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
+
+
+def test_fake_cuda_tensors_go_through_the_op():
+    """Tracing with fake CUDA tensors (torch.compile, export) must reach the op's fake
+    implementation, never the direct eager launch (which would read their data pointers)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with FakeTensorMode():
+        A = torch.empty(3, 256, device="cuda", dtype=torch.float16)
+        B = torch.empty(256 // 16, 2 * 128, device="cuda", dtype=torch.int32)
+        s = torch.empty(2, 128, device="cuda", dtype=torch.float16)
+        assert not ops._plain_eager_cuda(A)
+        C = ops.gemm(A, B, s, 128)
+        assert C.shape == (3, 128) and C.dtype == torch.float16 and C.device.type == "cuda"
