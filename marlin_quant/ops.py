@@ -398,4 +398,3 @@ def _plain_eager_cuda(A: torch.Tensor) -> bool:
         and _get_current_dispatch_mode() is None
         and not torch.autograd._profiler_enabled()
     )
-

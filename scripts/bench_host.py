@@ -40,16 +40,16 @@ def per_call_us(fn, calls: int) -> float:
     return best
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--m", type=int, default=1)
     ap.add_argument("--k", type=int, default=4096)
     ap.add_argument("--n", type=int, default=4096)
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     if not torch.cuda.is_available():
-        print("error: needs a CUDA GPU", file=sys.stderr)
+        print("error: bench_host.py times kernel launches and needs a CUDA GPU; none is visible", file=sys.stderr)
         return 2
     codes = torch.randint(0, 16, (a.k, a.n), dtype=torch.int32, device="cuda")
     scales = (torch.rand(packing.num_groups(a.k, 128), a.n, device="cuda") * 0.01 + 1e-3).half()
