@@ -195,14 +195,15 @@ def _check_inputs(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: 
     except packing.PackingError as exc:
         raise ValueError(str(exc)) from None
     expected = (packing.num_groups(k, groupsize), n)
-    if tuple(s.shape) != expected:
+    if s.shape != expected:
         raise ValueError(f"s has shape {tuple(s.shape)}, expected {expected} for k={k}, n={n}, groupsize={groupsize}")
-    devices = {A.device, B.device, s.device}
-    if len(devices) != 1:
+    if not A.device == B.device == s.device:
+        devices = {A.device, B.device, s.device}
         raise ValueError(f"A, B and s must be on one device, got {sorted(str(d) for d in devices)}")
-    for name, t in (("A", A), ("B", B), ("s", s)):
-        if not t.is_contiguous():
-            raise ValueError(f"{name} must be contiguous; call .contiguous() on it first")
+    if not (A.is_contiguous() and B.is_contiguous() and s.is_contiguous()):
+        for name, t in (("A", A), ("B", B), ("s", s)):
+            if not t.is_contiguous():
+                raise ValueError(f"{name} must be contiguous; call .contiguous() on it first")
     return m, n, k
 
 
@@ -231,33 +232,44 @@ def make_workspace(device: torch.device | str | int, size: int = WORKSPACE_SIZE)
     return torch.zeros(size, dtype=torch.int32, device=device)
 
 
-_workspaces: dict[tuple[int, int], int] = {}
-_ws_lock = threading.Lock()
+# Per (device, stream): (ticket pointer, partial-buffer pointer, partial capacity in floats).
+_scratch: dict[tuple[int, int], tuple[int, int, int]] = {}
+_scratch_lock = threading.Lock()
+# Split-k partials up to this many floats per SM come from the per-stream buffer: every skinny
+# (decode) plan, which needs at most 2 blocks x 8 chunks x 512 floats per SM, and most plans up
+# to m = 16; larger ones come from torch's allocator, where a few microseconds do not matter.
+_SCRATCH_PARTIALS_PER_SM = 2 * 8 * 512
 
 
-def _stream_workspace(index: int, stream: torch.cuda.Stream) -> tuple[int | torch.Tensor, int]:
-    """The ticket workspace of this (device, stream) as (pointer or tensor, entries): streams never
-    share tickets.
+def _lib_buffer(index: int, entries: int, what: str) -> int:
+    out = ctypes.c_void_p()
+    lib = _load_library()
+    err = lib.mq_alloc_tickets(index, entries, ctypes.byref(out))
+    if err != 0:
+        raise RuntimeError(f"could not allocate the Marlin {what}: {lib.mq_error_string(err).decode()}")
+    return out.value
 
-    Cached workspaces come from the kernel library's own cudaMalloc, outside torch's allocator:
-    a tensor made lazily during torch.compile's CUDA-graph warm-up would land in the graph's
-    memory pool, which graph trees refuse. Inside a capture (where cudaMalloc is not allowed) a
-    fresh zeroed tensor serves the one call; the graph records its memset.
+
+def _stream_scratch(index: int, stream: int, sms: int) -> tuple[int, int, int]:
+    """The ticket workspace and partial buffer of this (device, stream), as pointers: streams never
+    share them, and launches on one stream use them in turn (a launch touches them only after the
+    one before it has finished, programmatic dependent launch included).
+
+    They come from the kernel library's own cudaMalloc, outside torch's allocator: a tensor made
+    lazily during torch.compile's CUDA-graph warm-up would land in the graph's memory pool, which
+    graph trees refuse. Never freed (256 KB + 16 KB per SM per stream).
     """
-    if torch.cuda.is_current_stream_capturing():
-        return make_workspace(torch.device("cuda", index)), WORKSPACE_SIZE
-    key = (index, stream.cuda_stream)
-    with _ws_lock:
-        ptr = _workspaces.get(key)
-        if ptr is None:
-            out = ctypes.c_void_p()
-            lib = _load_library()
-            err = lib.mq_alloc_tickets(index, WORKSPACE_SIZE, ctypes.byref(out))
-            if err != 0:
-                raise RuntimeError(f"could not allocate the Marlin ticket workspace: {lib.mq_error_string(err).decode()}")
-            ptr = out.value
-            _workspaces[key] = ptr
-    return ptr, WORKSPACE_SIZE
+    key = (index, stream)
+    got = _scratch.get(key)
+    if got is not None:
+        return got
+    with _scratch_lock:
+        got = _scratch.get(key)
+        if got is None:
+            capacity = _SCRATCH_PARTIALS_PER_SM * sms
+            got = (_lib_buffer(index, WORKSPACE_SIZE, "ticket workspace"), _lib_buffer(index, capacity, "partial buffer"), capacity)
+            _scratch[key] = got
+    return got
 
 
 # Shared memory (per block opt-in, per SM) by compute capability, for torch builds whose device
@@ -289,6 +301,17 @@ def device_features(index: int) -> int:
     return flags
 
 
+_raw_stream = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+
+
+def _current_stream(index: int) -> int:
+    """The current CUDA stream's handle on device ``index`` (without building a Stream object,
+    a few microseconds of an eager call, where torch has the raw accessor)."""
+    if _raw_stream is not None:
+        return _raw_stream(index)
+    return torch.cuda.current_stream(index).cuda_stream
+
+
 def _launch(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: int, workspace: torch.Tensor | None) -> torch.Tensor:
     m, n, k = A.shape[0], B.shape[1] // 2, A.shape[1]
     device = A.device
@@ -302,25 +325,38 @@ def _launch(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: int, w
     lib = _load_library()
     plan = plan_launch(m, n, k, sms, optin, per_sm, features)
     C = torch.empty((m, n), dtype=A.dtype, device=device)
-    partials = torch.empty(plan.partial_floats, dtype=torch.float32, device=device) if plan.partial_floats else None
-    stream = torch.cuda.current_stream(device)
+    stream = _current_stream(index)
+    # Inside a capture (where cudaMalloc is not allowed) fresh zeroed tensors serve the one call;
+    # the graph records their memset.
+    capturing = torch.cuda.is_current_stream_capturing()
+    scratch = None if capturing else _stream_scratch(index, stream, sms)
+    partials = None
+    if not plan.partial_floats:
+        partials_ptr = None
+    elif scratch is not None and plan.partial_floats <= scratch[2]:
+        partials_ptr = scratch[1]
+    else:
+        partials = torch.empty(plan.partial_floats, dtype=torch.float32, device=device)
+        partials_ptr = partials.data_ptr()
     tickets, ticket_count = None, 0
     if plan.tickets:
-        if workspace is None:
-            tickets, ticket_count = _stream_workspace(index, stream)
-        else:
-            tickets, ticket_count = workspace, workspace.numel()
+        if workspace is not None:
+            tickets, ticket_count = workspace.data_ptr(), workspace.numel()
             if ticket_count < plan.tickets:
                 raise ValueError(
                     f"workspace has {ticket_count} entries but this product needs {plan.tickets}; "
                     "allocate it with marlin_quant.ops.make_workspace(device)"
                 )
-    tickets_ptr = tickets.data_ptr() if isinstance(tickets, torch.Tensor) else tickets
+        elif scratch is not None:
+            tickets, ticket_count = scratch[0], WORKSPACE_SIZE
+        else:
+            fresh = make_workspace(device)  # held until the launch is enqueued
+            tickets, ticket_count = fresh.data_ptr(), WORKSPACE_SIZE
     err = lib.mq_gemm(
         A.data_ptr(), B.data_ptr(), s.data_ptr(), C.data_ptr(),
-        partials.data_ptr() if partials is not None else None, plan.partial_floats,
-        tickets_ptr, ticket_count,
-        m, n, k, groupsize, optin, index, stream.cuda_stream,
+        partials_ptr, plan.partial_floats,
+        tickets, ticket_count,
+        m, n, k, groupsize, optin, index, stream,
     )
     if err != 0:
         msg = lib.mq_error_string(err).decode()

@@ -166,6 +166,44 @@ def test_two_streams():
             assert torch.equal(o, refs[i])
 
 
+def test_back_to_back_launches_share_the_stream_scratch():
+    """Eager calls on one stream take their split-k partials and tickets from one per-stream
+    buffer, launch after launch with no synchronization (programmatic dependent launch lets a
+    launch start before the previous one ends: it must not touch them early); a plan too large
+    for the buffer gets its own."""
+    shapes = [(1, 4096, 4096), (3, 11008, 4096), (16, 4096, 12288), (256, 4096, 4096)]
+    cases = []
+    for m, k, n in shapes:
+        B, s, W = make(k, n, 128, seed=m)
+        A = torch.randn(m, k, device="cuda", dtype=torch.float16)
+        cases.append((A, B, s, A.float() @ W))
+    torch.cuda.synchronize()
+    outs = [[] for _ in cases]
+    for _ in range(10):
+        for i, (A, B, s, _) in enumerate(cases):
+            outs[i].append(ops.gemm(A, B, s, 128))
+    torch.cuda.synchronize()
+    stream = torch.cuda.current_stream()
+    assert ops._current_stream(stream.device.index) == stream.cuda_stream
+    _, _, capacity = ops._scratch[(stream.device.index, stream.cuda_stream)]
+    sms, optin, per_sm, _, features = ops._device_facts(stream.device.index)
+    needs = [ops.plan_launch(A.shape[0], B.shape[1] // 2, A.shape[1], sms, optin, per_sm, features).partial_floats
+             for A, B, _, _ in cases]
+    assert 0 < min(needs) and needs[0] <= capacity, (needs, capacity)  # the decode shapes use the buffer
+    for (A, B, s, ref), got in zip(cases, outs):
+        for C in got:
+            assert torch.equal(C, got[0])
+        rel = ((got[0].float() - ref).norm() / ref.norm()).item()
+        assert rel < 2e-3, (A.shape, B.shape, rel)
+
+
+def test_current_stream_handle_follows_the_stream():
+    side = torch.cuda.Stream()
+    with torch.cuda.stream(side):
+        assert ops._current_stream(torch.cuda.current_device()) == side.cuda_stream
+    assert ops._current_stream(torch.cuda.current_device()) == torch.cuda.current_stream().cuda_stream
+
+
 def test_gpu_bad_input():
     B, s, W = make(256, 128, 128)
     A = torch.randn(4, 256, device="cuda", dtype=torch.float16)

@@ -89,6 +89,26 @@ def test_workspace_checks():
         ops.gemm(**args, workspace=torch.zeros(16, dtype=torch.float32))
 
 
+def test_marlin_linear_inputs_it_must_convert(gen):
+    """1-D, fp32 and non-contiguous inputs, and a bias that became a parameter, all reach the
+    product the same way a plain 2-D fp16 input does."""
+    lin = torch.nn.Linear(256, 128, bias=True)
+    codes, scales = packing.quantize_rtn(lin.weight.detach().t().contiguous(), 128)
+    layer = MarlinLinear.from_linear(lin, codes, scales, 128)
+    W = layer.dequantized_weight()
+    bias = lin.bias.detach().half().float()
+    x = torch.randn(256, 6, generator=gen).t()  # (6, 256), not contiguous, fp32
+    y = layer(x)
+    assert y.dtype == torch.float32 and y.shape == (6, 128)
+    torch.testing.assert_close(y, x.half().float() @ W.t() + bias, atol=2e-2, rtol=1e-2)
+    v = layer(x[0])
+    assert v.shape == (128,)
+    torch.testing.assert_close(v, y[0])
+    layer.bias = torch.nn.Parameter(torch.ones(128, dtype=torch.float16), requires_grad=False)
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x.half()), (x.half().float() @ W.t() + 1).half(), atol=2e-2, rtol=1e-2)
+
+
 def test_marlin_linear_shapes_and_bias(gen):
     lin = torch.nn.Linear(256, 128, bias=True)
     w_kn = lin.weight.detach().t().contiguous()
