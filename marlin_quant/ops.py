@@ -330,7 +330,7 @@ def _launch(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: int, w
     # the graph records their memset.
     capturing = torch.cuda.is_current_stream_capturing()
     scratch = None if capturing else _stream_scratch(index, stream, sms)
-    partials = None
+    partials = None  # a fresh buffer, held until the launch is enqueued
     if not plan.partial_floats:
         partials_ptr = None
     elif scratch is not None and plan.partial_floats <= scratch[2]:
