@@ -266,3 +266,13 @@ def test_fake_cuda_tensors_go_through_the_op():
         assert not ops._plain_eager_cuda(A)
         C = ops.gemm(A, B, s, 128)
         assert C.shape == (3, 128) and C.dtype == torch.float16 and C.device.type == "cuda"
+
+
+def test_stream_scratch_that_cannot_be_allocated(kernel_library, monkeypatch):
+    """No such CUDA device (or none at all, as in CI): the per-stream buffers raise a clear error
+    and nothing half-made is cached for the next call."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    with pytest.raises(RuntimeError, match="could not allocate the Marlin ticket workspace"):
+        ops._stream_scratch(999, 0, 132)
+    assert (999, 0) not in ops._scratch
