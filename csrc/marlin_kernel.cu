@@ -536,7 +536,7 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
 }
 
 // ------------------------------------------------------------------------------------------
-// Skinny path (m <= 4 by default, up to 8): a weight-streaming kernel for decoding-sized batches.
+// Skinny path (m <= 8): a weight-streaming kernel for decoding-sized batches.
 //
 // At small m the product is a pass over the weights, and what bounds it is how many weight
 // bytes every SM keeps in flight and how few instructions it spends per byte. So:
@@ -546,19 +546,22 @@ __global__ void __launch_bounds__(32 * WN * WK, 1) marlin_gemm_kernel(const Para
 //   One MMA per 16x16 weight tile instead of two, and no zero rows of A multiplied.
 // * Each warp owns one 64-column chunk of a tile and loads its weights straight into
 //   registers with 16-byte streaming loads (512 contiguous bytes per warp per stripe), D stripes
-//   at a time, one batch ahead of the one it multiplies: warps never wait on each other in the
-//   main loop (no block barriers; activations and scales go through a per-warp shared-memory
-//   double buffer filled by cp.async).
+//   at a time, one batch ahead of the one it multiplies.
+// * The activations of a batch are the same for every chunk of the tile, so the block copies
+//   them once (cp.async, double-buffered, one block barrier per batch) and every warp reads them
+//   with ldmatrix. When each warp copied its own, their L2 traffic at m = 8 was half again the
+//   weight bytes, and time grew with m (H200, 70B set: 194 us at m = 8 against 128 at m = 1;
+//   with one copy per block, 129 against 124).
 // * Work is stream-K over (tile, stripe) units: every block gets the same number of weight
 //   stripes whatever the shape; a tile split between blocks is summed by the block whose range
 //   holds its first stripe, from the others' fp32 partials, in range order: deterministic.
 // * A block is 8 warps, CW chunks x KW k-warps (the KW warps of a chunk split each batch of
-//   stripes and are summed through shared memory when a tile segment ends), one or two blocks
-//   per SM (plan_skinny). It takes half an SM's registers: with one per SM, programmatic
-//   dependent launch (sm_90) starts the next launch's block on the same SM while this one
-//   finishes; two per SM double the weight bytes in flight, which HBM3e needs on large layers.
-// Measured history and what did not help (16 warps, L2 prefetch, offset-free dequantization):
-// benchmarks/KERNEL_NOTES.md.
+//   stripes and are summed through shared memory when a tile segment ends), two blocks per SM
+//   (plan_skinny): each takes half an SM's registers, and together they keep 64 KB of weights
+//   in flight per SM, which HBM3e needs. (With one per SM, programmatic dependent launch on
+//   sm_90 starts the next launch's block beside it instead; -DMQ_EXPERIMENT builds can force it.)
+// Measured history and what did not help (16 warps, L2 prefetch, offset-free dequantization,
+// a bulk-copy weight ring, two token groups for m = 9-16): benchmarks/KERNEL_NOTES.md.
 // ------------------------------------------------------------------------------------------
 
 struct SkParams {
@@ -588,15 +591,18 @@ struct Skinny {
   // slot known at compile time.
   static constexpr int SPG = G > 0 ? G / 16 : D;             // stripes per scale group
   static constexpr int SROWS = G > 0 ? D / SPG : 0;          // scale rows of one batch
-  static constexpr int A_BYTES = D * TB * 256;              // (stripe, token group, k half, 8x8)
-  static constexpr int RED_BYTES = 32 * 16 * TB * 4;        // one warp's accumulators
-  static constexpr int LOAD_BYTES = A_BYTES + SROWS * 128;
-  // A stage also carries a warp's accumulators to its chunk's first k-warp at a segment end.
-  static constexpr int STAGE = LOAD_BYTES > RED_BYTES ? LOAD_BYTES : RED_BYTES;
-  static constexpr int SMEM = NW * 2 * STAGE;
-  static constexpr int PARTIAL = CW * 512 * TB;               // floats per block slot
+  // A batch's activations for the whole block: (k-warp, slot, token group) pairs of 256 bytes,
+  // each 8 tokens x 16 k as two 8x8 halves (k 0-7, k 8-15), read by ldmatrix.
+  static constexpr int A_STAGE = KW * D * TB * 256;
+  // At a segment end the k-warps > 0 hand their accumulators (TB * 2 KB a warp) to their chunk's
+  // first k-warp through the activation stages, which are idle then.
+  static constexpr int RED = (KW - 1) * CW * TB * 2048;
+  static constexpr int S_STAGE = SROWS * 128;                // one warp's scale rows of a batch
+  static constexpr int SMEM = 2 * A_STAGE + NW * 2 * S_STAGE;
+  static constexpr int PARTIAL = CW * 512 * TB;              // floats per block slot
   static_assert(D == 8, "unsupported skinny shape");
   static_assert(D % SPG == 0, "a batch must hold whole scale groups");
+  static_assert(RED <= 2 * A_STAGE, "the k-warp hand-off must fit the activation stages");
 };
 
 // 16 bytes of weights straight into registers, past L1 (each byte is used once); when `pred`
@@ -641,7 +647,8 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
   const int cw = warp % CW;
   const int kw = warp / CW;
   const int g = lane >> 2, q = lane & 3;
-  char* const wsm = reinterpret_cast<char*>(smem) + warp * 2 * S::STAGE;
+  char* const a_sm = reinterpret_cast<char*>(smem);                    // 2 activation stages
+  char* const wsm = a_sm + 2 * S::A_STAGE + warp * 2 * S::S_STAGE;     // this warp's 2 scale stages
 
   // Ranges in reverse block order, so that a shared tile's summer (the range holding its first
   // stripe) waits only for lower-numbered blocks (as in the tiled kernel).
@@ -652,49 +659,52 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
   const int n_vec_B = p.n / 2;  // int4 per B row
   const int n_vec_s = p.n / 8;  // int4 per scale row
 
-  // A batch: stripes [u, u_next) of one tile; k-warp kw takes D of them, [lo, lo + cnt).
-  struct Batch { int u, u_next, tile, lo, cnt; const int4* bp; };
+  // A batch: stripes [u, u_next) of one tile, from stripe r of it; k-warp kw takes D of them,
+  // [lo, lo + cnt).
+  struct Batch { int u, u_next, tile, r, lo, cnt; const int4* bp; };
   auto make_batch = [&](int u, int tile) {
     Batch b;
     b.u = u;
     b.tile = tile;
-    const int r = u - tile * S_;
+    b.r = u - tile * S_;
     b.u_next = min(min(u + KW * D, (tile + 1) * S_), u_end);
-    b.lo = r + kw * D;
+    b.lo = b.r + kw * D;
     const int chunk = tile * CW + cw;
     b.cnt = chunk < p.n_chunks ? max(0, min(D, b.u_next - u - kw * D)) : 0;
     b.bp = p.B + (long long)b.lo * n_vec_B + chunk * 32 + lane;
     return b;
   };
 
-  // Activations and scales of one batch into stage `buf` (cp.async; zero-filled where absent),
-  // committed as one group. Either half can be left out: the first batch's scales are requested
-  // before griddepcontrol.wait, its activations after.
-  auto load_stage = [&](const Batch& b, int buf, bool do_a = true, bool do_s = true) {
-    char* st = wsm + buf * S::STAGE;
-    // (slot, token group) pairs of 256 B; lane covers token lane % 8, k half (lane / 8) % 2 of
-    // pair 2 j + lane / 16.
-    const int tok_in = lane & 7, h = (lane >> 3) & 1;
-    if (do_a) {
-      const half* a_row = p.A + (long long)tok_in * p.k + b.lo * 16 + 8 * h;
-#pragma unroll
-      for (int j = 0; j < D * TB / 2; j++) {
-        const int pair = 2 * j + (lane >> 4);
-        const int slot = pair / TB, tb = pair % TB;
-        const bool ok = slot < b.cnt && 8 * tb + tok_in < p.m;
-        cp_async16(st + pair * 256 + h * 128 + tok_in * 16, ok ? a_row + (long long)8 * tb * p.k + slot * 16 : p.A, ok);
-      }
-    }
-    if (G > 0 && do_s) {
+  // This warp's scale rows of a batch into its stage `buf` (cp.async, not committed).
+  auto load_scales = [&](const Batch& b, int buf) {
+    if constexpr (G > 0) {
+      char* st = wsm + buf * S::S_STAGE;
       const int chunk = b.tile * CW + cw;
 #pragma unroll
       for (int i = lane >> 3; i < S::SROWS; i += 4) {
         const bool ok = i * SPG < b.cnt;
         const int4* src = ok ? p.s + (long long)(b.lo / SPG + i) * n_vec_s + chunk * 8 + (lane & 7) : p.s;
-        cp_async16(st + S::A_BYTES + i * 128 + (lane & 7) * 16, src, ok);
+        cp_async16(st + i * 128 + (lane & 7) * 16, src, ok);
       }
     }
-    if (do_a) cp_async_commit();
+  };
+  // The block's activations of a batch into stage `buf`, 16 bytes a thread at a time (token
+  // rows past m and stripes past the batch are zero-filled, reading nothing), then this
+  // thread's copies committed as one group.
+  auto load_acts = [&](const Batch& b, int buf) {
+    constexpr int CHUNKS = KW * D * TB * 16;
+    char* st = a_sm + buf * S::A_STAGE;
+    const int slots = b.u_next - b.u;
+#pragma unroll
+    for (int i = 0; i < (CHUNKS + 32 * NW - 1) / (32 * NW); i++) {
+      const int c = (int)threadIdx.x + i * 32 * NW;
+      if (CHUNKS % (32 * NW) != 0 && c >= CHUNKS) break;
+      const int pair = c >> 4, slot = pair / TB;
+      const int tok = 8 * (pair % TB) + (c & 7), h = (c >> 3) & 1;
+      const bool ok = slot < slots && tok < p.m;
+      cp_async16(st + c * 16, ok ? p.A + (long long)tok * p.k + (b.r + slot) * 16 + 8 * h : p.A, ok);
+    }
+    cp_async_commit();
   };
 
   float acc[4][TB][4];
@@ -742,12 +752,16 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
 
   // A tile segment [seg_u0, seg_u1) of `tile` ended (block-uniform). Shared tiles: the segment
   // holding the tile's first stripe (the end of its range) sums; the others store a partial and
-  // count in with red.release (see the tiled kernel's finish_tile).
-  auto finish_tile = [&](int tile, int seg_u0, int seg_u1, int buf) {
+  // count in with red.release (see the tiled kernel's finish_tile). Every path ends with a block
+  // barrier after its last read of the activation stages, so they can take loads again.
+  auto finish_tile = [&](int tile, int seg_u0, int seg_u1) {
     if (KW > 1) {
-      // Sum the KW warps of each chunk in k-warp order, through the stage each just consumed.
-      float4* mine = reinterpret_cast<float4*>(wsm + buf * S::STAGE);
+      // Sum the KW warps of each chunk in k-warp order, through the activation stages (once
+      // every warp is done reading them).
+      __syncthreads();
+      float4* const red = reinterpret_cast<float4*>(a_sm);
       if (kw > 0) {
+        float4* mine = red + ((kw - 1) * CW + cw) * TB * 128;
 #pragma unroll
         for (int t = 0; t < 4; t++)
 #pragma unroll
@@ -758,8 +772,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
       if (kw == 0) {
 #pragma unroll
         for (int w = 1; w < KW; w++) {
-          const float4* other = reinterpret_cast<const float4*>(
-              reinterpret_cast<char*>(smem) + (w * CW + cw) * 2 * S::STAGE + buf * S::STAGE);
+          const float4* other = red + ((w - 1) * CW + cw) * TB * 128;
 #pragma unroll
           for (int t = 0; t < 4; t++)
 #pragma unroll
@@ -773,7 +786,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     const int t0 = tile * S_;
     if (seg_u0 == t0 && seg_u1 == t0 + S_) {
       if (kw == 0) write_c(tile);
-      if (KW > 1) __syncthreads();  // the stages are reused for loads only after every read
+      if (KW > 1) __syncthreads();
       return;
     }
     if (seg_u0 > t0) {
@@ -834,21 +847,22 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
   // loads as this one's blocks retire. With the scales requested after the release, the first
   // multiply waited a DRAM round trip (MQ_TRACE: 2.3 -> 1.0 us after the release); the launch
   // as a whole was not measurably faster (benchmarks/KERNEL_NOTES.md).
-  load_stage(cur, 0, false, true);
+  load_scales(cur, 0);
   grid_dependency_wait();
   MQ_TRACE_MARK(1);
   grid_launch_dependents();
-  load_stage(cur, 0, true, false);
+  load_acts(cur, 0);
   int seg_u0 = u_begin;
   int buf = 0;
-  const char* const lane_a = reinterpret_cast<const char*>(smem) + warp * 2 * S::STAGE + lane * 16;
-  const char* const lane_s = reinterpret_cast<const char*>(smem) + warp * 2 * S::STAGE + S::A_BYTES + g * 16;
+  // This warp's pairs of a stage start at its k-warp's slots.
+  const char* const lane_a = a_sm + kw * D * TB * 256 + lane * 16;
+  const char* const lane_s = wsm + g * 16;
 
   // The D stripes of one batch; FULL: all D are valid (the common case, no per-slot tests).
   auto run_batch = [&](auto full_tag, const Batch& nxt) {
     constexpr bool FULL = decltype(full_tag)::value;
-    const char* a_st = lane_a + buf * S::STAGE;
-    [[maybe_unused]] const char* s_st = lane_s + buf * S::STAGE;  // grouped scales only
+    const char* a_st = lane_a + buf * S::A_STAGE;
+    [[maybe_unused]] const char* s_st = lane_s + buf * S::S_STAGE;  // grouped scales only
     const int4* nbp = nxt.bp;
     uint32_t bf[4];
 #pragma unroll
@@ -894,25 +908,36 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
   for (;;) {
     const bool more = cur.u_next < u_end;
     const int tile_end = (cur.tile + 1) * S_;
+    const bool ends = cur.u_next == tile_end || !more;
     Batch nxt;
     nxt.cnt = 0;
     nxt.bp = p.B;
     if (more) nxt = make_batch(cur.u_next, cur.tile + (cur.u_next == tile_end));
+    // Every thread's copies of this batch have landed, and every warp is done with the other
+    // stage (the previous batch), which the next batch's copies now overwrite; at a segment end
+    // they wait for the k-warp hand-off, which uses both stages.
     cp_async_wait<0>();
-    __syncwarp();
+    __syncthreads();
 #ifdef MQ_TRACE
     if (cur.u == u_begin) MQ_TRACE_MARK(5);
 #endif
-    if (more) load_stage(nxt, buf ^ 1);
+    if (more && !ends) {
+      load_scales(nxt, buf ^ 1);
+      load_acts(nxt, buf ^ 1);
+    }
     if (cur.cnt == D) run_batch(std::true_type{}, nxt);
     else run_batch(std::false_type{}, nxt);
-    if (cur.u_next == tile_end || !more) {
+    if (ends) {
 #ifdef MQ_TRACE
       if (!more) MQ_TRACE_MARK(2);
 #endif
-      finish_tile(cur.tile, seg_u0, cur.u_next, buf);
+      finish_tile(cur.tile, seg_u0, cur.u_next);
       zero(acc);
       seg_u0 = cur.u_next;
+      if (more) {
+        load_scales(nxt, buf ^ 1);
+        load_acts(nxt, buf ^ 1);
+      }
     }
     if (!more) break;
     cur = nxt;
@@ -1374,28 +1399,25 @@ bool pick_pipeline(int mb, int wn, int smem_optin, int smem_per_sm, TiledConfig*
 #define MQ_PDL 1
 #endif
 
-// Largest m the skinny path takes (compile with -DMQ_SKINNY_MAX_M=0 to measure without it; the
-// kernel supports up to 8). Measured on the H200 (benchmarks/logs/skinny_h200/): at m = 4 the
-// skinny kernel beats the tiled one on every Llama layer (7B set 55.7 against 60.2 us, 70B 159.4
-// against 176.7), at m = 6 they tie, at m = 8 the tiled kernel wins (61.5 against 67.3). (On the
-// H100 the tiled kernel was already ahead at m = 4: 62.8 against 64.0 us.)
+// Largest m the skinny path takes (compile with -DMQ_SKINNY_MAX_M=0 to measure without it), which
+// is all the kernel supports. With the activations copied once per block it beats the tiled
+// kernel at every m <= 8 on every Llama layer (H200, benchmarks/logs/skinny_shared_acts/: 7B set
+// at m = 8 49.3 against 61.4 us, 70B 129.0 against 184.8). Two token groups (m = 9-16) were
+// slower than the tiled kernel on most layers (KERNEL_NOTES.md).
 #ifndef MQ_SKINNY_MAX_M
-#define MQ_SKINNY_MAX_M 4
+#define MQ_SKINNY_MAX_M 8
 #endif
-// Warps per skinny block. Eight (half the register file) leave room on every SM for one block of
-// the next launch, which programmatic dependent launch starts while this one drains: it
-// streams its first weights during this launch's tail instead of after it (16 warps were
-// measured slower; benchmarks/KERNEL_NOTES.md).
+// Warps per skinny block. Eight take half the register file, so an SM holds two blocks (of this
+// launch, or one of the next launch beside this one's; 16 warps were measured slower;
+// benchmarks/KERNEL_NOTES.md).
 constexpr int kSkinnyNW = 8;
 // Stripes per warp batch: 4 KB of weights in flight per warp (more spills registers).
 constexpr int kSkinnyD = 8;
 
 // Shared memory of a skinny launch, for the largest scale footprint (g32) so that the plan does
 // not depend on the group size (mirrors Skinny<>::SMEM).
-int skinny_smem(int tb, int nw, int d) {
-  const int srows = d / 2;
-  const int load = d * tb * 256 + srows * 128, red = 2048 * tb;
-  return nw * 2 * (load > red ? load : red);
+int skinny_smem(int nw, int cw, int d) {
+  return 2 * (nw / cw) * d * 256 + nw * 2 * (d / 2) * 128;
 }
 
 bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Plan* pl) {
@@ -1405,20 +1427,18 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   if (const char* env = getenv("MQ_FORCE_SKINNY")) sscanf(env, "%d,%d", &max_m, &per_sm);
 #endif
   if (m > max_m || m > 8) return false;
-  // Ranges for one or two blocks per SM. Two blocks of this launch per SM keep 64 KB of weights
-  // in flight instead of 32 KB, which the H200's HBM3e needs (70B set at m = 1: 153.5 -> 128.9
-  // us; 8192x57344 78.3 -> 65.3); they fill the register file, so the next launch's block no
-  // longer starts beside them (PDL still starts it as they retire). At m = 3-4 the wide
-  // k = 4096 layers were slower with two (4096x22016 m = 3: 26.6 against 21.6 us; not
-  // understood) while every k >= 8192 layer was faster (benchmarks/logs/skinny_h200/).
-  if (per_sm <= 0) per_sm = (m <= 2 || k >= 8192) ? 2 : 1;
+  // Two blocks of this launch per SM keep 64 KB of weights in flight instead of 32 KB, which the
+  // H200's HBM3e needs (70B set at m = 1: 153.5 -> 128.9 us; 8192x57344 78.3 -> 65.3); they fill
+  // the register file, so the next launch's block no longer starts beside them (PDL still starts
+  // it as they retire). Once the activations were copied once per block, two were as fast or
+  // faster on every Llama layer at every m <= 8 (before, the k = 4096 layers lost at m = 3-4:
+  // the per-warp activation copies; benchmarks/logs/skinny_shared_acts/). Not measured on an
+  // H100, where one block beside the next launch's used to win on the 7B set.
+  if (per_sm <= 0) per_sm = 2;
   pl->kind = kSkinny;
   pl->tb = 1;
   pl->d = kSkinnyD;
   pl->nw = kSkinnyNW;
-  auto fits = [&](int bytes) { return bytes <= smem_optin && bytes + kSmemReserve <= smem_per_sm; };
-  if (!fits(skinny_smem(pl->tb, pl->nw, pl->d))) return false;
-  pl->smem = skinny_smem(pl->tb, pl->nw, pl->d);
   const int n_chunks = n / 64, stripes = k / 16;
   // Chunks per tile: the widest tile whose stripes are shared by at most ~4 blocks (each split
   // costs a partial round trip); narrow layers take 2 chunks x 4 k-warps so that one tile's k is
@@ -1438,6 +1458,8 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   }
   if (choice == 0) return false;
   pl->cw = choice;
+  pl->smem = skinny_smem(pl->nw, pl->cw, pl->d);
+  if (pl->smem > smem_optin || pl->smem + kSmemReserve > smem_per_sm) return false;
   const long long tiles = (n_chunks + pl->cw - 1) / pl->cw;
   const long long total = tiles * stripes;
   if (tiles > kMaxTickets || total > 0x3fffffffLL) return false;

@@ -143,7 +143,7 @@ class LaunchPlan:
     smem: int  # dynamic shared memory per block, bytes
     stripes: int  # 16-row stripes of k per pipeline stage (skinny: per warp batch)
     partial_floats: int  # fp32 partial buffer the launch needs (0: none)
-    kernel: str = "tiled"  # "skinny" (m <= 4: weight streaming), "tiled" (mma.sync) or "wgmma" (Hopper)
+    kernel: str = "tiled"  # "skinny" (m <= 8: weight streaming), "tiled" (mma.sync) or "wgmma" (Hopper)
     tile_columns: int = 512  # output columns per tile
 
 

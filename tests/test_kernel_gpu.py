@@ -63,7 +63,7 @@ def test_small_and_odd_shapes(k, n, m, groupsize):
 
 @pytest.mark.parametrize("groupsize", [128, -1])
 @pytest.mark.parametrize("k,n", LLAMA_7B + LLAMA_70B)
-@pytest.mark.parametrize("m", [1, 16, 64, 256])
+@pytest.mark.parametrize("m", [1, 8, 16, 64, 256])
 def test_llama_shapes(k, n, m, groupsize):
     B, s, W = make(k, n, groupsize, seed=3)
     A = torch.randn(m, k, device="cuda", dtype=torch.float16)
@@ -76,7 +76,7 @@ def test_large_m():
     check(A, B, s, W, 128)
 
 
-@pytest.mark.parametrize("m", [1, 16, 64, 300])
+@pytest.mark.parametrize("m", [1, 8, 16, 64, 300])
 def test_deterministic_and_workspace_rearmed(m):
     B, s, W = make(4096, 4096, 128)
     ws = ops.make_workspace("cuda")

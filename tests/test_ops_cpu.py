@@ -136,17 +136,21 @@ def test_plan_covers_every_shape(kernel_library, monkeypatch):
                 plan = ops.plan_launch(m, n, k, sms, optin, per_sm)
                 assert plan.smem <= optin and plan.smem + 1024 <= per_sm
                 assert plan.tickets <= ops.WORKSPACE_SIZE
-                if m <= 4:
+                if m <= 8:
                     # Decoding sizes stream the weights: one token group of 8, every tile ticketed,
-                    # one block per SM, or two (m <= 2 or k >= 8192: more weight bytes in flight).
+                    # two blocks per SM (64 KB of weight bytes in flight per SM).
                     assert plan.kernel == "skinny" and plan.m_blocks == 1
                     assert plan.tile_columns in (128, 256, 512)
                     tiles = -(-n // plan.tile_columns)
-                    bps = 2 if m <= 2 or k >= 8192 else 1
-                    assert plan.tickets == tiles and plan.blocks <= bps * sms and plan.partial_floats > 0
-                    if tiles * (k // 16) >= 16 * bps * sms:
+                    assert plan.tickets == tiles and plan.blocks <= 2 * sms and plan.partial_floats > 0
+                    # Activation stages for the block (k-warps x 8 stripes x 256 B, two) and every
+                    # warp's scale stages (g32's four rows, two).
+                    k_warps = 8 // (plan.tile_columns // 64)
+                    assert plan.smem == 2 * k_warps * 8 * 256 + 8 * 2 * 4 * 128
+                    assert 2 * (plan.smem + 1024) <= per_sm
+                    if tiles * (k // 16) >= 32 * sms:
                         # Large enough that the ranges are set by the SM count, not the minimum.
-                        assert plan.blocks > (bps - 1) * sms, (m, n, k, sms, plan)
+                        assert plan.blocks > sms, (m, n, k, sms, plan)
                     continue
                 assert plan.kernel == "tiled" and plan.tile_columns in (128, 256, 512)
                 assert plan.m_blocks == min(4, -(-m // 16))
@@ -188,7 +192,7 @@ def test_plan_hopper_path(kernel_library, monkeypatch):
     for m in (1, 3, 4, 5, 16, 17, 32, 33, 64, 65, 128, 300, 16384):
         for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008), (12288, 4096), (8192, 28672)):
             plan = ops.plan_launch(m, n, k, sms, optin, per_sm, ops.FEATURE_WGMMA)
-            if m <= 4:
+            if m <= 8:
                 assert plan.kernel == "skinny"
                 continue
             if m <= 32:
