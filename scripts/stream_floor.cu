@@ -4,7 +4,8 @@
 // one launch per layer; the gap between it and the real kernel is what the kernel adds.
 //
 //   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a scripts/stream_floor.cu -o /tmp/floor
-//   /tmp/floor [MB ...]        (default: 0 8.4 25.2 45.1 117.4 235 MB; prints us per launch)
+//   /tmp/floor [--per-sm N] [MB ...]   (default: 1 block per SM; 0 8.4 25.2 45.1 117.4 235 MB;
+//                                       prints us per launch)
 //
 // Variants: "plain" launches; "pdl" launches with programmatic dependent launch, each block
 // signalling at its start and waiting for the previous launch only before its final write, so
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #define CHECK(x)                                                                          \
@@ -26,7 +28,7 @@
   } while (0)
 
 // Each warp streams contiguous 512-byte rows (as the skinny kernel does), 8 loads in flight per
-// thread, 256 threads per block, one block per SM.
+// thread (32 KB per block), 256 threads per block, N blocks per SM (the skinny kernel runs 2).
 __global__ void __launch_bounds__(256) stream_kernel(const int4* __restrict__ src, long long n_vec, int* out, bool pdl) {
 #if __CUDA_ARCH__ >= 900
   if (pdl) asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
@@ -55,9 +57,18 @@ __global__ void __launch_bounds__(256) stream_kernel(const int4* __restrict__ sr
 
 int main(int argc, char** argv) {
   std::vector<double> mbs = {0, 8.4, 25.2, 45.1, 117.4, 235.0};
-  if (argc > 1) {
+  int per_sm = 1, first = 1;
+  if (argc > 2 && std::string(argv[1]) == "--per-sm") {
+    per_sm = std::atoi(argv[2]);
+    first = 3;
+    if (per_sm < 1 || per_sm > 8) {
+      std::fprintf(stderr, "--per-sm takes 1 to 8 blocks per SM\n");
+      return 2;
+    }
+  }
+  if (argc > first) {
     mbs.clear();
-    for (int a = 1; a < argc; a++) mbs.push_back(std::atof(argv[a]));
+    for (int a = first; a < argc; a++) mbs.push_back(std::atof(argv[a]));
   }
   int dev = 0, sms = 0, l2 = 0;
   CHECK(cudaGetDevice(&dev));
@@ -67,6 +78,7 @@ int main(int argc, char** argv) {
   CHECK(cudaMalloc(&out, sizeof(int) * 4096));
   cudaStream_t stream;
   CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  std::printf("%d block(s) of 256 threads per SM\n", per_sm);
   std::printf("%10s %12s %12s %12s %12s\n", "MB", "plain us", "pdl us", "plain TB/s", "pdl TB/s");
   for (double mb : mbs) {
     const long long bytes = ((long long)(mb * 1e6) + 15) / 16 * 16;
@@ -86,7 +98,7 @@ int main(int argc, char** argv) {
       CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
       for (int l = 0; l < launches; l++) {
         cudaLaunchConfig_t cfg = {};
-        cfg.gridDim = dim3(sms);
+        cfg.gridDim = dim3(sms * per_sm);
         cfg.blockDim = dim3(256);
         cfg.stream = stream;
         cudaLaunchAttribute attr[1];
