@@ -1430,10 +1430,11 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   // Two blocks of this launch per SM keep 64 KB of weights in flight instead of 32 KB, which the
   // H200's HBM3e needs (70B set at m = 1: 153.5 -> 128.9 us; 8192x57344 78.3 -> 65.3); they fill
   // the register file, so the next launch's block no longer starts beside them (PDL still starts
-  // it as they retire). Once the activations were copied once per block, two were as fast or
-  // faster on every Llama layer at every m <= 8 (before, the k = 4096 layers lost at m = 3-4:
-  // the per-warp activation copies; benchmarks/logs/skinny_shared_acts/). Not measured on an
-  // H100, where one block beside the next launch's used to win on the 7B set.
+  // it as they retire). Once the activations were copied once per block, two were faster on
+  // every Llama layer at every m <= 8 but 4096x4096 at m = 1-2 (0.1-0.4 us slower; before, the
+  // k = 4096 layers lost at m = 3-4: the per-warp activation copies;
+  // benchmarks/logs/skinny_shared_acts/). Not measured on an H100, where one block beside the
+  // next launch's used to win on the 7B set.
   if (per_sm <= 0) per_sm = 2;
   pl->kind = kSkinny;
   pl->tb = 1;
