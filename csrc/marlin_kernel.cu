@@ -706,6 +706,10 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     }
     cp_async_commit();
   };
+  auto load_stage = [&](const Batch& b, int buf) {
+    load_scales(b, buf);
+    load_acts(b, buf);
+  };
 
   float acc[4][TB][4];
   float gacc[POST ? 4 : 1][TB][4];  // the current scale group's sum, unscaled (POST only)
@@ -921,10 +925,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
 #ifdef MQ_TRACE
     if (cur.u == u_begin) MQ_TRACE_MARK(5);
 #endif
-    if (more && !ends) {
-      load_scales(nxt, buf ^ 1);
-      load_acts(nxt, buf ^ 1);
-    }
+    if (more && !ends) load_stage(nxt, buf ^ 1);
     if (cur.cnt == D) run_batch(std::true_type{}, nxt);
     else run_batch(std::false_type{}, nxt);
     if (ends) {
@@ -934,10 +935,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
       finish_tile(cur.tile, seg_u0, cur.u_next);
       zero(acc);
       seg_u0 = cur.u_next;
-      if (more) {
-        load_scales(nxt, buf ^ 1);
-        load_acts(nxt, buf ^ 1);
-      }
+      if (more) load_stage(nxt, buf ^ 1);
     }
     if (!more) break;
     cur = nxt;
