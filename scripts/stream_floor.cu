@@ -58,11 +58,11 @@ __global__ void __launch_bounds__(256) stream_kernel(const int4* __restrict__ sr
 int main(int argc, char** argv) {
   std::vector<double> mbs = {0, 8.4, 25.2, 45.1, 117.4, 235.0};
   int per_sm = 1, first = 1;
-  if (argc > 2 && std::string(argv[1]) == "--per-sm") {
-    per_sm = std::atoi(argv[2]);
+  if (argc > 1 && std::string(argv[1]) == "--per-sm") {
+    per_sm = argc > 2 ? std::atoi(argv[2]) : 0;
     first = 3;
     if (per_sm < 1 || per_sm > 8) {
-      std::fprintf(stderr, "--per-sm takes 1 to 8 blocks per SM\n");
+      std::fprintf(stderr, "usage: floor [--per-sm N] [MB ...]; --per-sm takes 1 to 8 blocks per SM\n");
       return 2;
     }
   }
