@@ -1439,23 +1439,22 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   pl->d = kSkinnyD;
   pl->nw = kSkinnyNW;
   const int n_chunks = n / 64, stripes = k / 16;
-  // Chunks per tile: the widest tile whose stripes are shared by at most ~4 blocks (each split
-  // costs a partial round trip); narrow layers take 2 chunks x 4 k-warps so that one tile's k is
-  // covered by a few blocks rather than dozens.
-  int choice = 0;
-  const int options[3] = {pl->nw, pl->nw / 2, pl->nw / 4};
-  for (int i = 0; i < 3; i++) {
-    const int cw = options[i];
-    if (cw < 2 || pl->nw / cw > 4) continue;
-    const long long tiles = (n_chunks + cw - 1) / cw;
-    // More than a fifth of the warps without a chunk: a narrower tile, if there is one.
-    if (5 * (tiles * cw - n_chunks) > tiles * cw && i < 2 && options[i + 1] >= 2) continue;
-    const long long total = tiles * stripes;
-    const long long upb = (total + sms - 1) / sms;
-    choice = cw;
-    if (4 * upb >= stripes) break;
-  }
-  if (choice == 0) return false;
+  // Chunks per tile (the block's 8 warps are that many chunks times 8 / chunks k-warps): four,
+  // unless four-chunk tiles would be shared by fewer than 2 or more than 10 blocks. A batch copies
+  // the activations of its k-warps' stripes for 32 KB of weights (16 stripes with four chunks, 32
+  // with two), which at m = 8 cost the two-chunk plans 1-2 us on 8192x8192 and 28672x8192; with
+  // eight chunks a tile's k is split over more blocks, whose partials its summer adds (4096x22016:
+  // 0.4-0.6 us). Eight where four-chunk tiles outnumber half the blocks (8192x57344), two where
+  // fewer than a tenth (the n = 4096 layers). H200: benchmarks/logs/skinny_cw/.
+  const long long blocks_max = (long long)per_sm * sms;
+  auto wasteful = [&](int cw) {  // more than a fifth of the warps without a chunk
+    const long long slots = (long long)(n_chunks + cw - 1) / cw * cw;
+    return 5 * (slots - n_chunks) > slots;
+  };
+  const long long tiles4 = (n_chunks + 3) / 4;
+  int choice = 4;
+  if (2 * tiles4 > blocks_max && !wasteful(8)) choice = 8;
+  else if (10 * tiles4 < blocks_max || wasteful(4)) choice = 2;
   pl->cw = choice;
   pl->smem = skinny_smem(pl->nw, pl->cw, pl->d);
   if (pl->smem > smem_optin || pl->smem + kSmemReserve > smem_per_sm) return false;

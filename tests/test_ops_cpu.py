@@ -181,6 +181,23 @@ def test_plan_covers_every_shape(kernel_library, monkeypatch):
         ops.plan_launch(16, 131072, 2**31 - 64, 132, 232448, 233472)
 
 
+def test_skinny_tile_widths_on_llama_layers(kernel_library, monkeypatch):
+    """Decode-sized plans take four-chunk (256-column) tiles unless they would be shared by fewer
+    than 2 or more than 10 of the 2 x 132 blocks (measured per layer on the H200,
+    benchmarks/logs/skinny_cw/)."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    expected = {  # (k, n): tile columns
+        (4096, 12288): 256, (4096, 4096): 128, (4096, 22016): 256, (11008, 4096): 128,
+        (8192, 10240): 256, (8192, 8192): 256, (8192, 57344): 512, (28672, 8192): 256,
+    }
+    for (k, n), columns in expected.items():
+        for m in (1, 8):
+            plan = ops.plan_launch(m, n, k, 132, 232448, 233472, ops.FEATURE_WGMMA)
+            assert plan.kernel == "skinny" and plan.tile_columns == columns, (k, n, m, plan)
+
+
 def test_plan_hopper_path(kernel_library, monkeypatch):
     """With the wgmma feature (sm_90 + sm_90a code), m >= 33 takes the Hopper kernel: 128 x 256
     tiles above m = 64, 64 x 512 up to it, 64 x 256 where the wide tiles would leave SMs idle;
