@@ -7,7 +7,7 @@
 // the weight, 64 columns (4 tiles of 16x16) = 128 int32 = 512 bytes, where lane i of a warp
 // reads the 16 bytes at 16*i and finds, per tile, the 8 codes of its two m16n8k16 B fragments.
 //
-// Three kernels share that layout: the skinny one (m <= 4, decoding; see "Skinny path" below)
+// Three kernels share that layout: the skinny one (m <= 8, decoding; see "Skinny path" below)
 // streams the weights through registers, the tiled one (larger m, below) stages weights and
 // activations in shared memory and reuses each weight tile for up to 64 rows of A, and on sm_90a
 // the Hopper one (m >= 33, "Hopper path") runs the same tiles on warpgroup MMAs.
