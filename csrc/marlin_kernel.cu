@@ -1463,7 +1463,7 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   if (tiles > kMaxTickets || total > 0x3fffffffLL) return false;
   // Block ranges start at multiples of 8 stripes (k is a multiple of the group size, so tiles
   // are too): every batch then holds whole scale groups (see Skinny<>::SPG).
-  long long upb = (total + (long long)per_sm * sms - 1) / ((long long)per_sm * sms);
+  long long upb = (total + blocks_max - 1) / blocks_max;
   if (upb < 16) upb = 16;
   upb = (upb + 7) / 8 * 8;
   pl->tiles = (int)tiles;
