@@ -595,14 +595,16 @@ struct Skinny {
   // each 8 tokens x 16 k as two 8x8 halves (k 0-7, k 8-15), read by ldmatrix.
   static constexpr int A_STAGE = KW * D * TB * 256;
   // At a segment end the k-warps > 0 hand their accumulators (TB * 2 KB a warp) to their chunk's
-  // first k-warp through the activation stages, which are idle then.
-  static constexpr int RED = (KW - 1) * CW * TB * 2048;
+  // first k-warp through the stage of the batch just multiplied, RED_T of the four 16-feature
+  // slices per round: the other stage already takes the next batch.
+  static constexpr int RED_T = 2;
+  static constexpr int RED = (KW - 1) * CW * TB * RED_T * 512;
   static constexpr int S_STAGE = SROWS * 128;                // one warp's scale rows of a batch
   static constexpr int SMEM = 2 * A_STAGE + NW * 2 * S_STAGE;
   static constexpr int PARTIAL = CW * 512 * TB;              // floats per block slot
   static_assert(D == 8, "unsupported skinny shape");
   static_assert(D % SPG == 0, "a batch must hold whole scale groups");
-  static_assert(RED <= 2 * A_STAGE, "the k-warp hand-off must fit the activation stages");
+  static_assert(RED <= A_STAGE, "a round of the k-warp hand-off must fit one activation stage");
 };
 
 // 16 bytes of weights straight into registers, past L1 (each byte is used once); when `pred`
@@ -754,43 +756,53 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     }
   };
 
-  // A tile segment [seg_u0, seg_u1) of `tile` ended (block-uniform). Shared tiles: the segment
-  // holding the tile's first stripe (the end of its range) sums; the others store a partial and
-  // count in with red.release (see the tiled kernel's finish_tile). Every path ends with a block
-  // barrier after its last read of the activation stages, so they can take loads again.
-  auto finish_tile = [&](int tile, int seg_u0, int seg_u1) {
+  // A tile segment [seg_u0, seg_u1) of `tile` ended (block-uniform); `stage` is the activation
+  // stage of its last batch, which every warp has multiplied, while the other stage may already
+  // be taking the next batch. Shared tiles: the segment holding the tile's first stripe (the end
+  // of its range) sums; the others store a partial and count in with red.release (see the tiled
+  // kernel's finish_tile). No path needs a block barrier at its end: `stage` takes loads again
+  // only after the main loop's next one. LAST: the range's last segment, the only one that can be a summer (a segment that
+  // holds a tile's first stripe but not its last ends where the range ends); the other copy
+  // leaves the summer out, and this one is free of the next batch's weight registers, without
+  // which the summer's partial loads spill.
+  auto finish_tile = [&](int tile, int seg_u0, int seg_u1, char* stage, auto last_tag) {
+    constexpr bool LAST = decltype(last_tag)::value;
     if (KW > 1) {
-      // Sum the KW warps of each chunk in k-warp order, through the activation stages (once
-      // every warp is done reading them).
-      __syncthreads();
-      float4* const red = reinterpret_cast<float4*>(a_sm);
-      if (kw > 0) {
-        float4* mine = red + ((kw - 1) * CW + cw) * TB * 128;
+      // Sum the KW warps of each chunk in k-warp order, through `stage`, RED_T slices a round.
+      float4* const red = reinterpret_cast<float4*>(stage);
 #pragma unroll
-        for (int t = 0; t < 4; t++)
+      for (int t0 = 0; t0 < 4; t0 += S::RED_T) {
+        __syncthreads();  // every warp is done reading the stage (the batch, or the last round)
+        if (kw > 0) {
+          float4* mine = red + ((kw - 1) * CW + cw) * TB * S::RED_T * 32;
 #pragma unroll
-          for (int tb = 0; tb < TB; tb++)
-            mine[(t * TB + tb) * 32 + lane] = make_float4(acc[t][tb][0], acc[t][tb][1], acc[t][tb][2], acc[t][tb][3]);
-      }
-      __syncthreads();
-      if (kw == 0) {
-#pragma unroll
-        for (int w = 1; w < KW; w++) {
-          const float4* other = red + ((w - 1) * CW + cw) * TB * 128;
-#pragma unroll
-          for (int t = 0; t < 4; t++)
+          for (int t = 0; t < S::RED_T; t++)
 #pragma unroll
             for (int tb = 0; tb < TB; tb++) {
-              float4 v = other[(t * TB + tb) * 32 + lane];
-              acc[t][tb][0] += v.x; acc[t][tb][1] += v.y; acc[t][tb][2] += v.z; acc[t][tb][3] += v.w;
+              const float* a = acc[t0 + t][tb];
+              mine[(t * TB + tb) * 32 + lane] = make_float4(a[0], a[1], a[2], a[3]);
             }
+        }
+        __syncthreads();
+        if (kw == 0) {
+#pragma unroll
+          for (int w = 1; w < KW; w++) {
+            const float4* other = red + ((w - 1) * CW + cw) * TB * S::RED_T * 32;
+#pragma unroll
+            for (int t = 0; t < S::RED_T; t++)
+#pragma unroll
+              for (int tb = 0; tb < TB; tb++) {
+                float4 v = other[(t * TB + tb) * 32 + lane];
+                float* a = acc[t0 + t][tb];
+                a[0] += v.x; a[1] += v.y; a[2] += v.z; a[3] += v.w;
+              }
+          }
         }
       }
     }
     const int t0 = tile * S_;
     if (seg_u0 == t0 && seg_u1 == t0 + S_) {
       if (kw == 0) write_c(tile);
-      if (KW > 1) __syncthreads();
       return;
     }
     if (seg_u0 > t0) {
@@ -804,12 +816,12 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
             __stcg(part + ((cw * 4 + t) * TB + tb) * 32 + lane,
                    make_float4(acc[t][tb][0], acc[t][tb][1], acc[t][tb][2], acc[t][tb][3]));
       }
-      // The barrier orders every thread's stores before thread 0's release (cumulative); it
-      // also ends the k-warp hand-off before the stages take new loads.
+      // The barrier orders every thread's stores before thread 0's release (cumulative).
       __syncthreads();
       if (threadIdx.x == 0) count_in(p.counters + tile);
       return;
     }
+    if constexpr (!LAST) return;
     // The summer: ranges range + 1 .. last hold the rest of the tile.
     const int last = (t0 + S_ - 1) / p.upb;
     if (threadIdx.x == 0) {
@@ -925,19 +937,30 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
 #ifdef MQ_TRACE
     if (cur.u == u_begin) MQ_TRACE_MARK(5);
 #endif
-    if (more && !ends) load_stage(nxt, buf ^ 1);
+    // The next batch's stage is requested before this one is multiplied, also where a tile
+    // segment ends: the k-warp hand-off uses only this batch's stage. (When the hand-off used
+    // both and the next stage was requested after it, the range that crosses a tile boundary,
+    // the one that also sums the next tile, ended its loop 1-1.5 us after the others: MQ_TRACE,
+    // H200. Requested before: 7B set 46.2 -> 44.8 us at m = 1, 70B 123.0 -> 122.0, same call,
+    // benchmarks/logs/crossing/.) With one k-warp there is no hand-off, and the request stays
+    // after the segment end, where it was: requested before, the eight-chunk kernel spilled
+    // (ptxas) and 8192x57344 ran 4-5 us slower.
+    if (more && (KW > 1 || !ends)) load_stage(nxt, buf ^ 1);
     if (cur.cnt == D) run_batch(std::true_type{}, nxt);
     else run_batch(std::false_type{}, nxt);
     if (ends) {
 #ifdef MQ_TRACE
       if (!more) MQ_TRACE_MARK(2);
 #endif
-      finish_tile(cur.tile, seg_u0, cur.u_next);
+      if (!more) {
+        finish_tile(cur.tile, seg_u0, cur.u_next, a_sm + buf * S::A_STAGE, std::true_type{});
+        break;
+      }
+      finish_tile(cur.tile, seg_u0, cur.u_next, a_sm + buf * S::A_STAGE, std::false_type{});
       zero(acc);
       seg_u0 = cur.u_next;
-      if (more) load_stage(nxt, buf ^ 1);
+      if (KW == 1) load_stage(nxt, buf ^ 1);
     }
-    if (!more) break;
     cur = nxt;
     buf ^= 1;
   }

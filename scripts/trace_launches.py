@@ -16,6 +16,8 @@ launches, in microseconds from the launch's first release:
   exit       last block exited
   next       the next launch's first release (the period)
   lx_*       the block that exits last: its main loop end and (a summer) its wait's end
+  cross/rest skinny launches: main loop end of the median block whose range crosses a tile
+             boundary (it also sums the tile it ends in) and of the median other block
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def read_trace(lib) -> torch.Tensor:
     return buf.view(L, NB, SLOTS)
 
 
-def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60) -> list[dict]:
+def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60, dump: Path | None = None) -> list[dict]:
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
     gen = torch.Generator().manual_seed(k * 31 + n)
     codes = torch.randint(0, 16, (k, n), generator=gen, dtype=torch.int32).cuda()
@@ -53,6 +55,19 @@ def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60) ->
     Bs = [B] + [B.clone() for _ in range(nq - 1)]
     ss = [s] + [s.clone() for _ in range(nq - 1)]
     ws = ops.make_workspace("cuda")
+    props = torch.cuda.get_device_properties(0)
+    plan = ops.plan_launch(m, n, k, props.multi_processor_count, props.shared_memory_per_block_optin,
+                           props.shared_memory_per_multiprocessor, ops.device_features(0))
+    crosses = None
+    if plan.kernel == "skinny":
+        # Block b runs range blocks - 1 - b of upb stripes (the planner's upb: the smallest
+        # multiple of 8 that covers the units in this many blocks).
+        stripes, tiles = k // 16, -(-n // plan.tile_columns)
+        total = tiles * stripes
+        upb = -(-(-(-total // plan.blocks)) // 8) * 8
+        crosses = torch.tensor([
+            ((plan.blocks - 1 - b) * upb) // stripes != (min((plan.blocks - b) * upb, total) - 1) // stripes
+            for b in range(plan.blocks)])
     A = torch.randn(m, k, dtype=torch.float16, device="cuda")
     ops.gemm(A, Bs[0], ss[0], groupsize, ws)
     torch.cuda.synchronize()
@@ -69,6 +84,11 @@ def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60) ->
     graph.replay()
     torch.cuda.synchronize()
     t = read_trace(lib)
+    if dump is not None:
+        # Raw stamps of the first 16 launches (launch, block, slot; slot 7 is the SM), for
+        # per-block analysis.
+        dump.mkdir(parents=True, exist_ok=True)
+        torch.save(t[:16, :320].clone(), dump / f"{k}x{n}_m{m}.pt")
     launches = []
     for i in range(min(calls, L)):
         rec = t[i]
@@ -95,6 +115,8 @@ def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60) ->
             next=us(nxt[:, 1].min()),
             lx_loop=us(lx[2]), lx_spin=us(lx[4]) if lx[4] > 0 else float("nan"),
             sms=int(torch.unique(r[:, 7]).numel()),
+            cross=us(r[:, 2][crosses].median()) if crosses is not None and crosses.any() else float("nan"),
+            rest=us(r[:, 2][~crosses].median()) if crosses is not None and (~crosses).any() else float("nan"),
         ))
     return rows
 
@@ -110,6 +132,7 @@ def main(argv=None) -> int:
     ap.add_argument("--layers", default="4096x12288,4096x4096,4096x22016,11008x4096",
                     help="comma-separated KxN")
     ap.add_argument("--groupsize", type=int, default=128)
+    ap.add_argument("--dump", type=Path, default=None, help="save every layer's raw stamps here (.pt)")
     args = ap.parse_args(argv)
     lib = ops._load_library()
     try:
@@ -119,12 +142,12 @@ def main(argv=None) -> int:
         print("trace_launches: the library was not built with -DMQ_TRACE", file=sys.stderr)
         return 1
     cols = ["blocks", "sms", "entry_first", "entry_last", "release_last", "first", "loop_med", "loop_last",
-            "summer", "exit_med", "exit_last", "next", "lx_loop", "lx_spin"]
+            "summer", "exit_med", "exit_last", "next", "lx_loop", "lx_spin", "cross", "rest"]
     print(f"{'layer':>12}{'m':>5} " + "".join(f"{c:>13}" for c in cols))
     for spec in args.layers.split(","):
         k, n = (int(x) for x in spec.split("x"))
         for m in (int(x) for x in args.m.split(",")):
-            rows = trace_layer(lib, k, n, m, args.groupsize)
+            rows = trace_layer(lib, k, n, m, args.groupsize, dump=args.dump)
             med = {c: _median([r[c] for r in rows]) for c in cols}
             print(f"{spec:>12}{m:>5} " + "".join(f"{med[c]:>13.2f}" for c in cols))
     return 0
