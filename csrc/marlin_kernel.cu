@@ -942,9 +942,10 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     // both and the next stage was requested after it, the range that crosses a tile boundary,
     // the one that also sums the next tile, ended its loop 1-1.5 us after the others: MQ_TRACE,
     // H200. Requested before: 7B set 46.2 -> 44.8 us at m = 1, 70B 123.0 -> 122.0, same call,
-    // benchmarks/logs/crossing/.) With one k-warp there is no hand-off, and the request stays
-    // after the segment end, where it was: requested before, the eight-chunk kernel spilled
-    // (ptxas) and 8192x57344 ran 4-5 us slower.
+    // benchmarks/logs/crossing/; the crossing range still lags, for a reason not yet found.)
+    // With one k-warp there is no hand-off, and the request stays after the segment end, where
+    // it was: requested before, the eight-chunk kernel spilled (ptxas) and 8192x57344 ran 4-5
+    // us slower.
     if (more && (KW > 1 || !ends)) load_stage(nxt, buf ^ 1);
     if (cur.cnt == D) run_batch(std::true_type{}, nxt);
     else run_batch(std::false_type{}, nxt);
