@@ -761,10 +761,10 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
   // be taking the next batch. Shared tiles: the segment holding the tile's first stripe (the end
   // of its range) sums; the others store a partial and count in with red.release (see the tiled
   // kernel's finish_tile). No path needs a block barrier at its end: `stage` takes loads again
-  // only after the main loop's next one. LAST: the range's last segment, the only one that can be a summer (a segment that
-  // holds a tile's first stripe but not its last ends where the range ends); the other copy
-  // leaves the summer out, and this one is free of the next batch's weight registers, without
-  // which the summer's partial loads spill.
+  // only after the main loop's next one. LAST: the range's last segment, the only one that can
+  // be a summer (a segment that holds a tile's first stripe but not its last ends where the
+  // range ends); the other copy leaves the summer out, and this one is free of the next batch's
+  // weight registers, without which the summer's partial loads spill.
   auto finish_tile = [&](int tile, int seg_u0, int seg_u1, char* stage, auto last_tag) {
     constexpr bool LAST = decltype(last_tag)::value;
     if (KW > 1) {
