@@ -987,7 +987,9 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
 //   multiplied so that a stripe's wgmmas stay in flight while the next stripe is dequantized.
 // * Work is stream-K over (tile, stage) exactly as in the tiled kernel (reverse block order,
 //   the segment holding a tile's first stage sums the others' fp32 partials in range order:
-//   deterministic), with programmatic dependent launch.
+//   deterministic), with programmatic dependent launch. Where a tile's k is split several ways,
+//   each range is run by a cluster of two blocks that take alternate stages and finish half
+//   the tile each ("Pairs" below).
 // ------------------------------------------------------------------------------------------
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -1008,6 +1010,7 @@ struct WgParams {
   int m_chunks, k_iters;  // tiles = m_chunks * n_slices, token chunk fastest
   int blocks, upb;
   long long total_iters;
+  int pair;  // 1: clusters of two blocks share each stream-K range (see "Pairs" in the kernel)
 #ifdef MQ_TRACE
   int trace_id;
 #endif
@@ -1030,6 +1033,9 @@ struct WgTile {
   static_assert(CH == 2 || CH == 4, "2 or 4 wgmmas per stripe");
   static_assert(STAGES >= 3, "the ring refills two stages behind the one multiplied");
   static_assert(KB == 1 || KB == 2, "stages of 64 or 128 k");
+  // A pair's hand-over of half a tile goes through the two stages the ring leaves idle at a
+  // segment end (kb = 1 tiles are never paired).
+  static_assert(KB == 1 || PARTIAL <= STAGE, "half a fp32 tile fits two stages");
 };
 
 // Register-A warpgroup MMA, D (64 x N, fp32) = A (64 x 16, fp16 registers) x B (16 x N, fp16,
@@ -1096,6 +1102,28 @@ __device__ __forceinline__ void lds_words(uint32_t (&w)[CH], uint32_t addr) {
   }
 }
 
+__device__ __forceinline__ float4 ld_shared_v4(uint32_t addr) {
+  float4 v;
+  asm volatile("ld.shared.v4.f32 {%0,%1,%2,%3}, [%4];\n" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(addr) : "memory");
+  return v;
+}
+// Stores to shared address `addr` of the cluster's block `rank`.
+__device__ __forceinline__ void st_dsmem_v4(uint32_t addr, int rank, float a, float b, float c, float d) {
+  uint32_t remote;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(addr), "r"(rank));
+  asm volatile("st.shared::cluster.v4.f32 [%0], {%1,%2,%3,%4};\n" ::"r"(remote), "f"(a), "f"(b), "f"(c), "f"(d) : "memory");
+}
+// Every thread of every block of the cluster: shared-memory writes before it are visible to
+// the cluster's reads after it.
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+}
+// The same meeting without ordering memory: enough to know the other blocks' reads are done
+// (2-3% faster pairs than a release here at m = 64-128, 7B set; benchmarks/logs/pairs/).
+__device__ __forceinline__ void cluster_meet() {
+  asm volatile("barrier.cluster.arrive.relaxed.aligned;\nbarrier.cluster.wait.aligned;\n" ::: "memory");
+}
+
 template <int NTOK, int CH, int STAGES, int KB, bool PER_CHANNEL>
 __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
 #if MQ_WGMMA_DEVICE
@@ -1117,11 +1145,21 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   const int cin = (warp >> 2) * CH + ((warp & 3) * CH) / 4;
   const int t0 = ((warp & 3) % (4 / CH)) * CH;
 
-  const int range = p.blocks - 1 - (int)blockIdx.x;  // reverse block order (see the tiled kernel)
+  // Pairs: the two blocks of a cluster share one stream-K range, block `rank` multiplying its
+  // stages rank, rank + 2, ... (the planner keeps upb and k_iters even, so both get the same
+  // stages of every tile segment). At a segment end each hands the other the half of its tile it
+  // does not keep, through distributed shared memory; the fixup below then runs on half tiles,
+  // so a summer reads half as many partials, each half the size, as a single block's would. A
+  // single summer's reads through its one SM took 4-13 us a layer at m = 64-256; paired, the
+  // last summer of 4096x4096 at m = 64 finished 2.6 us after its wait instead of 9.5, though
+  // the hand-overs put that wait 1.5 us later (H200 traces, benchmarks/logs/pairs/).
+  const int stride = p.pair ? 2 : 1, rank = p.pair ? (int)(blockIdx.x & 1) : 0;
+  // Reverse block order (see the tiled kernel).
+  const int range = p.blocks / stride - 1 - (int)blockIdx.x / stride;
   const long long it_begin = (long long)range * p.upb;
   const long long it_end = min(it_begin + p.upb, p.total_iters);
-  const int n_iters = (int)(it_end - it_begin);
-  if (n_iters <= 0) return;
+  const int n_iters = (int)(it_end - it_begin) / stride;
+  if (n_iters <= 0) return;  // both blocks of a pair, or neither
   const int first_tile = (int)(it_begin / p.k_iters);
 
   const int n_vec_B = p.n / 2, n_vec_s = p.n / 8, k_vec_A = p.k / 8;
@@ -1133,7 +1171,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   };
 
   // ---- loads: stage `buf` gets stage `kit` of tile `ld_tile` ----
-  int ld_tile = first_tile, ld_kit = (int)(it_begin - (long long)first_tile * p.k_iters);
+  int ld_tile = first_tile, ld_kit = (int)(it_begin - (long long)first_tile * p.k_iters) + rank;
   int ld_row0, ld_col0;
   tile_coords(ld_tile, ld_row0, ld_col0);
   auto load_stage = [&](int buf, bool do_a, bool do_bs) {
@@ -1164,8 +1202,8 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     }
   };
   auto advance = [&]() {
-    if (++ld_kit == p.k_iters) {
-      ld_kit = 0;
+    if ((ld_kit += stride) >= p.k_iters) {
+      ld_kit -= p.k_iters;
       ld_tile++;
       tile_coords(ld_tile, ld_row0, ld_col0);
     }
@@ -1214,14 +1252,20 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     }
   };
 
+  // The fixup runs on a whole tile (HALF false: CH wgmmas' accumulators) or, in a pair, on the
+  // half a block keeps: after pair_exchange, acc[i] for i < CH / 2 holds wgmma 2 i + rank. Two
+  // compile-time shapes, not a per-wgmma test: a runtime "kept" predicate on the fixup's loads
+  // cost 50 registers and serialized the summer's reads (7B set at m = 64: 104 -> 137 us).
   // Accumulator (i, jn, v) of a thread: feature col0 + 64 cin + 16 (t0 + i) + g + 8 (v >> 1),
-  // token row0 + 8 jn + 2 q + (v & 1).
-  auto write_c = [&](int row0, int col0, int rows_left) {
+  // token row0 + 8 jn + 2 q + (v & 1), with i the wgmma it came from.
+  auto write_c = [&](auto half_tag, int row0, int col0, int rows_left) {
+    constexpr bool HALF = decltype(half_tag)::value;
+    constexpr int NI = HALF ? CH / 2 : CH;
     const int fbase = col0 + cin * 64 + 16 * t0 + g;
     if (col0 + cin * 64 >= p.n) return;
 #pragma unroll
-    for (int i = 0; i < CH; i++) {
-      const int f = fbase + 16 * i;
+    for (int i = 0; i < NI; i++) {
+      const int f = fbase + 16 * (HALF ? 2 * i + rank : i);
       float s0 = 1.f, s1 = 1.f;
       if (PER_CHANNEL) { s0 = channel_scale(p.s, f); s1 = channel_scale(p.s, f + 8); }
 #pragma unroll
@@ -1241,52 +1285,94 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     }
   };
 
-  // Partials in fragment order, one float4 per lane per (wgmma, 8 tokens): coalesced.
-  auto partial_of = [&](int r) { return reinterpret_cast<float4*>(p.partials + (long long)r * T::PARTIAL); };
-  auto frag_index = [&](int i, int jn) { return ((warp * CH + i) * (NTOK / 8) + jn) * 32 + lane; };
+  // Partials in fragment order, one float4 per lane per (wgmma, 8 tokens): coalesced. A pair's
+  // blocks each own half of their range's partial.
+  auto partial_of = [&](int r) {
+    return reinterpret_cast<float4*>(p.partials + (long long)r * T::PARTIAL + rank * (T::PARTIAL / 2));
+  };
+  // NI: wgmmas per warp in the layout (CH, or CH / 2 for half tiles).
+  auto frag_index = [&](int ni, int i, int jn) { return ((warp * ni + i) * (NTOK / 8) + jn) * 32 + lane; };
 
   // A tile segment ended (see the tiled kernel's finish_tile: alone, write C; a later share,
   // store a partial and count in; the first share waits for the others and sums in order).
-  auto finish_tile = [&](int tile, int kit_begin, int kit_end) {
+  auto finish_tile = [&](auto half_tag, int tile, int kit_begin, int kit_end) {
+    constexpr bool HALF = decltype(half_tag)::value;
+    constexpr int NI = HALF ? CH / 2 : CH;
     int row0, col0;
     tile_coords(tile, row0, col0);
     const int rows_left = p.m - row0;
     if (kit_begin == 0 && kit_end == p.k_iters) {
-      write_c(row0, col0, rows_left);
+      write_c(half_tag, row0, col0, rows_left);
       return;
     }
+    int* counter = p.counters + (HALF ? 2 * tile + rank : tile);
     if (kit_begin > 0) {
       float4* mine = partial_of(range);
 #pragma unroll
-      for (int i = 0; i < CH; i++)
+      for (int i = 0; i < NI; i++)
 #pragma unroll
         for (int jn = 0; jn < NTOK / 8; jn++)
           if (8 * jn < rows_left)
-            __stcg(mine + frag_index(i, jn), make_float4(acc[i][4 * jn], acc[i][4 * jn + 1], acc[i][4 * jn + 2], acc[i][4 * jn + 3]));
+            __stcg(mine + frag_index(NI, i, jn), make_float4(acc[i][4 * jn], acc[i][4 * jn + 1], acc[i][4 * jn + 2], acc[i][4 * jn + 3]));
       __syncthreads();
-      if (tid == 0) count_in(p.counters + tile);
+      if (tid == 0) count_in(counter);
       return;
     }
     const int last = (int)(((long long)tile * p.k_iters + p.k_iters - 1) / p.upb);
     if (tid == 0) {
-      wait_count(p.counters + tile, last - range);
+      wait_count(counter, last - range);
       MQ_TRACE_MARK(4);
-      p.counters[tile] = 0;
+      *counter = 0;
     }
     __syncthreads();
 #pragma unroll 2
     for (int r = range + 1; r <= last; r++) {
       const float4* part = partial_of(r);
 #pragma unroll
-      for (int i = 0; i < CH; i++)
+      for (int i = 0; i < NI; i++)
 #pragma unroll
         for (int jn = 0; jn < NTOK / 8; jn++)
           if (8 * jn < rows_left) {
-            const float4 v = __ldcg(part + frag_index(i, jn));
+            const float4 v = __ldcg(part + frag_index(NI, i, jn));
             acc[i][4 * jn] += v.x; acc[i][4 * jn + 1] += v.y; acc[i][4 * jn + 2] += v.z; acc[i][4 * jn + 3] += v.w;
           }
     }
-    write_c(row0, col0, rows_left);
+    write_c(half_tag, row0, col0, rows_left);
+  };
+
+  // Pairs, at a segment end: the wgmmas a block does not keep (2 i + 1 - rank) go to the other
+  // block, into the two stages of its ring that no copy is in flight to (the one just multiplied
+  // and the one before it; the next step refills the latter only after its block barrier). The
+  // kept sums end in acc[0 .. CH / 2 - 1] (selects, so every index stays compile-time).
+  [[maybe_unused]] auto pair_exchange = [&](int last_buf, int rows_left) {
+    const int prev_buf = (last_buf + STAGES - 1) % STAGES;
+    auto slot = [&](int i, int jn) -> uint32_t {
+      const uint32_t off = frag_index(CH / 2, i, jn) * 16;
+      return off < T::STAGE ? smem + prev_buf * T::STAGE + off : smem + last_buf * T::STAGE + (off - T::STAGE);
+    };
+    cluster_meet();  // the other block's wgmmas are done with those stages
+#pragma unroll
+    for (int i = 0; i < CH / 2; i++)
+#pragma unroll
+      for (int jn = 0; jn < NTOK / 8; jn++)
+        if (8 * jn < rows_left) {
+          float v[4];
+#pragma unroll
+          for (int e = 0; e < 4; e++) v[e] = rank ? acc[2 * i][4 * jn + e] : acc[2 * i + 1][4 * jn + e];
+          st_dsmem_v4(slot(i, jn), rank ^ 1, v[0], v[1], v[2], v[3]);
+        }
+    cluster_sync();
+#pragma unroll
+    for (int i = 0; i < CH / 2; i++)
+#pragma unroll
+      for (int jn = 0; jn < NTOK / 8; jn++) {
+        float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+        if (8 * jn < rows_left) v = ld_shared_v4(slot(i, jn));
+        acc[i][4 * jn] = (rank ? acc[2 * i + 1][4 * jn] : acc[2 * i][4 * jn]) + v.x;
+        acc[i][4 * jn + 1] = (rank ? acc[2 * i + 1][4 * jn + 1] : acc[2 * i][4 * jn + 1]) + v.y;
+        acc[i][4 * jn + 2] = (rank ? acc[2 * i + 1][4 * jn + 2] : acc[2 * i][4 * jn + 2]) + v.z;
+        acc[i][4 * jn + 3] = (rank ? acc[2 * i + 1][4 * jn + 3] : acc[2 * i][4 * jn + 3]) + v.w;
+      }
   };
 
   // ---- the ring: weights and scales of the first stages before griddepcontrol.wait ----
@@ -1328,9 +1414,9 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   // Tile segments: the first stage is peeled so that one wgmma group is in flight on every edge
   // into the inner loop (ptxas otherwise drains the tensor pipe at every stage to reconcile them).
   int tile = first_tile;
-  int kit = (int)(it_begin - (long long)first_tile * p.k_iters);
+  int kit = (int)(it_begin - (long long)first_tile * p.k_iters);  // where the (pair's) segment starts
   for (int i = 0; i < n_iters;) {
-    const int seg = min(p.k_iters - kit, n_iters - i);
+    const int seg = min((p.k_iters - kit) / stride, n_iters - i);
     step(i++, std::true_type{});
     for (int j = 1; j < seg; j++) step(i++, std::false_type{});
     wgmma_wait<0>();
@@ -1339,7 +1425,17 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
 #ifdef MQ_TRACE
     if (i == n_iters) MQ_TRACE_MARK(2);
 #endif
-    finish_tile(tile, kit, kit + seg);
+    bool paired = false;
+    if constexpr (KB == 2) {
+      if (p.pair) {
+        int row0, col0;
+        tile_coords(tile, row0, col0);
+        pair_exchange((i - 1) % STAGES, p.m - row0);
+        finish_tile(std::true_type{}, tile, kit, kit + 2 * seg);
+        paired = true;
+      }
+    }
+    if (!paired) finish_tile(std::false_type{}, tile, kit, kit + seg);
     tile++;
     kit = 0;
   }
@@ -1376,6 +1472,7 @@ struct Plan {
   int smem;
   // Skinny path: token groups of 8, warps per block, chunks per tile, stripes per warp batch.
   int tb, nw, cw, d, tiles, upb, total;
+  int pair;  // Hopper path: 1 where clusters of two blocks share each stream-K range
 };
 
 constexpr int kMaxTickets = 1 << 16;
@@ -1523,7 +1620,11 @@ int wg_smem(int ntok, int ch, int stages, int kb) {
 #define MQ_WGMMA_MIN_M 33
 #endif
 
-bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, Plan* pl, int* err) {
+// Largest cluster size device_clusters reports on (the portable limit).
+constexpr int kMaxCluster = 8;
+
+bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, const int* clusters, Plan* pl,
+                int* err) {
   *err = kOk;
   if (!(features & kFeatWgmma) || m < MQ_WGMMA_MIN_M) return false;
   // Tile shapes (token rows, wgmmas per stripe), widest first: 128 x 256 above m = 64, else
@@ -1580,23 +1681,44 @@ bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, i
     pl->partial_floats = 0;
   } else {
     if (pl->total_iters > 0x7fffffffLL) { *err = kTooLarge; return true; }
-    const long long blocks = sms < pl->total_iters ? sms : pl->total_iters;
-    pl->upb = (int)((pl->total_iters + blocks - 1) / blocks);
-    pl->blocks = (int)((pl->total_iters + pl->upb - 1) / pl->upb);
-    pl->counters = (int)tiles;
-    pl->partial_floats = (long long)pl->blocks * cfg->ntok * 128 * cfg->ch;  // one partial per range
+    // Stream-K ranges, run by pairs of blocks (clusters of two; see "Pairs" in the kernel) where
+    // the stages split evenly (128-k stages, an even count per tile) and the summers' reads are
+    // worth it: a tile's fp32 partial (KB) times the extra ranges per tile at least 128. Pairs
+    // pay a hand-over at every segment end and run half as many ranges; they lost up to 7 us
+    // where tiles outnumber the SMs (8192x57344 at m = 64) and 3-9 us at 1.5-1.7 ranges per
+    // 128 KB tile (4096x22016 at m = 128, 8192x10240 at m = 256), and won 2-12 us from two
+    // ranges per tile up (H200, benchmarks/logs/pairs/). clusters[2]: clusters of two the GPU
+    // runs at once.
+    const long long partial_kb = cfg->ntok * cfg->ch / 2;
+    bool pair = clusters != nullptr && cfg->kb == 2 && pl->k_iters % 2 == 0 && clusters[2] >= 1 &&
+                partial_kb * (sms - tiles) >= 128 * tiles;
+#ifdef MQ_EXPERIMENT
+    // Diagnostic builds only: MQ_FORCE_PAIR=0 runs single blocks.
+    if (const char* env = getenv("MQ_FORCE_PAIR")) pair = pair && atoi(env) != 0;
+#endif
+    const long long slots = pair ? (clusters[2] < sms / 2 ? clusters[2] : sms / 2) : sms;
+    const long long ranges = slots < pl->total_iters ? slots : pl->total_iters;
+    long long upb = (pl->total_iters + ranges - 1) / ranges;
+    if (pair) upb += upb & 1;
+    pl->upb = (int)upb;
+    pl->pair = pair ? 1 : 0;
+    const long long used = (pl->total_iters + upb - 1) / upb;
+    pl->blocks = (int)(used * (pair ? 2 : 1));
+    pl->counters = (int)tiles * (pair ? 2 : 1);
+    pl->partial_floats = used * cfg->ntok * 128 * cfg->ch;  // one partial per range (a half per block of a pair)
   }
   return true;
 }
 
-int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, Plan* plan) {
+int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, const int* clusters,
+              Plan* plan) {
   Plan pl{};
   if (plan_skinny(m, n, k, sms, smem_optin, smem_per_sm, &pl)) {
     *plan = pl;
     return kOk;
   }
   int err = kOk;
-  if (plan_wgmma(m, n, k, sms, smem_optin, smem_per_sm, features, &pl, &err)) {
+  if (plan_wgmma(m, n, k, sms, smem_optin, smem_per_sm, features, clusters, &pl, &err)) {
     *plan = pl;
     return err;
   }
@@ -1657,8 +1779,10 @@ std::atomic<int> trace_next{0};
 // programmatic dependent launch on sm_90+ when `pdl`. The dynamic shared-memory limit is raised
 // once per (kernel, device): a driver call per launch is measurable in eager decoding. Raising
 // it is idempotent, so two threads racing here is harmless.
+// `cluster` > 1: blocks in clusters of that many (consecutive in x).
 template <auto Kernel, typename P>
-int launch_kernel(const P& p, int blocks, int threads, int smem, bool pdl, int device, cudaStream_t stream) {
+int launch_kernel(const P& p, int blocks, int threads, int smem, bool pdl, int device, cudaStream_t stream,
+                  int cluster = 1) {
   static std::atomic<uint64_t> raised{0};
   const uint64_t bit = 1ull << (device % kMaxDevices);
   if (!(raised.load(std::memory_order_relaxed) & bit)) {
@@ -1666,21 +1790,31 @@ int launch_kernel(const P& p, int blocks, int threads, int smem, bool pdl, int d
     if (e != cudaSuccess) return e;
     raised.fetch_or(bit, std::memory_order_relaxed);
   }
-#if MQ_PDL
-  if (pdl) {
+#if !MQ_PDL
+  pdl = false;
+#endif
+  if (pdl || cluster > 1) {
     cudaLaunchConfig_t cfg = {};
     cfg.gridDim = dim3(blocks);
     cfg.blockDim = dim3(threads);
     cfg.dynamicSmemBytes = smem;
     cfg.stream = stream;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cudaLaunchAttribute attr[2];
+    int n_attr = 0;
+    if (pdl) {
+      attr[n_attr].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+      attr[n_attr++].val.programmaticStreamSerializationAllowed = 1;
+    }
+    if (cluster > 1) {
+      attr[n_attr].id = cudaLaunchAttributeClusterDimension;
+      attr[n_attr].val.clusterDim.x = cluster;
+      attr[n_attr].val.clusterDim.y = 1;
+      attr[n_attr++].val.clusterDim.z = 1;
+    }
     cfg.attrs = attr;
-    cfg.numAttrs = 1;
+    cfg.numAttrs = n_attr;
     return cudaLaunchKernelEx(&cfg, Kernel, p);
   }
-#endif
   Kernel<<<blocks, threads, smem, stream>>>(p);
   return cudaGetLastError();
 }
@@ -1732,7 +1866,7 @@ int dispatch_skinny(const SkParams& p, const Plan& pl, bool pdl, int device, cud
 template <int NTOK, int CH, int ST, int KB, bool PC>
 int launch_wg(const WgParams& p, int device, bool pdl, cudaStream_t stream) {
   return launch_kernel<wgmma_gemm_kernel<NTOK, CH, ST, KB, PC>>(p, p.blocks, 256, WgTile<NTOK, CH, ST, KB>::SMEM, pdl, device,
-                                                              stream);
+                                                              stream, p.pair ? 2 : 1);
 }
 
 template <bool PC>
@@ -1760,6 +1894,38 @@ __global__ void wgmma_probe_kernel(int* out) {
 #endif
 }
 
+// How many clusters of s blocks (s = 0 .. kMaxCluster; 0 where none) of the Hopper path's kernel
+// the device runs at once. Every Hopper configuration takes more than half an SM's shared memory,
+// so one instantiation answers for all. Clusters of 1 and 0 are not asked for.
+int device_clusters(int features, int* out) {
+  for (int s = 0; s <= kMaxCluster; s++) out[s] = 0;
+  if (!(features & kFeatWgmma)) return kOk;
+  constexpr auto kernel = wgmma_gemm_kernel<64, 4, 4, 2, false>;
+  constexpr int smem = WgTile<64, 4, 4, 2>::SMEM;
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  if (e != cudaSuccess) return e;
+  for (int s = 2; s <= kMaxCluster; s++) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(s * 64);
+    cfg.blockDim = dim3(256);
+    cfg.dynamicSmemBytes = smem;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = s;
+    attr[0].val.clusterDim.y = 1;
+    attr[0].val.clusterDim.z = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+    int count = 0;
+    if ((e = cudaOccupancyMaxActiveClusters(&count, kernel, &cfg)) != cudaSuccess) {
+      cudaGetLastError();
+      count = 0;  // cluster size not offered: the planner does not use it
+    }
+    out[s] = count;
+  }
+  return kOk;
+}
+
 int device_features(int major) {
   if (major != 9) return 0;
   cudaFuncAttributes attr;
@@ -1774,7 +1940,7 @@ int device_features(int major) {
 
 extern "C" {
 
-int mq_version() { return 4; }
+int mq_version() { return 5; }
 
 #ifdef MQ_TRACE
 // Diagnostic build only: the next launches are numbered from 0 again and the stamps cleared.
@@ -1836,21 +2002,39 @@ int mq_device_features(int device) {
   return features;
 }
 
+// out[s] (s = 0 .. 8): how many clusters of s blocks of the Hopper path the device runs at once
+// (0: none, or no Hopper path), for mq_plan. Returns 0 or a cudaError_t.
+int mq_device_clusters(int device, int* out) {
+  if (out == nullptr) return mq::kBadPointer;
+  const int features = mq_device_features(device);
+  if (features < 0) return cudaErrorInvalidDevice;
+  int current = -1;
+  cudaError_t e = cudaGetDevice(&current);
+  if (e != cudaSuccess) return e;
+  if (current != device && (e = cudaSetDevice(device)) != cudaSuccess) return e;
+  const int err = mq::device_clusters(features, out);
+  if (current != device) cudaSetDevice(current);
+  return err;
+}
+
 // Pure host-side planning (no GPU needed): what a product of this shape needs on a GPU with these
 // facts and feature flags (mq_device_features).
 // out[0..7] = m_blocks (token rows / 16 per tile; token groups of 8 on the skinny path), stages,
 // blocks, counters (tickets), smem bytes, stripes per stage (per warp batch), kernel kind (0 tiled,
 // 1 skinny, 2 Hopper wgmma), columns per tile;
+// out[8] = blocks per cluster (2: pairs of blocks share each stream-K range; 0: no clusters);
+// clusters: mq_device_clusters' table (nullptr: the plan uses no clusters);
 // *partial_floats = fp32 elements of the partial buffer (0: none needed).
-int mq_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, int* out,
+int mq_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, const int* clusters, int* out,
             long long* partial_floats) {
   if (m < 1 || n <= 0 || k <= 0 || n % 64 || k % 64) return mq::kBadShape;
   mq::Plan pl;
-  int err = mq::make_plan(m, n, k, sms, smem_optin, smem_per_sm, features, &pl);
+  int err = mq::make_plan(m, n, k, sms, smem_optin, smem_per_sm, features, clusters, &pl);
   if (err) return err;
   out[0] = pl.m_blocks; out[1] = pl.stages; out[2] = pl.blocks; out[3] = pl.counters;
   out[4] = pl.smem; out[5] = pl.ks; out[6] = pl.kind;
   out[7] = pl.kind == mq::kSkinny ? 64 * pl.cw : pl.kind == mq::kWgmma ? 128 * pl.wn : 64 * pl.wn;
+  out[8] = pl.pair ? 2 : 0;
   *partial_floats = pl.partial_floats;
   return mq::kOk;
 }
@@ -1874,7 +2058,7 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   if (e != cudaSuccess) return e;
   if (current != device && (e = cudaSetDevice(device)) != cudaSuccess) return e;
   // Device facts never change: read once per device (4 driver calls saved per launch).
-  struct Facts { std::atomic<int> ready; int major, sms, optin, per_sm, features; };
+  struct Facts { std::atomic<int> ready; int major, sms, optin, per_sm, features, clusters[mq::kMaxCluster + 1]; };
   static Facts facts[mq::kMaxDevices];
   Facts& f = facts[device];
   if (!f.ready.load(std::memory_order_acquire)) {
@@ -1885,6 +2069,7 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
     if ((e = cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device)) != cudaSuccess) return e;
     f.major = major; f.sms = sms; f.optin = optin; f.per_sm = per_sm;
     f.features = mq::device_features(major);
+    if ((e = static_cast<cudaError_t>(mq::device_clusters(f.features, f.clusters))) != cudaSuccess) return e;
     f.ready.store(1, std::memory_order_release);
   }
   if (f.major < 8) return mq::kOldArch;
@@ -1893,7 +2078,7 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   if (smem_limit > 0 && smem_limit < optin) optin = smem_limit;
 
   mq::Plan pl;
-  int err = mq::make_plan(m, n, k, sms, optin, per_sm, f.features, &pl);
+  int err = mq::make_plan(m, n, k, sms, optin, per_sm, f.features, f.clusters, &pl);
   if (err) return err;
   if (pl.partial_floats > 0 && (misaligned(partials) || partial_capacity < pl.partial_floats)) return mq::kSmallWorkspace;
   if (pl.counters > 0 && (counters == nullptr || counter_capacity < pl.counters)) return mq::kSmallWorkspace;
@@ -1933,7 +2118,7 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
     w.m = m; w.n = n; w.k = k; w.groupsize = groupsize;
     w.g_shift = groupsize == 32 ? 5 : groupsize == 64 ? 6 : 7;
     w.m_chunks = pl.m_chunks; w.k_iters = pl.k_iters;
-    w.blocks = pl.blocks; w.upb = pl.upb; w.total_iters = pl.total_iters;
+    w.blocks = pl.blocks; w.upb = pl.upb; w.total_iters = pl.total_iters; w.pair = pl.pair;
 #ifdef MQ_TRACE
     w.trace_id = mq::trace_next.fetch_add(1);
 #endif

@@ -37,13 +37,14 @@ __all__ = [
     "make_workspace",
     "plan_launch",
     "device_features",
+    "device_clusters",
     "FEATURE_WGMMA",
     "LaunchPlan",
     "KernelUnavailableError",
 ]
 
 _LIB_NAME = "libmarlin_quant_kernels.so"
-_LIB_VERSION = 4  # mq_version() of the csrc/ this binding speaks to (mq_plan with feature flags)
+_LIB_VERSION = 5  # mq_version() of the csrc/ this binding speaks to (mq_plan with cluster capacities)
 _LIB_DIR = Path(__file__).resolve().parent / "_lib"
 _lib_lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -105,9 +106,11 @@ def _load_library() -> ctypes.CDLL:
             ctypes.c_void_p,  # stream
         ]
         lib.mq_plan.restype = ctypes.c_int
-        lib.mq_plan.argtypes = [ctypes.c_int] * 7 + [ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_longlong)]
+        lib.mq_plan.argtypes = [ctypes.c_int] * 7 + [ctypes.POINTER(ctypes.c_int)] * 2 + [ctypes.POINTER(ctypes.c_longlong)]
         lib.mq_device_features.restype = ctypes.c_int
         lib.mq_device_features.argtypes = [ctypes.c_int]
+        lib.mq_device_clusters.restype = ctypes.c_int
+        lib.mq_device_clusters.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
         lib.mq_alloc_tickets.restype = ctypes.c_int
         lib.mq_alloc_tickets.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p)]
         lib.mq_error_string.restype = ctypes.c_char_p
@@ -145,25 +148,35 @@ class LaunchPlan:
     partial_floats: int  # fp32 partial buffer the launch needs (0: none)
     kernel: str = "tiled"  # "skinny" (m <= 8: weight streaming), "tiled" (mma.sync) or "wgmma" (Hopper)
     tile_columns: int = 512  # output columns per tile
+    cluster: int = 0  # blocks per thread-block cluster (wgmma: 2 where pairs share each stream-K range)
 
 
 #: Feature flag of :func:`plan_launch`: the GPU is sm_90 and the library carries its sm_90a
 #: (wgmma) code, so m >= 33 takes the Hopper kernel.
 FEATURE_WGMMA = 1
 _KINDS = ("tiled", "skinny", "wgmma")
+_CLUSTER_SIZES = 9  # device_clusters() covers clusters of 0 .. 8 blocks
 
 
 @functools.lru_cache(maxsize=4096)
-def plan_launch(m: int, n: int, k: int, sms: int, smem_optin: int, smem_per_sm: int, features: int = 0) -> LaunchPlan:
+def plan_launch(m: int, n: int, k: int, sms: int, smem_optin: int, smem_per_sm: int, features: int = 0,
+                clusters: tuple[int, ...] = ()) -> LaunchPlan:
     """How the kernel will run a product of this shape on a GPU with ``sms`` SMs and these
-    feature flags (``FEATURE_WGMMA``; see :func:`device_features`). No GPU needed."""
+    feature flags (``FEATURE_WGMMA``; see :func:`device_features`). ``clusters[s]`` is how many
+    thread-block clusters of ``s`` blocks the GPU runs at once (:func:`device_clusters`; empty:
+    the plan uses none). No GPU needed."""
     lib = _load_library()
-    out = (ctypes.c_int * 8)()
+    out = (ctypes.c_int * 9)()
     partial = ctypes.c_longlong(0)
-    err = lib.mq_plan(m, n, k, sms, smem_optin, smem_per_sm, features, out, ctypes.byref(partial))
+    table = None
+    if clusters:
+        if len(clusters) != _CLUSTER_SIZES:
+            raise ValueError(f"clusters must hold {_CLUSTER_SIZES} counts (cluster sizes 0..{_CLUSTER_SIZES - 1}), got {len(clusters)}")
+        table = (ctypes.c_int * _CLUSTER_SIZES)(*clusters)
+    err = lib.mq_plan(m, n, k, sms, smem_optin, smem_per_sm, features, table, out, ctypes.byref(partial))
     if err != 0:
         raise ValueError(f"cannot plan m={m}, n={n}, k={k}: {lib.mq_error_string(err).decode()}")
-    return LaunchPlan(out[0], out[1], out[2], out[3], out[4], out[5], partial.value, _KINDS[out[6]], out[7])
+    return LaunchPlan(out[0], out[1], out[2], out[3], out[4], out[5], partial.value, _KINDS[out[6]], out[7], out[8])
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,6 +305,17 @@ def _device_facts(index: int) -> tuple[int, int, int, tuple[int, int], int]:
     return props.multi_processor_count, optin, per_sm, cc, features
 
 
+@functools.lru_cache(maxsize=None)
+def device_clusters(index: int) -> tuple[int, ...]:
+    """For CUDA device ``index``: element ``s`` is how many clusters of ``s`` blocks of the Hopper
+    kernel the GPU runs at once (all zero without the Hopper path), as the kernel will plan."""
+    out = (ctypes.c_int * _CLUSTER_SIZES)()
+    err = _load_library().mq_device_clusters(index, out)
+    if err != 0:
+        raise RuntimeError(f"could not query CUDA device {index} for cluster occupancy: {_load_library().mq_error_string(err).decode()}")
+    return tuple(out)
+
+
 def device_features(index: int) -> int:
     """The planner's feature flags for CUDA device ``index`` (``FEATURE_WGMMA`` where the GPU is
     sm_90 and the kernel library was built with sm_90a), as the kernel itself will plan."""
@@ -323,7 +347,7 @@ def _launch(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: int, w
             f"{torch.cuda.get_device_name(device)} is {cc[0]}.{cc[1]}. Move the tensors to CPU for the reference path"
         )
     lib = _load_library()
-    plan = plan_launch(m, n, k, sms, optin, per_sm, features)
+    plan = plan_launch(m, n, k, sms, optin, per_sm, features, device_clusters(index) if features else ())
     C = torch.empty((m, n), dtype=A.dtype, device=device)
     stream = _current_stream(index)
     # Inside a capture (where cudaMalloc is not allowed) fresh zeroed tensors serve the one call;

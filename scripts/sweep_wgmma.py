@@ -5,7 +5,8 @@
 
 A configuration is ntok:ch:stages[:kb] of csrc's kWgConfigs (``off``: the tiled mma.sync kernel),
 ``sk=MAX_M[:PER_SM]`` (the skinny kernel up to MAX_M tokens, PER_SM blocks per SM) or ``plan``
-(the planner's own choice); each runs every layer of the sets at every m,
+(the planner's own choice), optionally with ``@single``: the Hopper path's stream-K ranges run by
+single blocks instead of pairs; each runs every layer of the sets at every m,
 timed as scripts/bench_kernel.py times (CUDA graphs of 60 launches, weights rotated past L2),
 with fp16 ``torch.nn.functional.linear`` in the same run; each output is checked against that
 fp16 product first. The planner reads ``MQ_FORCE_WG`` / ``MQ_FORCE_SKINNY`` at every plan, so one process sweeps all.
@@ -32,6 +33,10 @@ def force(cfg: str) -> None:
     """Point the planner at one configuration (see the module docstring for the syntax)."""
     os.environ.pop("MQ_FORCE_WG", None)
     os.environ.pop("MQ_FORCE_SKINNY", None)
+    os.environ.pop("MQ_FORCE_PAIR", None)
+    if cfg.endswith("@single"):
+        cfg = cfg[: -len("@single")]
+        os.environ["MQ_FORCE_PAIR"] = "0"
     if cfg.startswith("sk="):
         os.environ["MQ_FORCE_SKINNY"] = cfg[3:].replace(":", ",")
     elif cfg != "plan":

@@ -171,7 +171,7 @@ def test_back_to_back_launches_share_the_stream_scratch():
     buffer, launch after launch with no synchronization (programmatic dependent launch lets a
     launch start before the previous one ends: it must not touch them early); a plan too large
     for the buffer gets its own."""
-    shapes = [(1, 4096, 4096), (3, 11008, 4096), (16, 4096, 12288), (256, 4096, 4096)]
+    shapes = [(1, 4096, 4096), (3, 11008, 4096), (16, 4096, 12288), (256, 4096, 22016)]
     cases = []
     for m, k, n in shapes:
         B, s, W = make(k, n, 128, seed=m)
@@ -187,7 +187,8 @@ def test_back_to_back_launches_share_the_stream_scratch():
     assert ops._current_stream(stream.device.index) == stream.cuda_stream
     _, _, capacity = ops._scratch[(stream.device.index, stream.cuda_stream)]
     sms, optin, per_sm, _, features = ops._device_facts(stream.device.index)
-    needs = [ops.plan_launch(A.shape[0], B.shape[1] // 2, A.shape[1], sms, optin, per_sm, features).partial_floats
+    clusters = ops.device_clusters(stream.device.index)
+    needs = [ops.plan_launch(A.shape[0], B.shape[1] // 2, A.shape[1], sms, optin, per_sm, features, clusters).partial_floats
              for A, B, _, _ in cases]
     # Decode shapes use the buffer; the prefill-sized one is too large for it.
     assert 0 < min(needs) and needs[0] <= capacity < needs[-1], (needs, capacity)
@@ -251,6 +252,26 @@ def test_every_hopper_tile(m, n, k, groupsize):
     B, s, W = make(k, n, groupsize, seed=m + n)
     A = torch.randn(m, k, device="cuda", dtype=torch.float16)
     check(A, B, s, W, groupsize)
+
+
+@pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
+@pytest.mark.parametrize("m,n,k", [(33, 4096, 4096), (64, 4096, 11008), (100, 12288, 4096), (256, 4096, 4096),
+                                   (200, 8192, 8192)])
+def test_hopper_pairs(m, n, k, groupsize):
+    """Stream-K ranges run by clusters of two blocks that hand each other half a tile through
+    distributed shared memory (where the planner pairs them): right against the reference, and
+    the same bits on every call."""
+    sms, optin, per_sm, cc, features = ops._device_facts(0)
+    if cc != (9, 0) or not features & ops.FEATURE_WGMMA:
+        pytest.skip("pairs are a Hopper-path plan")
+    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0))
+    assert plan.cluster == 2, plan
+    B, s, W = make(k, n, groupsize, seed=m + k)
+    A = torch.randn(m, k, device="cuda", dtype=torch.float16)
+    check(A, B, s, W, groupsize)
+    first = ops.gemm(A, B, s, groupsize)
+    for _ in range(3):
+        assert torch.equal(ops.gemm(A, B, s, groupsize), first)
 
 
 def test_compile_reduce_overhead_cudagraph_trees():

@@ -234,6 +234,42 @@ def test_plan_hopper_path(kernel_library, monkeypatch):
         ops.plan_launch(64, 131072, 2**31 - 64, sms, optin, per_sm, ops.FEATURE_WGMMA)
 
 
+# Cluster capacities read off the H200 (ops.device_clusters: clusters of 0 .. 8 blocks at once).
+H200_CLUSTERS = (0, 0, 66, 39, 30, 22, 17, 15, 15)
+
+
+def test_plan_hopper_pairs(kernel_library, monkeypatch):
+    """Given clusters of two, the Hopper path runs its stream-K ranges by pairs of blocks where a
+    tile's k is split several ways (its partial times the extra ranges per tile reaches 128 KB):
+    half as many ranges, two blocks each, a counter per half tile, the same partial buffer.
+    Without a cluster table, or with 64-k stages, single blocks as before."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    facts = (132, 232448, 233472, ops.FEATURE_WGMMA)
+    paired = {(64, 4096, 4096), (64, 4096, 11008), (64, 8192, 28672), (64, 22016, 4096), (128, 12288, 4096),
+              (128, 10240, 8192), (256, 4096, 4096), (256, 8192, 8192)}
+    single = {(64, 12288, 4096), (64, 57344, 8192), (128, 22016, 4096), (128, 57344, 8192), (256, 10240, 8192),
+              (256, 12288, 4096), (64, 4096, 4032)}  # the last: k % 128 != 0, 64-k stages
+    for m, n, k in paired | single:
+        plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS)
+        alone = ops.plan_launch(m, n, k, *facts)
+        assert plan.kernel == alone.kernel == "wgmma" and alone.cluster == 0
+        if (m, n, k) in single:
+            assert plan == alone, (m, n, k)
+            continue
+        assert plan.cluster == 2, (m, n, k, plan)
+        tiles = -(-m // (16 * plan.m_blocks)) * -(-n // plan.tile_columns)
+        assert plan.tickets == 2 * tiles
+        assert plan.blocks % 2 == 0 and plan.blocks <= 2 * H200_CLUSTERS[2]
+        assert plan.partial_floats == plan.blocks // 2 * 16 * plan.m_blocks * plan.tile_columns
+    # No clusters of two on this GPU: single blocks.
+    no_pairs = (0, 0, 0) + H200_CLUSTERS[3:]
+    assert ops.plan_launch(64, 4096, 4096, *facts, no_pairs).cluster == 0
+    with pytest.raises(ValueError, match="9 counts"):
+        ops.plan_launch(64, 4096, 4096, *facts, (0, 0, 66))
+
+
 def test_device_features_of_a_device_that_cannot_be_queried(kernel_library, monkeypatch):
     """No such CUDA device (or none at all, as in CI): a clear error, not a guessed flag."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
@@ -251,7 +287,7 @@ def test_kernel_compiles_for_ampere_and_hopper(kernel_library):
 
 
 def test_an_older_kernel_library_is_refused_with_a_rebuild_hint(tmp_path, monkeypatch):
-    """A stale .so (an older ABI, e.g. mq_plan without feature flags) must not be called."""
+    """A stale .so (an older ABI, e.g. mq_plan without the cluster table) must not be called."""
     import shutil
     import subprocess
 
@@ -260,7 +296,7 @@ def test_an_older_kernel_library_is_refused_with_a_rebuild_hint(tmp_path, monkey
         pytest.skip("no C compiler to build a stand-in library")
     src = tmp_path / "old.c"
     src.write_text(
-        "int mq_version(void) { return 3; }\n"
+        f"int mq_version(void) {{ return {ops._LIB_VERSION - 1}; }}\n"
         "int mq_gemm(void) { return 0; }\nint mq_plan(void) { return 0; }\n"
         "int mq_alloc_tickets(void) { return 0; }\nconst char* mq_error_string(int c) { return \"\"; }\n"
     )
@@ -269,7 +305,7 @@ def test_an_older_kernel_library_is_refused_with_a_rebuild_hint(tmp_path, monkey
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(lib))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
-    with pytest.raises(ops.KernelUnavailableError, match=r"older than this package \(ABI 3, need 4\); rebuild"):
+    with pytest.raises(ops.KernelUnavailableError, match=rf"older than this package \(ABI {ops._LIB_VERSION - 1}, need {ops._LIB_VERSION}\); rebuild"):
         ops.plan_launch(1, 4096, 4096, 132, 232448, 233472)
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
