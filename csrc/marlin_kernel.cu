@@ -1404,6 +1404,9 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     // The tensor cores (async proxy) read what cp.async wrote.
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
     __syncthreads();
+#ifdef MQ_TRACE
+    if (i == 0) MQ_TRACE_MARK(5);
+#endif
     if (i + PD < n_iters) {
       load_stage((i + PD) % STAGES, true, true);
       advance();
@@ -1431,6 +1434,9 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
         int row0, col0;
         tile_coords(tile, row0, col0);
         pair_exchange((i - 1) % STAGES, p.m - row0);
+#ifdef MQ_TRACE
+        if (i == n_iters) MQ_TRACE_MARK(6);
+#endif
         finish_tile(std::true_type{}, tile, kit, kit + 2 * seg);
         paired = true;
       }

@@ -6,12 +6,14 @@
 
 A diagnostic, not a benchmark: thread 0 of every block stamps %globaltimer on entry, after
 griddepcontrol.wait (release), when its first stage has landed, before its last tile segment's
-fixup, after a summer's wait, and at exit. The launches run as in scripts/bench_kernel.py (one
-CUDA graph of 60 launches, weights rotated past L2); the table gives medians over the middle
+fixup, after a Hopper pair's last hand-over, after a summer's wait, and at exit. The launches
+run as in scripts/bench_kernel.py (one CUDA graph of 60 launches, weights rotated past L2); the
+table gives medians over the middle
 launches, in microseconds from the launch's first release:
   entry      first / last block entered (negative: resident before the previous launch ended)
   first      first stage landed, median block
   loop_end   main loop done (median / last block)
+  xchg       Hopper pairs: the last segment's hand-over done (median block)
   summer     last summer's wait done
   exit       last block exited
   next       the next launch's first release (the period)
@@ -108,11 +110,12 @@ def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60, du
             blocks=r.shape[0],
             entry_first=us(r[:, 0].min()), entry_last=us(r[:, 0].max()),
             release_last=us(r[:, 1].max()),
-            first=us(r[:, 5].median()),
+            first=us(r[:, 5][r[:, 5] > 0].median()) if (r[:, 5] > 0).any() else float("nan"),
             loop_med=us(r[:, 2].median()), loop_last=us(r[:, 2].max()),
             summer=us(summers.max()) if summers.numel() else float("nan"),
             exit_med=us(r[:, 3].median()), exit_last=us(r[:, 3].max()),
             next=us(nxt[:, 1].min()),
+            xchg=us(r[:, 6][r[:, 6] > 0].median()) if (r[:, 6] > 0).any() else float("nan"),
             lx_loop=us(lx[2]), lx_spin=us(lx[4]) if lx[4] > 0 else float("nan"),
             sms=int(torch.unique(r[:, 7]).numel()),
             cross=us(r[:, 2][crosses].median()) if crosses is not None and crosses.any() else float("nan"),
@@ -142,7 +145,7 @@ def main(argv=None) -> int:
         print("trace_launches: the library was not built with -DMQ_TRACE", file=sys.stderr)
         return 1
     cols = ["blocks", "sms", "entry_first", "entry_last", "release_last", "first", "loop_med", "loop_last",
-            "summer", "exit_med", "exit_last", "next", "lx_loop", "lx_spin", "cross", "rest"]
+            "xchg", "summer", "exit_med", "exit_last", "next", "lx_loop", "lx_spin", "cross", "rest"]
     print(f"{'layer':>12}{'m':>5} " + "".join(f"{c:>13}" for c in cols))
     for spec in args.layers.split(","):
         k, n = (int(x) for x in spec.split("x"))
