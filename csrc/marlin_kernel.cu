@@ -1908,6 +1908,14 @@ int device_clusters(int features, int* out) {
   if (!(features & kFeatWgmma)) return kOk;
   constexpr auto kernel = wgmma_gemm_kernel<64, 4, 4, 2, false>;
   constexpr int smem = WgTile<64, 4, 4, 2>::SMEM;
+  // The first launch may come inside a CUDA-graph capture; these queries enqueue nothing, and
+  // relaxed capture mode (this thread, for these calls) keeps a strict capture from refusing them.
+  cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+  cudaThreadExchangeStreamCaptureMode(&mode);
+  struct Restore {
+    cudaStreamCaptureMode* m;
+    ~Restore() { cudaThreadExchangeStreamCaptureMode(m); }
+  } restore{&mode};
   cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   if (e != cudaSuccess) return e;
   for (int s = 2; s <= kMaxCluster; s++) {

@@ -108,6 +108,44 @@ def test_cuda_graph_and_compile():
     torch.testing.assert_close(compiled(x), eager)
 
 
+def test_first_call_inside_a_graph_capture():
+    """A fresh process whose very first kernel call is captured into a CUDA graph (the device
+    queries, cluster capacities included, run inside the capture): the graph replays right,
+    on a shape the Hopper path pairs and on a decode shape."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = r"""
+import torch
+from marlin_quant import ops, packing
+g = torch.Generator().manual_seed(0)
+outs, refs = [], []
+graph = torch.cuda.CUDAGraph()
+cases = []
+for m, k, n in ((64, 4096, 4096), (1, 4096, 4096)):
+    codes = torch.randint(0, 16, (k, n), generator=g, dtype=torch.int32)
+    scales = (torch.rand(k // 128, n, generator=g) * 0.02 + 0.001).half()
+    B, s = packing.pack(codes, scales, 128)
+    A = torch.randn(m, k, generator=g).half()
+    refs.append(A.float() @ packing.dequantize(codes, scales, 128))
+    cases.append((A.cuda(), B.cuda(), s.cuda()))
+torch.cuda.synchronize()
+with torch.cuda.graph(graph):
+    for A, B, s in cases:
+        outs.append(ops.gemm(A, B, s, 128))
+graph.replay()
+torch.cuda.synchronize()
+for C, ref in zip(outs, refs):
+    rel = ((C.float().cpu() - ref).norm() / ref.norm()).item()
+    assert rel < 2e-3, rel
+print("ok")
+"""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
+
+
 def test_eager_calls_skip_the_dispatcher_only_when_nothing_needs_the_op():
     """Plain eager CUDA calls launch directly (less host time per layer); gradients, dispatch
     modes and the profiler go through the op, and both ways give the same bits."""
