@@ -278,6 +278,15 @@ def test_device_features_of_a_device_that_cannot_be_queried(kernel_library, monk
         ops.device_features(999)
 
 
+def test_device_clusters_of_a_device_that_cannot_be_queried(kernel_library, monkeypatch):
+    """No such CUDA device: a clear error, not an empty cluster table that would plan without pairs."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.device_clusters.cache_clear()
+    with pytest.raises(RuntimeError, match="could not query CUDA device 999 for cluster occupancy"):
+        ops.device_clusters(999)
+
+
 def test_kernel_compiles_for_ampere_and_hopper(kernel_library):
     """csrc/ builds for sm_80 and sm_90a (the fixture compiles it when no library is installed)."""
     import ctypes
