@@ -6,7 +6,9 @@ For each layer set it reports, per m, the total over its layers: kernel microsec
 microseconds (``torch.nn.functional.linear``), speedup, and bandwidth fraction = bytes of 4-bit
 weights + scales / kernel time / the device's copy bandwidth measured in the same run.
 Timing: CUDA graphs of many launches, weights rotated over several copies so that more than
-twice the L2 is touched between two uses of one copy (they stream from DRAM).
+twice the L2 is touched between two uses of one copy (they stream from DRAM). Each timing replays its own graph
+for 0.05 s before it samples (the clocks settle on what is being timed), and the kernel and fp16
+take turns over three rounds (median of each).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,8 +67,14 @@ def _copies_needed(nbytes: int, l2: int) -> int:
     return max(2, -(-4 * l2 // max(nbytes, 1)))
 
 
-def time_graph(fn_list, reps: int = 5) -> float:
-    """Median seconds per call of a CUDA graph that runs every fn in fn_list once."""
+def graph_timer(fn_list, reps: int = 5, settle_s: float = 0.05):
+    """Capture fn_list (each fn once) in a CUDA graph; return a function that replays it for
+    settle_s first, then gives the median seconds per fn over reps replays.
+
+    The settling replays matter at large m: the GPU runs at its power cap there and its clocks
+    follow what ran in the last tens of milliseconds, so without them a kernel timed right after
+    fp16 read up to 13% slower than the same kernel timed after itself or after a pause (H200,
+    benchmarks/logs/timing_order/)."""
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
@@ -77,18 +86,47 @@ def time_graph(fn_list, reps: int = 5) -> float:
     with torch.cuda.graph(graph):
         for fn in fn_list:
             fn()
-    graph.replay()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    samples = []
-    for _ in range(reps):
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        samples.append(start.elapsed_time(end) / 1e3 / len(fn_list))
-    samples.sort()
-    return samples[len(samples) // 2]
+
+    def timed() -> float:
+        t0 = time.perf_counter()
+        while True:
+            graph.replay()
+            torch.cuda.synchronize()
+            if time.perf_counter() - t0 >= settle_s:
+                break
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        samples = []
+        for _ in range(reps):
+            start.record()
+            graph.replay()
+            end.record()
+            end.synchronize()
+            samples.append(start.elapsed_time(end) / 1e3 / len(fn_list))
+        samples.sort()
+        return samples[len(samples) // 2]
+
+    return timed
+
+
+def time_graph(fn_list, reps: int = 5) -> float:
+    """Median seconds per call of a CUDA graph that runs every fn in fn_list once."""
+    return graph_timer(fn_list, reps)()
+
+
+def time_pair(a_fns, b_fns, rounds: int = 3) -> tuple[float, float]:
+    """Median seconds per call of a and of b, over rounds that alternate which runs first."""
+    ta, tb = graph_timer(a_fns), graph_timer(b_fns)
+    a, b = [], []
+    for r in range(rounds):
+        if r % 2 == 0:
+            a.append(ta())
+            b.append(tb())
+        else:
+            b.append(tb())
+            a.append(ta())
+    a.sort()
+    b.sort()
+    return a[len(a) // 2], b[len(b) // 2]
 
 
 def bench_layer(k: int, n: int, ms, groupsize: int, l2: int, calls: int = 60) -> dict[int, tuple[float, float]]:
@@ -111,7 +149,7 @@ def bench_layer(k: int, n: int, ms, groupsize: int, l2: int, calls: int = 60) ->
         ops.gemm(A, Bs[0], ss[0], groupsize, ws)  # compile/plan before capture
         q_fns = [lambda i=i: ops.gemm(A, Bs[i % nq], ss[i % nq], groupsize, ws) for i in range(calls)]
         f_fns = [lambda i=i: torch.nn.functional.linear(A, Ws[i % nw]) for i in range(calls)]
-        out[m] = (time_graph(q_fns), time_graph(f_fns))
+        out[m] = time_pair(q_fns, f_fns)
     del Bs, ss, Ws
     torch.cuda.empty_cache()
     return out

@@ -23,3 +23,23 @@ def test_groupsize_that_does_not_divide_a_layer_is_a_usage_error(capsys):
         bench.main(["--sets", "smollm2-135m"])  # k = 576 is not a multiple of 128
     assert exc.value.code == 2
     assert "k=576, not divisible by --groupsize 128; use --groupsize 64" in capsys.readouterr().err
+
+
+def test_kernel_and_fp16_take_turns(monkeypatch):
+    """time_pair alternates which graph runs first each round and reports each one's median."""
+    bench = load_script()
+    calls = []
+
+    def fake_timer(fns):
+        tag = fns[0]
+        times = iter({"q": [3.0, 1.0, 2.0], "f": [5.0, 9.0, 4.0]}[tag])
+
+        def timed():
+            calls.append(tag)
+            return next(times)
+
+        return timed
+
+    monkeypatch.setattr(bench, "graph_timer", fake_timer)
+    assert bench.time_pair(["q"], ["f"]) == (2.0, 5.0)
+    assert calls == ["q", "f", "f", "q", "q", "f"]
