@@ -73,7 +73,7 @@ def graph_timer(fn_list, reps: int = 5, settle_s: float = 0.05):
 
     The settling replays matter at large m: the GPU runs at its power cap there and its clocks
     follow what ran in the last tens of milliseconds, so without them a kernel timed right after
-    fp16 read up to 13% slower than the same kernel timed after itself or after a pause (H200,
+    fp16 read up to 15% slower than the same kernel timed after itself or after a pause (H200,
     benchmarks/logs/timing_order/)."""
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
