@@ -1346,8 +1346,9 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
       return off < T::STAGE ? smem + prev_buf * T::STAGE + off : smem + last_buf * T::STAGE + (off - T::STAGE);
     };
     // The other block's wgmmas are done with those stages, and its cp.async writes into them
-    // happen before our stores (a relaxed arrival left that write-after-write unordered:
-    // compute-sanitizer racecheck, H200; the release costs no measurable time, logs/pairs/).
+    // happen before our stores: a release, since a relaxed arrival leaves that write-after-write
+    // unordered (~1% slower, benchmarks/logs/pairs/). racecheck reports the pair regardless: it
+    // does not order DSMEM stores by cluster barriers (benchmarks/logs/racecheck_dsmem/).
     cluster_sync();
 #pragma unroll
     for (int i = 0; i < CH / 2; i++)

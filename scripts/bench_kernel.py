@@ -6,9 +6,9 @@ For each layer set it reports, per m, the total over its layers: kernel microsec
 microseconds (``torch.nn.functional.linear``), speedup, and bandwidth fraction = bytes of 4-bit
 weights + scales / kernel time / the device's copy bandwidth measured in the same run.
 Timing: CUDA graphs of many launches, weights rotated over several copies so that more than
-twice the L2 is touched between two uses of one copy (they stream from DRAM). Each timing replays its own graph
-for 0.05 s before it samples (the clocks settle on what is being timed), and the kernel and fp16
-take turns over three rounds (median of each).
+twice the L2 is touched between two uses of one copy (they stream from DRAM). Each timing
+replays its own graph for 0.05 s before it samples (the clocks settle on what is being timed),
+and the kernel and fp16 take turns over three rounds (median of each).
 """
 
 from __future__ import annotations
