@@ -45,6 +45,10 @@ class Row:
     bw_frac: float
 
 
+def _median(xs: list[float]) -> float:
+    return sorted(xs)[len(xs) // 2]
+
+
 def copy_bandwidth(nbytes: int = 1 << 30, iters: int = 20) -> float:
     """Device copy bandwidth in bytes/s, counting bytes read plus bytes written."""
     src = torch.empty(nbytes // 2, dtype=torch.float16, device="cuda").normal_()
@@ -59,8 +63,7 @@ def copy_bandwidth(nbytes: int = 1 << 30, iters: int = 20) -> float:
         end.record()
         end.synchronize()
         times.append(start.elapsed_time(end) / 1e3)
-    times.sort()
-    return 2 * nbytes / times[len(times) // 2]
+    return 2 * nbytes / _median(times)
 
 
 def _copies_needed(nbytes: int, l2: int) -> int:
@@ -102,8 +105,7 @@ def graph_timer(fn_list, reps: int = 5, settle_s: float = 0.05):
             end.record()
             end.synchronize()
             samples.append(start.elapsed_time(end) / 1e3 / len(fn_list))
-        samples.sort()
-        return samples[len(samples) // 2]
+        return _median(samples)
 
     return timed
 
@@ -124,9 +126,7 @@ def time_pair(a_fns, b_fns, rounds: int = 3) -> tuple[float, float]:
         else:
             b.append(tb())
             a.append(ta())
-    a.sort()
-    b.sort()
-    return a[len(a) // 2], b[len(b) // 2]
+    return _median(a), _median(b)
 
 
 def bench_layer(k: int, n: int, ms, groupsize: int, l2: int, calls: int = 60) -> dict[int, tuple[float, float]]:

@@ -1,24 +1,11 @@
 """scripts/bench_kernel.py rejects a layer set the group size cannot quantize before it needs a GPU."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("bench_kernel", ROOT / "scripts" / "bench_kernel.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_kernel", module)  # its dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+from script_loader import load_script
 
 
 def test_groupsize_that_does_not_divide_a_layer_is_a_usage_error(capsys):
-    bench = load_script()
+    bench = load_script("bench_kernel")
     with pytest.raises(SystemExit) as exc:
         bench.main(["--sets", "smollm2-135m"])  # k = 576 is not a multiple of 128
     assert exc.value.code == 2
@@ -27,7 +14,7 @@ def test_groupsize_that_does_not_divide_a_layer_is_a_usage_error(capsys):
 
 def test_kernel_and_fp16_take_turns(monkeypatch):
     """time_pair alternates which graph runs first each round and reports each one's median."""
-    bench = load_script()
+    bench = load_script("bench_kernel")
     calls = []
 
     def fake_timer(fns):
