@@ -1169,25 +1169,36 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   int ld_tile = first_tile, ld_kit = (int)(it_begin - (long long)first_tile * p.k_iters) + rank;
   int ld_row0, ld_col0;
   tile_coords(ld_tile, ld_row0, ld_col0);
+  // A thread's copies sit at fixed offsets from two per-stage pointers: activation copy rep is
+  // row a_r + A_ROW(rep), 16-byte column a_c of atom A_KB(rep); weight copy rep is stripe
+  // b_stripe + B_STRIPE(rep), vector b_v. Folding that by hand matters: written as divisions of
+  // tid + 256 rep, each copy cost ~25 instructions of 64-bit address math a stage, as many a
+  // stage as the stripes' dequantization and MMAs together (ncu, 4096x22016 at m = 256).
+  constexpr int A_ROWS = T::NT / 8;  // rows one pass of the block's threads copies
+  const int a_r = tid >> 3, a_c = tid & 7;
+  const uint32_t a_dst = a_r * 128 + ((a_c ^ (a_r & 7)) << 4);  // A_ROW(rep) keeps r & 7
+  const long long a_pass = (long long)A_ROWS * k_vec_A;
+  const int b_stripe = tid / (F / 2), b_v = tid % (F / 2);
+  const long long b_pass = (long long)(T::NT / (F / 2)) * n_vec_B;
   auto load_stage = [&](int buf, bool do_a, bool do_bs) {
     const uint32_t sA = smem + buf * T::STAGE, sB = sA + T::A_BYTES, sS = sB + T::B_BYTES;
     if (do_a) {
+      const int rows_left = p.m - ld_row0 - a_r;
+      const int4* a0 = p.A + (long long)(ld_row0 + a_r) * k_vec_A + ld_kit * KB * 8 + a_c;
 #pragma unroll
       for (int rep = 0; rep < AREPS; rep++) {
-        const int i = tid + rep * T::NT, kb = i / (NTOK * 8), r = (i >> 3) % NTOK, c = i & 7;
-        const bool ok = ld_row0 + r < p.m;
-        const int4* src = ok ? p.A + (long long)(ld_row0 + r) * k_vec_A + (ld_kit * KB + kb) * 8 + c : p.A;
-        cp_async16_s(sA + kb * T::A_ATOM + r * 128 + ((c ^ (r & 7)) << 4), src, ok);
+        constexpr int PASSES = NTOK / A_ROWS;  // passes per atom
+        const int row = (rep % PASSES) * A_ROWS, kb = rep / PASSES;
+        const bool ok = row < rows_left;
+        const int4* src = ok ? a0 + (rep % PASSES) * a_pass + kb * 8 : p.A;
+        cp_async16_s(sA + kb * T::A_ATOM + row * 128 + a_dst, src, ok);
       }
     }
     if (do_bs) {
+      const bool ok = ld_col0 + 64 * (b_v >> 5) < p.n;
+      const int4* b0 = p.B + (long long)(ld_kit * T::KS + b_stripe) * n_vec_B + ld_col0 / 2 + b_v;
 #pragma unroll
-      for (int rep = 0; rep < BREPS; rep++) {
-        const int i = tid + rep * T::NT, stripe = i / (F / 2), v = i % (F / 2);
-        const bool ok = ld_col0 + 64 * (v >> 5) < p.n;
-        const int4* src = ok ? p.B + (long long)(ld_kit * T::KS + stripe) * n_vec_B + ld_col0 / 2 + v : p.B;
-        cp_async16_s(sB + i * 16, src, ok);
-      }
+      for (int rep = 0; rep < BREPS; rep++) cp_async16_s(sB + (tid + rep * T::NT) * 16, ok ? b0 + rep * b_pass : p.B, ok);
       if (!PER_CHANNEL && tid < SVEC * s_rows) {
         const int grow = ((ld_kit * T::KS * 16) >> p.g_shift) + tid / SVEC;
         const int v = tid % SVEC;
