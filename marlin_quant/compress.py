@@ -123,8 +123,9 @@ def compress(model_dir: str | Path | None, config: QuantConfig, out: str | Path 
     dev = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda was asked but no CUDA GPU is visible; use --device cpu")
-    work = resume_mod.open_work_dir(out, resume=resume, overwrite=overwrite, log=log)
+    work = None  # opened inside the try, so that an interrupt right after it still cleans up
     try:
+        work = resume_mod.open_work_dir(out, resume=resume, overwrite=overwrite, log=log)
         source_files = resume_mod.source_fingerprint(source.path, source.gguf_file)
         log(f"loading {source.description or source.path}")
         # fp32 on CPU: GGUF weights load best in fp32, and CPU matmuls in fp16 are slow.
@@ -159,12 +160,14 @@ def compress(model_dir: str | Path | None, config: QuantConfig, out: str | Path 
         done = _keep_or_remove(work)
         raise pipeline.OutOfMemoryError(f"{exc}; {_resume_hint(work, done)}", exc.layer_index, exc.where) from None
     except resume_mod.ResumeError:
-        work.release()  # refused to continue: the interrupted run's checkpoints stay as they were
+        if work is not None:
+            work.release()  # refused to continue: the interrupted run's checkpoints stay as they were
         raise
     except BaseException:
-        done = _keep_or_remove(work)
-        if done:
-            log(_resume_hint(work, done))
+        if work is not None:
+            done = _keep_or_remove(work)
+            if done:
+                log(_resume_hint(work, done))
         raise
     work.remove()  # the output is in place: the checkpoints have served
     file_bytes = sum(p.stat().st_size for p in out.iterdir() if p.suffix == ".safetensors")

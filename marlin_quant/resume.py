@@ -269,16 +269,36 @@ def open_work_dir(out: str | Path, *, resume: bool, overwrite: bool, log: Callab
     path = work_dir_for(out)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.mkdir(exist_ok=True)
+        path.mkdir()
+        created = True
+    except FileExistsError:
+        created = False
     except OSError as exc:
         raise FormatError(f"cannot create {path}: {exc.strerror}; choose another --out") from None
-    fd = lock_directory(path)
-    if fd is None:
-        raise ResumeError(
-            f"another marlin-quant compress is writing {out} right now (it holds {path}); wait for it to "
-            "finish, or choose another --out"
-        )
-    work = WorkDir(path, fd)
+    fd = None
+    try:
+        fd = lock_directory(path)
+        if fd is None:
+            raise ResumeError(
+                f"another marlin-quant compress is writing {out} right now (it holds {path}); wait for it to "
+                "finish, or choose another --out"
+            )
+        return _open_locked(WorkDir(path, fd), out, resume=resume, overwrite=overwrite, log=log)
+    except ResumeError:
+        raise  # the directory is another run's, or holds an interrupted run's layers: left as it is
+    except BaseException:
+        # Interrupted (or failed) before the caller holds the directory, so nobody else would
+        # clean it: one this call created has no finished layers and goes; one that existed keeps
+        # what it had.
+        if created:
+            shutil.rmtree(path, ignore_errors=True)
+        if fd is not None:
+            unlock_directory(fd)
+        raise
+
+
+def _open_locked(work: WorkDir, out: str | Path, *, resume: bool, overwrite: bool, log: Callable[[str], Any]) -> WorkDir:
+    path = work.path
     done = work.finished() if work.state() is not None else 0
     if done and resume:
         log(f"resuming the interrupted run {describe(work)} (checkpoints in {path})")

@@ -188,6 +188,43 @@ def test_interrupted_rtn_run_resumes_byte_identical(root, baseline, tmp_path, mo
     assert digest(out) == baseline["rtn"]
 
 
+def test_an_interrupt_while_the_work_directory_opens_leaves_nothing_new(root, baseline, tmp_path, monkeypatch):
+    """Ctrl-C after the work directory is created but before the run holds it (a race a SIGINT
+    test hit under load): a directory this run created goes; an interrupted run's layers stay,
+    and the lock is released either way."""
+    from marlin_quant import resume
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "out"
+    work = work_dir_for(out)
+    monkeypatch.setattr(resume, "_open_locked", interrupt)
+    result = invoke("compress", root / "fp", *RTN_ARGS, "--out", out)
+    assert result.exit_code == 130, result.output
+    assert not work.exists() and not out.exists()
+
+    real = gptq.rtn_quantize
+
+    def interrupt_layer_2(weight, groupsize, name=""):
+        if name.startswith("model.layers.2."):
+            raise KeyboardInterrupt
+        return real(weight, groupsize, name=name)
+
+    monkeypatch.undo()
+    monkeypatch.setattr(gptq, "rtn_quantize", interrupt_layer_2)
+    assert invoke("compress", root / "fp", *RTN_ARGS, "--out", out).exit_code == 130
+    monkeypatch.undo()
+    assert finished_layers(work) == 2
+    monkeypatch.setattr(resume, "_open_locked", interrupt)
+    assert invoke("compress", root / "fp", *RTN_ARGS, "--out", out, "--resume").exit_code == 130
+    monkeypatch.undo()
+    assert finished_layers(work) == 2
+    result = invoke("compress", root / "fp", *RTN_ARGS, "--out", out, "--resume")
+    assert result.exit_code == 0, result.output
+    assert digest(out) == baseline["rtn"] and not work.exists()
+
+
 def test_sigkill_during_the_final_write_leaves_a_resumable_run(root, baseline, tmp_path):
     out = tmp_path / "out"
     # A real SIGKILL at a chosen moment: when the first shard of the output has been written.
