@@ -1170,10 +1170,10 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   int ld_row0, ld_col0;
   tile_coords(ld_tile, ld_row0, ld_col0);
   // A thread's copies sit at fixed offsets from two per-stage pointers: activation copy rep is
-  // row a_r + A_ROW(rep), 16-byte column a_c of atom A_KB(rep); weight copy rep is stripe
-  // b_stripe + B_STRIPE(rep), vector b_v. Folding that by hand matters: written as divisions of
-  // tid + 256 rep, each copy cost ~25 instructions of 64-bit address math a stage, as many a
-  // stage as the stripes' dequantization and MMAs together (ncu, 4096x22016 at m = 256).
+  // token row a_r + 32 (rep % PASSES) and 16-byte column a_c of atom rep / PASSES; weight copy
+  // rep is stripe b_stripe + rep * 256 / (F / 2), vector b_v. Folding that by hand matters:
+  // written as divisions of tid + 256 rep, the copies cost ~280 instructions of address math a
+  // stage a warp, as many as the stage's dequantization and MMAs (ncu, 4096x22016 at m = 256).
   constexpr int A_ROWS = T::NT / 8;  // rows one pass of the block's threads copies
   const int a_r = tid >> 3, a_c = tid & 7;
   const uint32_t a_dst = a_r * 128 + ((a_c ^ (a_r & 7)) << 4);  // A_ROW(rep) keeps r & 7
