@@ -1713,7 +1713,15 @@ bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, i
     if (const char* env = getenv("MQ_FORCE_PAIR")) pair = pair && atoi(env) != 0;
 #endif
     const long long slots = pair ? (clusters[2] < sms / 2 ? clusters[2] : sms / 2) : sms;
-    const long long ranges = slots < pl->total_iters ? slots : pl->total_iters;
+    long long ranges = slots < pl->total_iters ? slots : pl->total_iters;
+#ifdef MQ_EXPERIMENT
+    // Diagnostic builds only: MQ_FORCE_SPLIT=s caps the ranges at s per tile (1: no tile is
+    // split, so no partials, at the price of idle SMs).
+    if (const char* env = getenv("MQ_FORCE_SPLIT")) {
+      const long long cap = tiles * atoll(env);
+      if (cap >= 1 && cap < ranges) ranges = cap;
+    }
+#endif
     long long upb = (pl->total_iters + ranges - 1) / ranges;
     if (pair) upb += upb & 1;
     pl->upb = (int)upb;

@@ -6,7 +6,8 @@
 A configuration is ntok:ch:stages[:kb] of csrc's kWgConfigs (``off``: the tiled mma.sync kernel),
 ``sk=MAX_M[:PER_SM]`` (the skinny kernel up to MAX_M tokens, PER_SM blocks per SM) or ``plan``
 (the planner's own choice), optionally with ``@single``: the Hopper path's stream-K ranges run by
-single blocks instead of pairs; each runs every layer of the sets at every m,
+single blocks instead of pairs, and then ``/sN``: at most N stream-K ranges per tile (``/s1``: no
+tile split, no partials); each runs every layer of the sets at every m,
 timed as scripts/bench_kernel.py times (CUDA graphs of 60 launches, weights rotated past L2),
 with fp16 ``torch.nn.functional.linear`` in the same run; each output is checked against that
 fp16 product first. The planner reads ``MQ_FORCE_WG`` / ``MQ_FORCE_SKINNY`` at every plan, so one process sweeps all.
@@ -34,6 +35,12 @@ def force(cfg: str) -> None:
     os.environ.pop("MQ_FORCE_WG", None)
     os.environ.pop("MQ_FORCE_SKINNY", None)
     os.environ.pop("MQ_FORCE_PAIR", None)
+    os.environ.pop("MQ_FORCE_SPLIT", None)
+    if "/s" in cfg:
+        cfg, split = cfg.rsplit("/s", 1)
+        if not split.isdigit() or int(split) < 1:
+            raise SystemExit(f"bad configuration suffix /s{split}: want /sN with N >= 1 ranges per tile")
+        os.environ["MQ_FORCE_SPLIT"] = split
     if cfg.endswith("@single"):
         cfg = cfg[: -len("@single")]
         os.environ["MQ_FORCE_PAIR"] = "0"

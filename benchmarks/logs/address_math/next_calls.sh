@@ -10,6 +10,7 @@
 #   bash benchmarks/logs/address_math/next_calls.sh sweeps   A/B sweeps of HEAD and the variants that
 #                                                            passed (needs the tests call's logs in $OUT's
 #                                                            files: copy them to .dev/ first)
+#   bash benchmarks/logs/address_math/next_calls.sh splits   HEAD with at most 1 or 2 ranges per tile
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."
 VARIANTS="tma lds depth tma_depth"
@@ -39,5 +40,12 @@ case "$1" in
       done
     done
     ;;
-  *) echo "usage: next_calls.sh checks|tests|sweeps" >&2; exit 2 ;;
+  splits)
+    # Fewer ranges per tile (no partials with /s1) against the planner's stream-K, where the
+    # fixup is as large as the multiply (narrow layers at m = 64-128).
+    MARLIN_QUANT_LIB=.dev/head_exp.so timeout 400 python scripts/sweep_wgmma.py --m 64,128 \
+      --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
+    tail -6 $OUT/sweep_splits.log
+    ;;
+  *) echo "usage: next_calls.sh checks|tests|sweeps|splits" >&2; exit 2 ;;
 esac

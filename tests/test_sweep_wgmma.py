@@ -1,0 +1,41 @@
+"""scripts/sweep_wgmma.py turns a configuration string into the planner's MQ_FORCE_* overrides."""
+
+import os
+
+import pytest
+from script_loader import load_script
+
+KNOBS = ("MQ_FORCE_WG", "MQ_FORCE_SKINNY", "MQ_FORCE_PAIR", "MQ_FORCE_SPLIT")
+
+
+@pytest.fixture
+def sweep(monkeypatch):
+    for knob in KNOBS:
+        monkeypatch.delenv(knob, raising=False)
+    module = load_script("sweep_wgmma")
+    yield module
+    for knob in KNOBS:  # force() sets os.environ itself; leave nothing for later tests
+        os.environ.pop(knob, None)
+
+
+def forced():
+    return {knob: os.environ[knob] for knob in KNOBS if knob in os.environ}
+
+
+def test_tile_single_blocks_and_ranges_per_tile(sweep):
+    sweep.force("64:2:6:2@single/s1")
+    assert forced() == {"MQ_FORCE_WG": "64,2,6,2", "MQ_FORCE_PAIR": "0", "MQ_FORCE_SPLIT": "1"}
+    sweep.force("plan/s3")
+    assert forced() == {"MQ_FORCE_SPLIT": "3"}
+    sweep.force("sk=8:2")
+    assert forced() == {"MQ_FORCE_SKINNY": "8,2"}
+    sweep.force("off")
+    assert forced() == {"MQ_FORCE_WG": "off"}
+    sweep.force("plan")
+    assert forced() == {}
+
+
+@pytest.mark.parametrize("cfg", ["plan/s0", "plan/sx", "plan/s"])
+def test_a_bad_ranges_suffix_is_refused(sweep, cfg):
+    with pytest.raises(SystemExit, match="want /sN with N >= 1"):
+        sweep.force(cfg)
