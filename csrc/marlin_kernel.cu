@@ -1176,7 +1176,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   // stage a warp, as many as the stage's dequantization and MMAs (ncu, 4096x22016 at m = 256).
   constexpr int A_ROWS = T::NT / 8;  // rows one pass of the block's threads copies
   const int a_r = tid >> 3, a_c = tid & 7;
-  const uint32_t a_dst = a_r * 128 + ((a_c ^ (a_r & 7)) << 4);  // A_ROW(rep) keeps r & 7
+  const uint32_t a_dst = a_r * 128 + ((a_c ^ (a_r & 7)) << 4);  // rows 32 apart keep r & 7
   const long long a_pass = (long long)A_ROWS * k_vec_A;
   const int b_stripe = tid / (F / 2), b_v = tid % (F / 2);
   const long long b_pass = (long long)(T::NT / (F / 2)) * n_vec_B;
