@@ -1,9 +1,7 @@
 #!/bin/bash
 # The device calls this session could not make, for the next one. Build first, on the CPU machine:
-#   python scripts/build_kernels.py --out /tmp/shipped.so && cp /tmp/shipped.so marlin_quant/_lib/libmarlin_quant_kernels.so
-#   for v in head tma lds depth tma_depth: an -DMQ_EXPERIMENT sm_90a build of HEAD with nothing,
-#   tma_copies.patch, stripe_words_ahead.patch, words_ahead_mma_depth.patch, or the first and the
-#   last applied, as .dev/${v}_exp.so
+#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/{head,tma,lds,depth,tma_depth}_exp.so
+#   and the shipped library in marlin_quant/_lib)
 # then run with carry [".dev", "marlin_quant/_lib"], one call each (each fits the 10-minute limit):
 #   bash benchmarks/logs/address_math/next_calls.sh checks   shipped library: gpu_checks.sh (~5 min)
 #   bash benchmarks/logs/address_math/next_calls.sh tests    each variant's GPU tests (~6 min)
