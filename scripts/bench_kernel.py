@@ -49,16 +49,26 @@ def _median(xs: list[float]) -> float:
     return sorted(xs)[len(xs) // 2]
 
 
+SETTLE_S = 0.05  # seconds each timing first runs what it times (see graph_timer)
+
+
+def _run_for(fn, seconds: float) -> None:
+    """Run fn (then synchronize) over and over, at least once, until `seconds` have passed."""
+    t0 = time.perf_counter()
+    while True:
+        fn()
+        torch.cuda.synchronize()
+        if time.perf_counter() - t0 >= seconds:
+            return
+
+
 def copy_bandwidth(nbytes: int = 1 << 30, iters: int = 20) -> float:
     """Device copy bandwidth in bytes/s, counting bytes read plus bytes written."""
     src = torch.empty(nbytes // 2, dtype=torch.float16, device="cuda").normal_()
     dst = torch.empty_like(src)
-    # Settled like the kernel timings (graph_timer): copies for 0.05 s first, so the copy
-    # bandwidth and the times it is compared with see the same clocks.
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < 0.05:
-        dst.copy_(src)
-        torch.cuda.synchronize()
+    # Settled like the kernel timings (graph_timer), so the copy bandwidth and the times it is
+    # compared with see the same clocks.
+    _run_for(lambda: dst.copy_(src), SETTLE_S)
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     times = []
     for _ in range(iters):
@@ -74,7 +84,7 @@ def _copies_needed(nbytes: int, l2: int) -> int:
     return max(2, -(-4 * l2 // max(nbytes, 1)))
 
 
-def graph_timer(fn_list, reps: int = 5, settle_s: float = 0.05):
+def graph_timer(fn_list, reps: int = 5, settle_s: float = SETTLE_S):
     """Capture fn_list (each fn once) in a CUDA graph; return a function that replays it for
     settle_s first, then gives the median seconds per fn over reps replays.
 
@@ -95,12 +105,7 @@ def graph_timer(fn_list, reps: int = 5, settle_s: float = 0.05):
             fn()
 
     def timed() -> float:
-        t0 = time.perf_counter()
-        while True:
-            graph.replay()
-            torch.cuda.synchronize()
-            if time.perf_counter() - t0 >= settle_s:
-                break
+        _run_for(graph.replay, settle_s)
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         samples = []
         for _ in range(reps):
