@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds the libraries next_calls.sh needs, on the CPU machine (~1.3 min each, ~3 min the shipped one):
-# .dev/{head,tma,lds,depth,tma_depth}_exp.so (-DMQ_EXPERIMENT, sm_90a) and the shipped library.
+# .dev/{head,tma,tma_rel,lds,depth,tma_depth,tma_depth_rel}_exp.so (-DMQ_EXPERIMENT, sm_90a) and the
+# shipped library. stage_release.patch applies on top of tma_copies.patch only.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 P=benchmarks/logs/address_math
@@ -21,4 +22,6 @@ build tma tma_copies
 build lds stripe_words_ahead
 build depth words_ahead_mma_depth
 build tma_depth tma_copies words_ahead_mma_depth
+build tma_rel tma_copies stage_release
+build tma_depth_rel tma_copies words_ahead_mma_depth stage_release
 python scripts/build_kernels.py --out /tmp/shipped.so && cp /tmp/shipped.so marlin_quant/_lib/libmarlin_quant_kernels.so

@@ -1,24 +1,32 @@
 #!/bin/bash
-# The device calls this session could not make, for the next one. Build first, on the CPU machine:
-#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/{head,tma,lds,depth,tma_depth}_exp.so
-#   and the shipped library in marlin_quant/_lib)
-# then run with carry [".dev", "marlin_quant/_lib"], one call each (each fits the 10-minute limit):
-#   bash benchmarks/logs/address_math/next_calls.sh checks   shipped library: gpu_checks.sh (~5 min)
-#   bash benchmarks/logs/address_math/next_calls.sh tests    each variant's GPU tests (~6 min)
-#   bash benchmarks/logs/address_math/next_calls.sh sweeps   A/B sweeps of HEAD and the variants that
-#                                                            passed (needs the tests call's logs in $OUT's
-#                                                            files: copy them to .dev/ first)
-#   bash benchmarks/logs/address_math/next_calls.sh splits   HEAD with at most 1 or 2 ranges per tile
+# The device calls earlier sessions could not make, for the next one. Build first, on the CPU machine:
+#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/*_exp.so and the shipped library in
+#   marlin_quant/_lib; 49 MB together, under the 64 MiB carry limit)
+# then run with carry [".dev", "marlin_quant/_lib"], one call each (each stops starting new work after
+# 8 minutes, under the 10-minute limit). In this order, ~30 device minutes:
+#   next_calls.sh checks                       shipped library: gpu_checks.sh (~5 min)
+#   next_calls.sh tests tma tma_rel lds depth  each variant's GPU tests (<= 130 s each)
+#   next_calls.sh sweeps head tma tma_rel lds depth
+#                                              A/B sweeps, two rounds, of the variants that passed
+#                                              (needs the tests call's logs: copy them from files_at
+#                                              into .dev/ first; head is always timed)
+#   next_calls.sh splits                       HEAD with at most 1 or 2 ranges per tile
+# Variants: tma (tma_copies), tma_rel (tma_copies + stage_release), lds (stripe_words_ahead),
+# depth (words_ahead_mma_depth), tma_depth, tma_depth_rel (the three stacked).
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."
-VARIANTS="tma lds depth tma_depth"
-case "$1" in
+mode=$1; shift
+VARIANTS="${*:-tma tma_rel lds depth}"
+START=$SECONDS
+late() { (( SECONDS - START > 480 )) && echo "== out of time: skipping $1" && return 0; return 1; }
+case "$mode" in
   checks)
     unset MARLIN_QUANT_LIB
     OUT=$OUT/final timeout 420 bash scripts/gpu_checks.sh
     ;;
   tests)
     for v in $VARIANTS; do
+      late "tests $v" && break
       MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 130 python -m pytest -q -x -p no:cacheprovider tests/test_kernel_gpu.py \
         -k "hopper or m_sweep or llama or deterministic or graph or two_streams or back_to_back" > $OUT/gpu_tests_$v.log 2>&1
       echo "== tests $v: $(tail -1 $OUT/gpu_tests_$v.log)"
@@ -26,12 +34,13 @@ case "$1" in
     ;;
   sweeps)
     timed="head"
-    for v in $VARIANTS; do  # a variant is timed only if all its tests passed
+    for v in ${VARIANTS/head/}; do  # a variant is timed only if all its tests passed
       case "$(tail -1 .dev/gpu_tests_$v.log 2>/dev/null)" in *failed*|*error*|"") ;; *passed*) timed="$timed $v" ;; esac
     done
     echo "timing: $timed"
     for r in 1 2; do
       for v in $timed; do
+        late "sweep $v $r" && break 2
         MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 100 python scripts/sweep_wgmma.py --m 33,64,128,256 --configs plan \
           --sets llama2-7b,llama2-70b > $OUT/sweep_${v}_$r.log 2>&1
         echo "== $v $r"; tail -8 $OUT/sweep_${v}_$r.log
@@ -45,5 +54,5 @@ case "$1" in
       --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
     tail -6 $OUT/sweep_splits.log
     ;;
-  *) echo "usage: next_calls.sh checks|tests|sweeps|splits" >&2; exit 2 ;;
+  *) echo "usage: next_calls.sh checks | tests [variant...] | sweeps [variant...] | splits" >&2; exit 2 ;;
 esac
