@@ -1,7 +1,8 @@
 #!/bin/bash
 # The device calls earlier sessions could not make, for the next one. Build first, on the CPU machine:
 #   bash benchmarks/logs/address_math/build_variants.sh   (.dev/*_exp.so and the shipped library in
-#   marlin_quant/_lib; 49 MB together, under the 64 MiB carry limit)
+#   marlin_quant/_lib; 61 MB together, just under the 64 MiB carry limit: leave out libraries
+#   the planned calls do not use if more are added)
 # then run with carry [".dev", "marlin_quant/_lib"], one call each (each stops starting new work after
 # 8 minutes, under the 10-minute limit). In this order, ~30 device minutes:
 #   next_calls.sh checks                       shipped library: gpu_checks.sh (~5 min)
@@ -10,9 +11,12 @@
 #                                              A/B sweeps, two rounds, of the variants that passed
 #                                              (needs the tests call's logs: copy them from files_at
 #                                              into .dev/ first; head is always timed)
+#   next_calls.sh cutover                      32-token Hopper tiles at m = 9-32 against the tiled
+#                                              kernel: their GPU tests, then a sweep (~8 min)
 #   next_calls.sh splits                       HEAD with at most 1 or 2 ranges per tile
 # Variants: tma (tma_copies), tma_rel (tma_copies + stage_release), lds (stripe_words_ahead),
-# depth (words_ahead_mma_depth), tma_depth, tma_depth_rel (the three stacked).
+# depth (words_ahead_mma_depth), tma_depth, tma_depth_rel (the three stacked), wg32 (wg32: 32-token
+# tiles, experiment-only), wg32_depth (words_ahead_mma_depth + wg32 + wg32_depth).
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."
 mode=$1; shift
@@ -47,6 +51,27 @@ case "$mode" in
       done
     done
     ;;
+  cutover)
+    # 32-token tiles forced on every m >= 9 (MQ_WG_MIN_M=9): correctness first, with the depth
+    # patch if it passes, else without; then m = 16 and 32 against the tiled kernel ("off") and
+    # the 64-token tiles the planner would take ("plan").
+    lib=""
+    for v in wg32_depth wg32; do
+      ok=1
+      for cfg in 32,4,4,2 32,2,8,2; do
+        MQ_WG_MIN_M=9 MQ_FORCE_WG=$cfg MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 120 python -m pytest -q -x -p no:cacheprovider \
+          tests/test_kernel_gpu.py -k "m_sweep or small_and_odd or llama or deterministic" > $OUT/gpu_tests_${v}_${cfg//,/_}.log 2>&1
+        echo "== tests $v $cfg: $(tail -1 $OUT/gpu_tests_${v}_${cfg//,/_}.log)"
+        case "$(tail -1 $OUT/gpu_tests_${v}_${cfg//,/_}.log)" in *failed*|*error*|*rror*) ok=0 ;; *passed*) ;; *) ok=0 ;; esac
+      done
+      if [ $ok = 1 ]; then lib=$v; break; fi
+      late "the second library" && break
+    done
+    [ -z "$lib" ] && { echo "== no 32-token library passed"; exit 1; }
+    MQ_WG_MIN_M=9 MARLIN_QUANT_LIB=.dev/${lib}_exp.so timeout 300 python scripts/sweep_wgmma.py --m 16,32 \
+      --configs off,plan,32:4:4:2,32:4:5:2,32:2:8:2 --sets llama2-7b,llama2-70b > $OUT/sweep_cutover_$lib.log 2>&1
+    tail -12 $OUT/sweep_cutover_$lib.log
+    ;;
   splits)
     # Fewer ranges per tile (no partials with /s1) against the planner's stream-K, where the
     # fixup is as large as the multiply (narrow layers at m = 64-128).
@@ -54,5 +79,5 @@ case "$mode" in
       --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
     tail -6 $OUT/sweep_splits.log
     ;;
-  *) echo "usage: next_calls.sh checks | tests [variant...] | sweeps [variant...] | splits" >&2; exit 2 ;;
+  *) echo "usage: next_calls.sh checks | tests [variant...] | sweeps [variant...] | cutover | splits" >&2; exit 2 ;;
 esac
