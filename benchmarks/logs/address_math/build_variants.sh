@@ -1,8 +1,7 @@
 #!/bin/bash
 # Builds the libraries next_calls.sh needs, on the CPU machine (~1.3 min each, ~3 min the shipped one):
 # .dev/{head,tma,tma_rel,lds,depth,tma_depth,tma_depth_rel,wg32,wg32_depth}_exp.so (-DMQ_EXPERIMENT,
-# sm_90a) and the shipped library. stage_release.patch applies on top of tma_copies.patch only,
-# wg32_depth.patch on top of words_ahead_mma_depth.patch and wg32.patch.
+# sm_90a) and the shipped library. stage_release.patch applies on top of tma_copies.patch only.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 P=benchmarks/logs/address_math
@@ -26,5 +25,5 @@ build tma_depth tma_copies words_ahead_mma_depth
 build tma_rel tma_copies stage_release
 build tma_depth_rel tma_copies words_ahead_mma_depth stage_release
 build wg32 wg32
-build wg32_depth words_ahead_mma_depth wg32 wg32_depth
+build wg32_depth words_ahead_mma_depth wg32
 python scripts/build_kernels.py --out /tmp/shipped.so && cp /tmp/shipped.so marlin_quant/_lib/libmarlin_quant_kernels.so

@@ -16,7 +16,7 @@
 #   next_calls.sh splits                       HEAD with at most 1 or 2 ranges per tile
 # Variants: tma (tma_copies), tma_rel (tma_copies + stage_release), lds (stripe_words_ahead),
 # depth (words_ahead_mma_depth), tma_depth, tma_depth_rel (the three stacked), wg32 (wg32: 32-token
-# tiles, experiment-only), wg32_depth (words_ahead_mma_depth + wg32 + wg32_depth).
+# tiles, experiment-only), wg32_depth (words_ahead_mma_depth + wg32).
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."
 mode=$1; shift
