@@ -6,14 +6,15 @@
 # then run with carry [".dev", "marlin_quant/_lib"], one call each (each stops starting new work after
 # 8 minutes, under the 10-minute limit). In this order, ~30 device minutes:
 #   next_calls.sh checks                       shipped library: gpu_checks.sh (~5 min)
-#   next_calls.sh tests tma tma_rel lds depth  each variant's GPU tests (<= 130 s each)
-#   next_calls.sh sweeps head tma tma_rel lds depth
-#                                              A/B sweeps, two rounds, of the variants that passed
-#                                              (needs the tests call's logs: copy them from files_at
-#                                              into .dev/ first; head is always timed)
+#   next_calls.sh ab tma_rel depth             GPU tests of two variants (~1.5 min each; the whole
+#                                              file took 128 s), then A/B sweeps, two rounds, of
+#                                              HEAD and those that passed (~1 min a sweep)
+#   next_calls.sh ab tma_depth_rel lds         the same for the next two (tma alone if tma_rel fails)
 #   next_calls.sh cutover                      32-token Hopper tiles at m = 9-32 against the tiled
 #                                              kernel: their GPU tests, then a sweep (~8 min)
 #   next_calls.sh splits                       HEAD with at most 1 or 2 ranges per tile
+# `tests` and `sweeps` do the two halves of `ab` separately (for more variants than fit one call;
+# `sweeps` reads the tests' logs from .dev/, so copy them there from files_at first).
 # Variants: tma (tma_copies), tma_rel (tma_copies + stage_release), lds (stripe_words_ahead),
 # depth (words_ahead_mma_depth), tma_depth, tma_depth_rel (the three stacked), wg32 (wg32: 32-token
 # tiles, experiment-only), wg32_depth (words_ahead_mma_depth + wg32).
@@ -28,18 +29,21 @@ case "$mode" in
     unset MARLIN_QUANT_LIB
     OUT=$OUT/final timeout 420 bash scripts/gpu_checks.sh
     ;;
-  tests)
+  tests|ab)
     for v in $VARIANTS; do
       late "tests $v" && break
       MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 130 python -m pytest -q -x -p no:cacheprovider tests/test_kernel_gpu.py \
         -k "hopper or m_sweep or llama or deterministic or graph or two_streams or back_to_back" > $OUT/gpu_tests_$v.log 2>&1
       echo "== tests $v: $(tail -1 $OUT/gpu_tests_$v.log)"
     done
-    ;;
+    [ "$mode" = tests ] && exit 0
+    ;&
   sweeps)
+    logs=.dev
+    [ "$mode" = ab ] && logs=$OUT
     timed="head"
     for v in ${VARIANTS/head/}; do  # a variant is timed only if all its tests passed
-      case "$(tail -1 .dev/gpu_tests_$v.log 2>/dev/null)" in *failed*|*error*|"") ;; *passed*) timed="$timed $v" ;; esac
+      case "$(tail -1 $logs/gpu_tests_$v.log 2>/dev/null)" in *failed*|*error*|"") ;; *passed*) timed="$timed $v" ;; esac
     done
     echo "timing: $timed"
     for r in 1 2; do
@@ -79,5 +83,5 @@ case "$mode" in
       --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
     tail -6 $OUT/sweep_splits.log
     ;;
-  *) echo "usage: next_calls.sh checks | tests [variant...] | sweeps [variant...] | cutover | splits" >&2; exit 2 ;;
+  *) echo "usage: next_calls.sh checks | ab|tests|sweeps [variant...] | cutover | splits" >&2; exit 2 ;;
 esac
