@@ -1,6 +1,6 @@
 #!/bin/bash
 # Builds the libraries next_calls.sh needs, on the CPU machine (~1.3 min each, ~3 min the shipped one):
-# .dev/{head,tma,tma_rel,lds,depth,tma_depth,tma_depth_rel,wg32,wg32_depth}_exp.so (-DMQ_EXPERIMENT,
+# .dev/{head,tma,tma_rel,lds,depth,tma_depth,tma_depth_rel,wg32,wg32_depth,tiled_bulk}_exp.so (-DMQ_EXPERIMENT,
 # sm_90a) and the shipped library. stage_release.patch applies on top of tma_copies.patch only.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -26,4 +26,5 @@ build tma_rel tma_copies stage_release
 build tma_depth_rel tma_copies words_ahead_mma_depth stage_release
 build wg32 wg32
 build wg32_depth words_ahead_mma_depth wg32
+build tiled_bulk tiled_bulk
 python scripts/build_kernels.py --out /tmp/shipped.so && cp /tmp/shipped.so marlin_quant/_lib/libmarlin_quant_kernels.so

@@ -1,10 +1,11 @@
 #!/bin/bash
 # The device calls earlier sessions could not make, for the next one. Build first, on the CPU machine:
-#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/*_exp.so and the shipped library in
-#   marlin_quant/_lib; 61 MB together, just under the 64 MiB carry limit: leave out libraries
-#   the planned calls do not use if more are added)
-# then run with carry [".dev", "marlin_quant/_lib"], one call each (each stops starting new work after
-# 8 minutes, under the 10-minute limit). In this order, ~30 device minutes:
+#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/*_exp.so, ~5.1-5.4 MB each, and the
+#   shipped library in marlin_quant/_lib, 14 MB)
+# then run one call each, carrying "marlin_quant/_lib" and only the libraries the call uses (all of
+# .dev is ~66 MB, over the 64 MiB carry limit), e.g. for `ab tma_rel depth`: [".dev/head_exp.so",
+# ".dev/tma_rel_exp.so", ".dev/depth_exp.so", "marlin_quant/_lib"]. Each call stops starting new
+# work after 8 minutes, under the 10-minute limit. In this order, ~30 device minutes:
 #   next_calls.sh checks                       shipped library: gpu_checks.sh (~5 min)
 #   next_calls.sh ab tma_rel depth             GPU tests of two variants (~1.5 min each; the whole
 #                                              file took 128 s), then A/B sweeps, two rounds, of
@@ -13,11 +14,13 @@
 #   next_calls.sh cutover                      32-token Hopper tiles at m = 9-32 against the tiled
 #                                              kernel: their GPU tests, then a sweep (~8 min)
 #   next_calls.sh splits                       HEAD with at most 1 or 2 ranges per tile
+#   M=9,16,24,32 next_calls.sh ab tiled_bulk   the tiled kernel's weights by bulk copies (m = 9-32)
 # `tests` and `sweeps` do the two halves of `ab` separately (for more variants than fit one call;
 # `sweeps` reads the tests' logs from .dev/, so copy them there from files_at first).
 # Variants: tma (tma_copies), tma_rel (tma_copies + stage_release), lds (stripe_words_ahead),
 # depth (words_ahead_mma_depth), tma_depth, tma_depth_rel (the three stacked), wg32 (wg32: 32-token
-# tiles, experiment-only), wg32_depth (words_ahead_mma_depth + wg32).
+# tiles, experiment-only), wg32_depth (words_ahead_mma_depth + wg32), tiled_bulk (tiled_bulk).
+# M (environment): the sweeps' token counts, 33,64,128,256 unless set.
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."
 mode=$1; shift
@@ -49,7 +52,7 @@ case "$mode" in
     for r in 1 2; do
       for v in $timed; do
         late "sweep $v $r" && break 2
-        MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 100 python scripts/sweep_wgmma.py --m 33,64,128,256 --configs plan \
+        MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 100 python scripts/sweep_wgmma.py --m ${M:-33,64,128,256} --configs plan \
           --sets llama2-7b,llama2-70b > $OUT/sweep_${v}_$r.log 2>&1
         echo "== $v $r"; tail -8 $OUT/sweep_${v}_$r.log
       done
