@@ -24,6 +24,10 @@ def gen():
     return g
 
 
+# The ptxas report of the library kernel_library compiled, beside it (none when it reused one).
+PTXAS_LOG = "ptxas.log"
+
+
 @pytest.fixture(scope="session")
 def kernel_library(tmp_path_factory):
     """A kernel library compiled now from csrc/ for sm_80 and sm_90a with nvcc (no GPU needed),
@@ -38,4 +42,4 @@ def kernel_library(tmp_path_factory):
     if _build.find_nvcc() is None:
         pytest.skip("no kernel library and no nvcc to build one")
     out = tmp_path_factory.mktemp("kernel") / _build.LIB_NAME
-    return _build.build_kernel_library(archs=("80", "90a"), out=out)
+    return _build.build_kernel_library(archs=("80", "90a"), out=out, ptxas_log=out.parent / PTXAS_LOG)
