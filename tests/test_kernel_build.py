@@ -3,6 +3,7 @@ and its kernels must not spill (see marlin_quant/_build.py's ptxas_findings). Ne
 reports both when it compiles for sm_90a, which CI does."""
 
 import pytest
+from conftest import PTXAS_LOG
 
 from marlin_quant import _build
 
@@ -39,7 +40,7 @@ def test_findings_name_serialized_wgmmas_and_hopper_spills():
 
 
 def test_library_compiles_without_serialized_wgmmas_or_hopper_spills(kernel_library):
-    log = kernel_library.parent / "ptxas.log"
+    log = kernel_library.parent / PTXAS_LOG
     if not log.exists():
         pytest.skip("the kernel library was reused, not compiled by this run (CI=1 compiles it)")
     text = log.read_text()
