@@ -58,7 +58,10 @@ setup(
         "pyyaml",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis", "compressed-tensors"],
+        # cuobjdump and nvdisasm, to read the kernel library's machine code in tests (no GPU).
+        "test": ["pytest>=7", "hypothesis", "compressed-tensors",
+                 "nvidia-cuda-cuobjdump>=13.2; platform_system == 'Linux' and platform_machine == 'x86_64'",
+                 "nvidia-cuda-nvdisasm>=13.2; platform_system == 'Linux' and platform_machine == 'x86_64'"],
         "hub": ["datasets"],
     },
     entry_points={"console_scripts": ["marlin-quant=marlin_quant.cli.app:main"]},

@@ -1,11 +1,13 @@
-"""The kernel library's compile report: ptxas must not serialize the Hopper path's warpgroup MMAs
-and its kernels must not spill (see marlin_quant/_build.py's ptxas_findings). Needs no GPU: ptxas
-reports both when it compiles for sm_90a, which CI does."""
+"""The kernel library's compile report and machine code: ptxas must not serialize the Hopper
+path's warpgroup MMAs, its kernels must not spill, and its stage loop must not drain the tensor
+pipe (marlin_quant/_build.py's ptxas_findings, marlin_quant/_sass.py's sass_findings). Needs no
+GPU: CI compiles the sm_90a image and reads it with cuobjdump (NVIDIA's cuobjdump and nvdisasm
+wheels, in the test extras)."""
 
 import pytest
 from conftest import PTXAS_LOG
 
-from marlin_quant import _build
+from marlin_quant import _build, _sass
 
 # Excerpts of real -Xptxas -v reports (nvcc 13.0): a rejected experiment whose copies sat between
 # a stripe's wgmmas, and a kernel's resource lines.
@@ -46,3 +48,40 @@ def test_library_compiles_without_serialized_wgmmas_or_hopper_spills(kernel_libr
     text = log.read_text()
     assert "wgmma_gemm_kernel" in text, "the sm_90a Hopper path was not compiled"
     assert _build.ptxas_findings(text) == []
+
+
+# A stage loop as cuobjdump prints it (addresses in hex; the branch closes the loop).
+def sass_function(name: str, wait: str, local: bool = False, arch: str = "sm_90a") -> str:
+    lines = [
+        "0x0100 LDS.64 R96, [R118]",
+        "0x0110 WARPGROUP.ARRIVE",
+        "0x0120 HGMMA.64x64x16.F32 R24, R92, gdesc[UR24], R24",
+        "0x0130 HGMMA.64x64x16.F32 R56, R96, gdesc[UR24], R56, gsb0",
+        f"0x0140 WARPGROUP.DEPBAR.LE gsb0, {wait}",
+        "0x0150 @!P0 BRA 0x100",
+        "0x0160 STL [R1], R2" if local else "0x0160 EXIT",
+    ]
+    return f"\tcode for {arch}\n\t\tFunction : {name}\n" + "".join(f"        /*{a[2:]}*/                   {t} ;\n" for a, t in
+                                               (line.split(" ", 1) for line in lines))
+
+
+def test_sass_findings_name_drained_stages_and_local_memory():
+    assert _sass.sass_findings(sass_function(HOPPER, "0x1")) == ([], 1)
+    found, read = _sass.sass_findings(sass_function(HOPPER, "0x0") + sass_function(SKINNY, "0x0"))
+    assert read == 1 and len(found) == 1 and "waits for every wgmma group" in found[0]
+    found, _ = _sass.sass_findings(sass_function(HOPPER, "0x1", local=True))
+    assert len(found) == 1 and "local-memory" in found[0]
+    # Other architectures' images hold the Hopper kernel as an empty stub: not read.
+    stub = "\tcode for sm_80\n\t\tFunction : " + HOPPER + "\n        /*0000*/                   EXIT ;\n"
+    assert _sass.sass_findings(stub + sass_function(HOPPER, "0x1")) == ([], 1)
+
+
+def test_library_stage_loops_keep_the_tensor_pipe_fed(kernel_library):
+    if not (kernel_library.parent / PTXAS_LOG).exists():
+        pytest.skip("the kernel library was reused, not compiled by this run (CI=1 compiles it)")
+    cuobjdump = _sass.find_cuobjdump()
+    if cuobjdump is None:
+        pytest.skip("no cuobjdump with nvdisasm (pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm)")
+    found, read = _sass.sass_findings(_sass.disassemble(kernel_library, cuobjdump))
+    assert read >= 12, f"read {read} Hopper-path kernels; the sm_90a image has 12"
+    assert found == []

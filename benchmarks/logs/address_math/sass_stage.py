@@ -1,8 +1,8 @@
 """Static instruction mix of the Hopper kernel's stage loop, from `cuobjdump -sass LIB` output.
 
-    pip download --no-deps nvidia-cuda-cuobjdump   # 13.x wheel; unzip it, bin/cuobjdump runs here
+    pip install nvidia-cuda-cuobjdump        # in the test extras; or any CUDA toolkit's cuobjdump
     cuobjdump -sass .dev/head_exp.so > head.sass
-    python sass_stage.py head.sass [REGEX]          # REGEX picks kernels, e.g. 'ILi64ELi2ELi6ELi2ELb0'
+    python sass_stage.py head.sass [REGEX]   # REGEX picks kernels, e.g. 'ILi64ELi2ELi6ELi2ELb0'
 
 For each wgmma_gemm_kernel instantiation: the innermost loop that holds HGMMAs (one stage), its
 instruction count, the part before the stage's first shared-memory load of weights (copies,
@@ -15,46 +15,20 @@ from __future__ import annotations
 import collections
 import re
 import sys
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-def functions(path: str):
-    """(mangled name, [(address, instruction)]) per function of a cuobjdump -sass listing."""
-    cur, lines = None, []
-    for ln in open(path):
-        m = re.search(r"Function : (\S+)", ln)
-        if m:
-            if cur:
-                yield cur, lines
-            cur, lines = m.group(1), []
-            continue
-        m = re.match(r"\s+/\*([0-9a-f]{4,})\*/\s+(.*?);", ln)
-        if m and cur:
-            lines.append((int(m.group(1), 16), m.group(2).strip()))
-    if cur:
-        yield cur, lines
-
-
-def opcode(ins: str) -> str:
-    ins = re.sub(r"^@!?U?P\w+\s+", "", ins)
-    return ins.split()[0] if ins else ""
-
-
-def loops(lines):
-    """Every backward branch's body: (target, branch address, instructions in between)."""
-    for addr, ins in lines:
-        m = re.search(r"\bBRA\s+(?:`\()?[^0-9]*0x([0-9a-f]+)", ins)
-        if m and int(m.group(1), 16) <= addr:
-            tgt = int(m.group(1), 16)
-            yield tgt, addr, [(a, i) for a, i in lines if tgt <= a <= addr]
+from marlin_quant._sass import functions, opcode, stage_loop  # noqa: E402
 
 
 def main() -> int:
-    path = sys.argv[1]
+    sass = Path(sys.argv[1]).read_text()
     pat = sys.argv[2] if len(sys.argv) > 2 else ""
-    for name, lines in functions(path):
+    for name, lines in functions(sass):
         if "wgmma_gemm_kernel" not in name or not re.search(pat, name):
             continue
-        body = min((b for _, _, b in loops(lines) if any("HGMMA" in i for _, i in b)), key=len, default=None)
+        body = stage_loop(lines)
         if body is None:
             continue
         first_hg = next(k for k, (_, i) in enumerate(body) if "HGMMA" in i)
@@ -65,7 +39,7 @@ def main() -> int:
               f"  R2UR {comp.get('R2UR', 0):3d}  uniform {sum(v for k, v in comp.items() if k.startswith('U')):3d}"
               f"  HGMMA {sum(v for k, v in comp.items() if k.startswith('HGMMA')):2d}"
               f"  waits {sorted(set(i for _, i in body if 'WARPGROUP.DEPBAR' in i))}"
-              f"  local {sum(('LDL' in i or 'STL' in i) for _, i in lines)}")
+              f"  local {sum(opcode(i).startswith(('LDL', 'STL')) for _, i in lines)}")
     return 0
 
 
