@@ -3,7 +3,7 @@
 ptxas decides things about the Hopper path's stage loop that no test on a GPU would name but
 every benchmark pays for: whether the tensor pipe is drained at every stage, whether registers
 go to local memory. Both can be read off the SASS of the sm_90a image; CI does that
-(tests/test_kernel_build.py) with cuobjdump from the `nvidia-cuda-cuobjdump` wheel.
+(tests/test_kernel_build.py) with cuobjdump and nvdisasm from NVIDIA's wheels (test extras).
 """
 
 from __future__ import annotations

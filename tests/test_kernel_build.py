@@ -41,11 +41,17 @@ def test_findings_name_serialized_wgmmas_and_hopper_spills():
     assert _build.ptxas_findings(entry(SKINNY, 8, 8) + entry(HOPPER, 0, 0)) == []
 
 
-def test_library_compiles_without_serialized_wgmmas_or_hopper_spills(kernel_library):
+@pytest.fixture
+def ptxas_log(kernel_library):
+    """The ptxas report of the kernel library this run compiled (CI=1 compiles one)."""
     log = kernel_library.parent / PTXAS_LOG
     if not log.exists():
         pytest.skip("the kernel library was reused, not compiled by this run (CI=1 compiles it)")
-    text = log.read_text()
+    return log
+
+
+def test_library_compiles_without_serialized_wgmmas_or_hopper_spills(ptxas_log):
+    text = ptxas_log.read_text()
     assert "wgmma_gemm_kernel" in text, "the sm_90a Hopper path was not compiled"
     assert _build.ptxas_findings(text) == []
 
@@ -61,8 +67,11 @@ def sass_function(name: str, wait: str, local: bool = False, arch: str = "sm_90a
         "0x0150 @!P0 BRA 0x100",
         "0x0160 STL [R1], R2" if local else "0x0160 EXIT",
     ]
-    return f"\tcode for {arch}\n\t\tFunction : {name}\n" + "".join(f"        /*{a[2:]}*/                   {t} ;\n" for a, t in
-                                               (line.split(" ", 1) for line in lines))
+    listing = [f"\tcode for {arch}", f"\t\tFunction : {name}"]
+    for line in lines:
+        address, text = line.split(" ", 1)
+        listing.append(f"        /*{address[2:]}*/                   {text} ;")
+    return "\n".join(listing) + "\n"
 
 
 def test_sass_findings_name_drained_stages_and_local_memory():
@@ -76,9 +85,7 @@ def test_sass_findings_name_drained_stages_and_local_memory():
     assert _sass.sass_findings(stub + sass_function(HOPPER, "0x1")) == ([], 1)
 
 
-def test_library_stage_loops_keep_the_tensor_pipe_fed(kernel_library):
-    if not (kernel_library.parent / PTXAS_LOG).exists():
-        pytest.skip("the kernel library was reused, not compiled by this run (CI=1 compiles it)")
+def test_library_stage_loops_keep_the_tensor_pipe_fed(kernel_library, ptxas_log):
     cuobjdump = _sass.find_cuobjdump()
     if cuobjdump is None:
         pytest.skip("no cuobjdump with nvdisasm (pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm)")
