@@ -92,3 +92,33 @@ def test_library_stage_loops_keep_the_tensor_pipe_fed(kernel_library, ptxas_log)
     found, read = _sass.sass_findings(_sass.disassemble(kernel_library, cuobjdump))
     assert read >= 12, f"read {read} Hopper-path kernels; the sm_90a image has 12"
     assert found == []
+
+
+def test_a_hopper_kernel_without_an_mma_loop_is_named():
+    flat = "\tcode for sm_90a\n\t\tFunction : " + HOPPER + "\n        /*0000*/                   EXIT ;\n"
+    found, read = _sass.sass_findings(flat)
+    assert read == 1 and found == [f"{HOPPER}: no loop issues HGMMA"]
+
+
+def test_failed_build_raises_with_the_compiler_output_and_writes_nothing(tmp_path):
+    if _build.find_nvcc() is None:
+        pytest.skip("needs nvcc")
+    csrc = tmp_path / "csrc"
+    csrc.mkdir()
+    (csrc / _build.SOURCES[0]).write_text("this is not CUDA\n")
+    out, log = tmp_path / "lib" / _build.LIB_NAME, tmp_path / "lib" / PTXAS_LOG
+    with pytest.raises(RuntimeError, match="nvcc failed") as failure:
+        _build.build_kernel_library(archs=("80",), out=out, csrc=csrc, ptxas_log=log)
+    assert "error" in str(failure.value)  # the compiler's own message comes with it
+    assert not out.exists() and not log.exists()
+    assert list(out.parent.iterdir()) == []  # no temporary directory left either
+
+
+def test_disassembling_a_file_that_is_not_a_library_raises(tmp_path):
+    cuobjdump = _sass.find_cuobjdump()
+    if cuobjdump is None:
+        pytest.skip("no cuobjdump with nvdisasm")
+    junk = tmp_path / "junk.so"
+    junk.write_bytes(b"not an ELF file")
+    with pytest.raises(RuntimeError, match="cuobjdump -sass .*junk.so failed"):
+        _sass.disassemble(junk, cuobjdump)
