@@ -1222,21 +1222,36 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
 #pragma unroll
     for (int j = 0; j < T::ACC; j++) acc[i][j] = 0.f;
 
-  // One stage: KS stripes, each dequantized into fresh registers while the previous stripe's
-  // wgmmas run (at most one group in flight after each stripe).
-  uint32_t af[2][CH][4];
+  // One stage: KS stripes, each dequantized into fresh registers while earlier stripes' wgmmas
+  // run (at most DEPTH - 1 groups in flight after each stripe). A stripe's weight and scale
+  // words are read from shared memory while the stripe before it is multiplied, before the wait:
+  // read after the wait, their latency sat between the tensor pipe freeing and the next wgmma
+  // issuing (ncu: the first use of the loaded words was the top short-scoreboard stall of the
+  // loop). With 64-token tiles, four groups, not two: a stripe's wgmmas there are 64 tensor
+  // cycles, shorter than the chain from one group's completion to the next's issue (words,
+  // dequantization, fence), so one group of slack left the pipe idle between them (H200, three
+  // rounds: 7B set at m = 33 and 64 2% faster). 128-token tiles keep two: their stripes are long
+  // enough, and four made the 7B set at m = 256 3.5% slower (benchmarks/logs/h200_s20/).
+  // DEPTH divides the stripes of a stage, so the register buffers continue across stages.
+  constexpr int DEPTH = NTOK == 128 ? 2 : 4;
+  static_assert(T::KS % DEPTH == 0 && DEPTH <= T::KS, "register buffers continue across stages");
+  uint32_t af[DEPTH][CH][4];
   // first: the stage opens a tile segment, so its first stripe overwrites the accumulators.
   auto compute_stage = [&](int buf, auto first_tag) {
     constexpr bool FIRST = decltype(first_tag)::value;
     const uint32_t sA = smem + buf * T::STAGE, sB = sA + T::A_BYTES;
     [[maybe_unused]] const uint32_t sS = sB + T::B_BYTES;
     const uint32_t wb = sB + cin * 512 + lane * 16 + t0 * 4;
+    [[maybe_unused]] const uint32_t sb = sS + cin * 128 + g * 16 + t0 * 4;
+    uint32_t wq[CH];
+    [[maybe_unused]] uint32_t sw[CH];
+    auto read_words = [&](int j) {
+      lds_words<CH>(wq, wb + j * F * 8);
+      if constexpr (!PER_CHANNEL) lds_words<CH>(sw, sb + ((16 * j) >> p.g_shift) * (F * 2));
+    };
+    read_words(0);
 #pragma unroll
     for (int j = 0; j < T::KS; j++) {
-      uint32_t wq[CH];
-      lds_words<CH>(wq, wb + j * F * 8);
-      [[maybe_unused]] uint32_t sw[CH];
-      if constexpr (!PER_CHANNEL) lds_words<CH>(sw, sS + ((16 * j) >> p.g_shift) * (F * 2) + cin * 128 + g * 16 + t0 * 4);
 #pragma unroll
       for (int i = 0; i < CH; i++) {
         uint32_t left[2], right[2];
@@ -1244,17 +1259,18 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
         if constexpr (!PER_CHANNEL) {
           scale_halves(left, right, sw[i]);  // (feature 16t + g, feature 16t + 8 + g)
         }
-        af[j & 1][i][0] = left[0];
-        af[j & 1][i][1] = right[0];
-        af[j & 1][i][2] = left[1];
-        af[j & 1][i][3] = right[1];
+        af[j % DEPTH][i][0] = left[0];
+        af[j % DEPTH][i][1] = right[0];
+        af[j % DEPTH][i][2] = left[1];
+        af[j % DEPTH][i][3] = right[1];
       }
       const uint64_t desc = smem_desc_sw128(sA + (j / 4) * T::A_ATOM + (j % 4) * 32);
       wgmma_fence();
 #pragma unroll
-      for (int i = 0; i < CH; i++) wgmma_rs<NTOK>(acc[i], af[j & 1][i], desc, !(FIRST && j == 0));
+      for (int i = 0; i < CH; i++) wgmma_rs<NTOK>(acc[i], af[j % DEPTH][i], desc, !(FIRST && j == 0));
       wgmma_commit();
-      wgmma_wait<1>();
+      if (j + 1 < T::KS) read_words(j + 1);
+      wgmma_wait<DEPTH - 1>();
     }
   };
 
