@@ -1223,17 +1223,19 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     for (int j = 0; j < T::ACC; j++) acc[i][j] = 0.f;
 
   // One stage: KS stripes, each dequantized into fresh registers while earlier stripes' wgmmas
-  // run (at most DEPTH - 1 groups in flight after each stripe). A stripe's weight and scale
-  // words are read from shared memory while the stripe before it is multiplied, before the wait:
-  // read after the wait, their latency sat between the tensor pipe freeing and the next wgmma
-  // issuing (ncu: the first use of the loaded words was the top short-scoreboard stall of the
-  // loop). With 64-token tiles, four groups, not two: a stripe's wgmmas there are 64 tensor
-  // cycles, shorter than the chain from one group's completion to the next's issue (words,
-  // dequantization, fence), so one group of slack left the pipe idle between them (H200, three
-  // rounds: 7B set at m = 33 and 64 2% faster). 128-token tiles keep two: their stripes are long
-  // enough, and four made the 7B set at m = 256 3.5% slower (benchmarks/logs/h200_s20/).
-  // DEPTH divides the stripes of a stage, so the register buffers continue across stages.
+  // run (at most DEPTH - 1 groups in flight after each stripe). 64-token tiles (AHEAD): four
+  // groups, and a stripe's weight and scale words read from shared memory while the stripe
+  // before it is multiplied, before the wait. There a stripe's wgmmas are 64 tensor cycles,
+  // shorter than the chain from one group's completion to the next's issue (words,
+  // dequantization, fence), so with one group of slack the pipe sat idle between them (ncu: the
+  // first use of the words was the loop's top short-scoreboard stall); H200, three rounds: 7B
+  // set at m = 33 and 64 2% faster. 128-token tiles keep two groups and read each stripe's words
+  // after the wait: with four (and the read-ahead) the 7B set at m = 256, all 128-token tiles,
+  // was 3.5% slower in every round (benchmarks/logs/h200_s20/); read-ahead alone there was not
+  // measured. DEPTH divides the stripes of a stage, so the register buffers continue across
+  // stages.
   constexpr int DEPTH = NTOK == 128 ? 2 : 4;
+  constexpr bool AHEAD = DEPTH == 4;
   static_assert(T::KS % DEPTH == 0 && DEPTH <= T::KS, "register buffers continue across stages");
   uint32_t af[DEPTH][CH][4];
   // first: the stage opens a tile segment, so its first stripe overwrites the accumulators.
@@ -1249,9 +1251,10 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
       lds_words<CH>(wq, wb + j * F * 8);
       if constexpr (!PER_CHANNEL) lds_words<CH>(sw, sb + ((16 * j) >> p.g_shift) * (F * 2));
     };
-    read_words(0);
+    if constexpr (AHEAD) read_words(0);
 #pragma unroll
     for (int j = 0; j < T::KS; j++) {
+      if constexpr (!AHEAD) read_words(j);
 #pragma unroll
       for (int i = 0; i < CH; i++) {
         uint32_t left[2], right[2];
@@ -1269,7 +1272,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
 #pragma unroll
       for (int i = 0; i < CH; i++) wgmma_rs<NTOK>(acc[i], af[j % DEPTH][i], desc, !(FIRST && j == 0));
       wgmma_commit();
-      if (j + 1 < T::KS) read_words(j + 1);
+      if (AHEAD && j + 1 < T::KS) read_words(j + 1);
       wgmma_wait<DEPTH - 1>();
     }
   };

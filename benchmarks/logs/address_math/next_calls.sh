@@ -1,4 +1,7 @@
 #!/bin/bash
+# Fifteenth session: checks, the tests of tma_rel / depth / tma_depth_rel / tiled_bulk and their sweeps ran
+# (benchmarks/logs/h200_s20/, KERNEL_NOTES). The patches apply to 3a5a324, before words_ahead_mma_depth
+# was shipped; cutover and splits have not run.
 # The device calls earlier sessions could not make, for the next one. Build first, on the CPU machine:
 #   bash benchmarks/logs/address_math/build_variants.sh   (.dev/*_exp.so, ~5.1-5.4 MB each, and the
 #   shipped library in marlin_quant/_lib, 14 MB)
