@@ -18,6 +18,7 @@ from typing import Iterator
 _FUNCTION = re.compile(r"Function : (\S+)")
 _CODE_FOR = re.compile(r"code for (sm_\w+)")
 _INSTRUCTION = re.compile(r"\s+/\*([0-9a-f]{4,})\*/\s+(.*?);")
+_DEPBAR = re.compile(r"WARPGROUP\.DEPBAR\.LE\s+gsb0,\s*(0x[0-9a-f]+)")
 _BRANCH = re.compile(r"\bBRA\s+(?:`\()?[^0-9]*0x([0-9a-f]+)")
 
 Instruction = tuple[int, str]  # (address, text)
@@ -94,6 +95,13 @@ def stage_loop(body: list[Instruction]) -> list[Instruction] | None:
     return min((lp for lp in loops(body) if any("HGMMA" in t for _, t in lp)), key=len, default=None)
 
 
+def mma_groups_in_flight(stage: list[Instruction]) -> int | None:
+    """How many warpgroup MMA groups a stage loop leaves in flight at its waits: the smallest N of
+    its `WARPGROUP.DEPBAR.LE gsb0, N` (None: the loop never waits)."""
+    levels = [int(m.group(1), 16) for _, t in stage if (m := _DEPBAR.search(t))]
+    return min(levels, default=None)
+
+
 def sass_findings(sass: str) -> tuple[list[str], int]:
     """What in the Hopper path's SASS (the sm_90a image) would slow it, and how many of its
     kernels were read. (Other images hold the same kernels as empty stubs.)
@@ -113,7 +121,7 @@ def sass_findings(sass: str) -> tuple[list[str], int]:
         if stage is None:
             found.append(f"{name}: no loop issues HGMMA")
             continue
-        drains = sum(1 for _, t in stage if re.search(r"WARPGROUP\.DEPBAR\.LE\s+gsb0,\s*0x0\b", t))
+        drains = sum(1 for _, t in stage if (m := _DEPBAR.search(t)) and int(m.group(1), 16) == 0)
         if drains:
             found.append(f"{name}: its stage loop waits for every wgmma group {drains} times")
         local = sum(1 for _, t in body if opcode(t).startswith(("LDL", "STL")))

@@ -1,8 +1,11 @@
 """The kernel library's compile report and machine code: ptxas must not serialize the Hopper
 path's warpgroup MMAs, its kernels must not spill, and its stage loop must not drain the tensor
-pipe (marlin_quant/_build.py's ptxas_findings, marlin_quant/_sass.py's sass_findings). Needs no
+pipe (marlin_quant/_build.py's ptxas_findings, marlin_quant/_sass.py's sass_findings) and must
+keep the number of wgmma groups in flight that was measured fastest for its tile. Needs no
 GPU: CI compiles the sm_90a image and reads it with cuobjdump (NVIDIA's cuobjdump and nvdisasm
 wheels, in the test extras)."""
+
+import re
 
 import pytest
 from conftest import PTXAS_LOG
@@ -85,13 +88,42 @@ def test_sass_findings_name_drained_stages_and_local_memory():
     assert _sass.sass_findings(stub + sass_function(HOPPER, "0x1")) == ([], 1)
 
 
-def test_library_stage_loops_keep_the_tensor_pipe_fed(kernel_library, ptxas_log):
+@pytest.fixture(scope="module")
+def library_sass(kernel_library):
     cuobjdump = _sass.find_cuobjdump()
     if cuobjdump is None:
         pytest.skip("no cuobjdump with nvdisasm (pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm)")
-    found, read = _sass.sass_findings(_sass.disassemble(kernel_library, cuobjdump))
+    return _sass.disassemble(kernel_library, cuobjdump)
+
+
+def test_library_stage_loops_keep_the_tensor_pipe_fed(library_sass, ptxas_log):
+    found, read = _sass.sass_findings(library_sass)
     assert read >= 12, f"read {read} Hopper-path kernels; the sm_90a image has 12"
     assert found == []
+
+
+# wgmma groups a stage loop leaves in flight, by tile height: measured on the H200
+# (benchmarks/KERNEL_NOTES.md, fifteenth session): four on 64-token tiles made the 7B set at
+# m = 33-64 2% faster, on 128-token tiles m = 256 3.5% slower.
+IN_FLIGHT = {64: 3, 128: 1}
+
+
+def test_library_stage_loops_keep_the_measured_wgmma_depth(library_sass):
+    depth = {}
+    for name, body in _sass.functions(library_sass, arch="sm_90a"):
+        if "wgmma_gemm_kernel" in name:
+            ntok = int(re.search(r"wgmma_gemm_kernelILi(\d+)E", name).group(1))
+            stage = _sass.stage_loop(body)
+            depth[name] = (IN_FLIGHT[ntok], stage and _sass.mma_groups_in_flight(stage))
+    assert len(depth) >= 12
+    assert {n: d for n, d in depth.items() if d[0] != d[1]} == {}, "(wanted, found) groups in flight"
+
+
+def test_groups_in_flight_is_the_loops_smallest_wait():
+    stage = [(0, "WARPGROUP.DEPBAR.LE gsb0, 0x3"), (16, "HGMMA.64x64x16.F32 R24, gdesc[UR4], R24"),
+             (32, "@P0 WARPGROUP.DEPBAR.LE gsb0, 0x1")]
+    assert _sass.mma_groups_in_flight(stage) == 1
+    assert _sass.mma_groups_in_flight(stage[1:2]) is None
 
 
 def test_a_hopper_kernel_without_an_mma_loop_is_named():
