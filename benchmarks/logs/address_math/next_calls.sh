@@ -1,33 +1,24 @@
 #!/bin/bash
-# Fifteenth session: checks, the tests of tma_rel / depth / tma_depth_rel / tiled_bulk and their sweeps ran
-# (benchmarks/logs/h200_s20/, KERNEL_NOTES). The patches apply to 3a5a324, before words_ahead_mma_depth
-# was shipped; cutover and splits have not run.
-# The device calls earlier sessions could not make, for the next one. Build first, on the CPU machine:
-#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/*_exp.so, ~5.1-5.4 MB each, and the
-#   shipped library in marlin_quant/_lib, 14 MB)
-# then run one call each, carrying "marlin_quant/_lib" and only the libraries the call uses (all of
-# .dev is ~66 MB, over the 64 MiB carry limit), e.g. for `ab tma_rel depth`: [".dev/head_exp.so",
-# ".dev/tma_rel_exp.so", ".dev/depth_exp.so", "marlin_quant/_lib"]. Each call stops starting new
-# work after 8 minutes, under the 10-minute limit. In this order, ~30 device minutes:
-#   next_calls.sh checks                       shipped library: gpu_checks.sh (~5 min)
-#   next_calls.sh ab tma_rel depth             GPU tests of two variants (~1.5 min each; the whole
-#                                              file took 128 s), then A/B sweeps, two rounds, of
-#                                              HEAD and those that passed (~1 min a sweep)
-#   next_calls.sh ab tma_depth_rel lds         the same for the next two (tma alone if tma_rel fails)
-#   next_calls.sh cutover                      32-token Hopper tiles at m = 9-32 against the tiled
-#                                              kernel: their GPU tests, then a sweep (~8 min)
-#   next_calls.sh splits                       HEAD with at most 1 or 2 ranges per tile
-#   M=9,16,24,32 next_calls.sh ab tiled_bulk   the tiled kernel's weights by bulk copies (m = 9-32)
-# `tests` and `sweeps` do the two halves of `ab` separately (for more variants than fit one call;
-# `sweeps` reads the tests' logs from .dev/, so copy them there from files_at first).
-# Variants: tma (tma_copies), tma_rel (tma_copies + stage_release), lds (stripe_words_ahead),
-# depth (words_ahead_mma_depth), tma_depth, tma_depth_rel (the three stacked), wg32 (wg32: 32-token
-# tiles, experiment-only), wg32_depth (words_ahead_mma_depth + wg32), tiled_bulk (tiled_bulk).
-# M (environment): the sweeps' token counts, 33,64,128,256 unless set.
+# Device calls for the next session. Build first, on the CPU machine:
+#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/{head,ahead128,wg32}_exp.so, ~5 MB each,
+#   and the shipped library in marlin_quant/_lib, 14 MB)
+# then one call each, carrying what it uses, e.g. for `ab ahead128`: [".dev/head_exp.so",
+# ".dev/ahead128_exp.so", "marlin_quant/_lib"]. Each call stops starting new work after 8 minutes.
+# In this order (~20 device minutes with starts):
+#   next_calls.sh checks          the shipped library's gpu_checks.sh: owed since the fifteenth
+#                                 session, whose library ran only as its two parents (~4 min)
+#   next_calls.sh ab ahead128     GPU tests of read-ahead on 128-token tiles, then A/B sweeps
+#                                 against head, two rounds (~3 min)
+#   next_calls.sh cutover         32-token Hopper tiles at m = 9-32 against the tiled kernel
+#   next_calls.sh splits          head with at most 1 or 2 split-k ranges per tile (m = 64, 128)
+# `tests` and `sweeps` do the two halves of `ab` separately (`sweeps` reads the tests' logs from
+# .dev/, so copy them there from files_at first). M (environment): the sweeps' token counts,
+# 33,64,128,256 unless set. The fifteenth session ran the fourteenth's variants (OLD=1 in
+# build_variants.sh; benchmarks/logs/h200_s20/, KERNEL_NOTES).
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."
 mode=$1; shift
-VARIANTS="${*:-tma tma_rel lds depth}"
+VARIANTS="${*:-ahead128}"
 START=$SECONDS
 late() { (( SECONDS - START > 480 )) && echo "== out of time: skipping $1" && return 0; return 1; }
 case "$mode" in
@@ -62,11 +53,11 @@ case "$mode" in
     done
     ;;
   cutover)
-    # 32-token tiles forced on every m >= 9 (MQ_WG_MIN_M=9): correctness first, with the depth
-    # patch if it passes, else without; then m = 16 and 32 against the tiled kernel ("off") and
-    # the 64-token tiles the planner would take ("plan").
+    # 32-token tiles forced on every m >= 9 (MQ_WG_MIN_M=9): correctness first (four groups in
+    # flight, as every tile under 128 tokens now has); then m = 16 and 32 against the tiled kernel
+    # ("off") and the 64-token tiles the planner would take ("plan").
     lib=""
-    for v in wg32_depth wg32; do
+    for v in wg32; do
       ok=1
       for cfg in 32,4,4,2 32,2,8,2; do
         MQ_WG_MIN_M=9 MQ_FORCE_WG=$cfg MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 120 python -m pytest -q -x -p no:cacheprovider \
