@@ -1427,7 +1427,8 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     cp_async_commit();
   }
   // One pipeline step: stage i has landed; request stage i + PD into the buffer of stage i - 2,
-  // whose wgmmas every warpgroup has waited for; multiply stage i.
+  // whose wgmmas every warpgroup has waited for (a stage ends with at most DEPTH - 1 < KS groups
+  // outstanding, all its own); multiply stage i.
   auto step = [&](int i, auto first_tag) {
     cp_async_wait<PD - 1>();
     // The tensor cores (async proxy) read what cp.async wrote.
