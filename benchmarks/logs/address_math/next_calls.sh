@@ -11,6 +11,7 @@
 #                                 against head, two rounds (~3 min)
 #   next_calls.sh cutover         32-token Hopper tiles at m = 9-32 against the tiled kernel
 #   next_calls.sh splits          head with at most 1 or 2 split-k ranges per tile (m = 64, 128)
+#   next_calls.sh ch1             64 x 128 Hopper tiles (.dev/ch1_exp.so from h200_s21/ch1.patch)
 # `tests` and `sweeps` do the two halves of `ab` separately (`sweeps` reads the tests' logs from
 # .dev/, so copy them there from files_at first). M (environment): the sweeps' token counts,
 # 33,64,128,256 unless set. The fifteenth session ran the fourteenth's variants (OLD=1 in
@@ -39,7 +40,8 @@ case "$mode" in
     logs=.dev
     [ "$mode" = ab ] && logs=$OUT
     timed="head"
-    for v in ${VARIANTS/head/}; do  # a variant is timed only if all its tests passed
+    for v in $VARIANTS; do  # a variant is timed only if all its tests passed
+      [ "$v" = head ] && continue
       case "$(tail -1 $logs/gpu_tests_$v.log 2>/dev/null)" in *failed*|*error*|"") ;; *passed*) timed="$timed $v" ;; esac
     done
     echo "timing: $timed"
@@ -73,6 +75,17 @@ case "$mode" in
       --configs off,plan,32:4:4:2,32:4:5:2,32:2:8:2 --sets llama2-7b,llama2-70b > $OUT/sweep_cutover_$lib.log 2>&1
     tail -12 $OUT/sweep_cutover_$lib.log
     ;;
+  ch1)
+    # 64 x 128 Hopper tiles (ch1.patch, benchmarks/logs/h200_s21/): correctness with the tile forced
+    # on every m >= 33, then m = 33-128 against the planner's tiles, per layer.
+    MQ_FORCE_WG=64,1,8,2 MARLIN_QUANT_LIB=.dev/ch1_exp.so timeout 150 python -m pytest -q -x -p no:cacheprovider \
+      tests/test_kernel_gpu.py -k "m_sweep or small_and_odd or llama or deterministic or graph" > $OUT/gpu_tests_ch1.log 2>&1
+    echo "== tests ch1: $(tail -1 $OUT/gpu_tests_ch1.log)"
+    case "$(tail -1 $OUT/gpu_tests_ch1.log)" in *failed*|*rror*) exit 1 ;; *passed*) ;; *) exit 1 ;; esac
+    MARLIN_QUANT_LIB=.dev/ch1_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-33,64,128} \
+      --configs plan,64:1:8:2,64:1:6:2,64:2:6:2,plan --sets llama2-7b,llama2-70b > $OUT/sweep_ch1.log 2>&1
+    tail -30 $OUT/sweep_ch1.log
+    ;;
   splits)
     # Fewer ranges per tile (no partials with /s1) against the planner's stream-K, where the
     # fixup is as large as the multiply (narrow layers at m = 64-128).
@@ -80,5 +93,5 @@ case "$mode" in
       --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
     tail -6 $OUT/sweep_splits.log
     ;;
-  *) echo "usage: next_calls.sh checks | ab|tests|sweeps [variant...] | cutover | splits" >&2; exit 2 ;;
+  *) echo "usage: next_calls.sh checks | ab|tests|sweeps [variant...] | cutover | ch1 | splits" >&2; exit 2 ;;
 esac
