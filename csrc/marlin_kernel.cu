@@ -1029,7 +1029,7 @@ struct WgTile {
   static constexpr int SMEM = STAGES * STAGE + 1024;  // + alignment slack for the 1024-byte atoms
   static constexpr int ACC = NTOK / 2;           // fp32 accumulators per thread per wgmma
   static constexpr int PARTIAL = NTOK * F;       // floats per partial tile
-  static_assert(NTOK == 64 || NTOK == 128, "token tiles of 64 or 128");
+  static_assert(NTOK == 32 || NTOK == 64 || NTOK == 128, "token tiles of 32, 64 or 128");
   static_assert(CH == 2 || CH == 4, "2 or 4 wgmmas per stripe");
   static_assert(STAGES >= 3, "the ring refills two stages behind the one multiplied");
   static_assert(KB == 1 || KB == 2, "stages of 64 or 128 k");
@@ -1042,10 +1042,13 @@ struct WgTile {
 // K-major in shared memory, described by `desc`) + (accumulate ? D : 0).
 template <int N>
 __device__ __forceinline__ void wgmma_rs(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t desc, bool accumulate);
-// The asm operand lists of the two shapes the kernel uses (n64: 32 accumulators, n128: 64).
+// The asm operand lists of the three shapes the kernel uses (n32: 16 accumulators, n64: 32,
+// n128: 64).
 #define MQ_D8(d, i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]), "+f"(d[i + 7])
-#define MQ_D32(d) MQ_D8(d, 0), MQ_D8(d, 8), MQ_D8(d, 16), MQ_D8(d, 24)
+#define MQ_D16(d) MQ_D8(d, 0), MQ_D8(d, 8)
+#define MQ_D32(d) MQ_D16(d), MQ_D8(d, 16), MQ_D8(d, 24)
 #define MQ_D64(d) MQ_D32(d), MQ_D8(d, 32), MQ_D8(d, 40), MQ_D8(d, 48), MQ_D8(d, 56)
+#define MQ_R16 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}"
 #define MQ_R32 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}"
 #define MQ_R64 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}"
 // scale-d is an immediate: 1 accumulates into D, 0 overwrites it.
@@ -1053,6 +1056,11 @@ __device__ __forceinline__ void wgmma_rs(float (&d)[N / 2], const uint32_t (&a)[
   "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32.f16.f16 " REGS ", " AREGS ", " DESC ", " SCALE_D ", 1, 1, 0;\n"
 #define MQ_A_IN "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc)
 
+template <>
+__device__ __forceinline__ void wgmma_rs<32>(float (&d)[16], const uint32_t (&a)[4], uint64_t desc, bool accumulate) {
+  if (accumulate) asm volatile(MQ_WGMMA_RS(32, MQ_R16, "{%16,%17,%18,%19}", "%20", "1") : MQ_D16(d) : MQ_A_IN);
+  else asm volatile(MQ_WGMMA_RS(32, MQ_R16, "{%16,%17,%18,%19}", "%20", "0") : MQ_D16(d) : MQ_A_IN);
+}
 template <>
 __device__ __forceinline__ void wgmma_rs<64>(float (&d)[32], const uint32_t (&a)[4], uint64_t desc, bool accumulate) {
   if (accumulate) asm volatile(MQ_WGMMA_RS(64, MQ_R32, "{%32,%33,%34,%35}", "%36", "1") : MQ_D32(d) : MQ_A_IN);
@@ -1067,8 +1075,10 @@ __device__ __forceinline__ void wgmma_rs<128>(float (&d)[64], const uint32_t (&a
 #undef MQ_WGMMA_RS
 #undef MQ_R64
 #undef MQ_R32
+#undef MQ_R16
 #undef MQ_D64
 #undef MQ_D32
+#undef MQ_D16
 #undef MQ_D8
 
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
@@ -1223,17 +1233,17 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     for (int j = 0; j < T::ACC; j++) acc[i][j] = 0.f;
 
   // One stage: KS stripes, each dequantized into fresh registers while earlier stripes' wgmmas
-  // run (at most DEPTH - 1 groups in flight after each stripe). 64-token tiles (AHEAD): four
-  // groups, and a stripe's weight and scale words read from shared memory while the stripe
-  // before it is multiplied, before the wait. There a stripe's wgmmas are 64 tensor cycles,
+  // run (at most DEPTH - 1 groups in flight after each stripe). 32- and 64-token tiles (AHEAD):
+  // four groups, and a stripe's weight and scale words read from shared memory while the stripe
+  // before it is multiplied, before the wait. There a stripe's wgmmas are 32-64 tensor cycles,
   // shorter than the chain from one group's completion to the next's issue (words,
   // dequantization, fence), so with one group of slack the pipe sat idle between them (ncu: the
   // first use of the words was the loop's top short-scoreboard stall); H200, three rounds: 7B
   // set at m = 33 and 64 2% faster. 128-token tiles keep two groups and read each stripe's words
   // after the wait: with four (and the read-ahead) the 7B set at m = 256, all 128-token tiles,
   // was 3.5% slower in every round (benchmarks/logs/h200_s20/); read-ahead alone there was not
-  // measured. DEPTH divides the stripes of a stage, so the register buffers continue across
-  // stages.
+  // measured. 32-token tiles were measured with four groups only. DEPTH divides the stripes of
+  // a stage, so the register buffers continue across stages.
   constexpr int DEPTH = NTOK == 128 ? 2 : 4;
   constexpr bool AHEAD = DEPTH == 4;
   static_assert(T::KS % DEPTH == 0 && DEPTH <= T::KS, "register buffers continue across stages");
@@ -1639,10 +1649,13 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
 // Hopper path configurations, (token tile, wgmmas per stripe, stages, 64-k atoms per stage),
 // mirrored by WgTile<>::SMEM. Within a tile shape, 128-k stages (half the block barriers) come
 // first; 64-k stages serve k that is not a multiple of 128. Measured on H200
-// (benchmarks/logs/wgmma/sweep2.log): 128-k stages 5-13% faster at m = 128-256.
+// (benchmarks/logs/wgmma/sweep2.log): 128-k stages 5-13% faster at m = 128-256. 32-token tiles
+// have 128-k stages only (k not a multiple of 128 takes the tiled kernel at m = 17-32); their
+// stage counts are the faster of those measured (benchmarks/logs/h200_s21/: 32 x 512 with 4
+// stages against 5, 32 x 256 with 8).
 struct WgConfig { int ntok, ch, stages, kb; };
 constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}, {64, 4, 6, 1},
-                                   {64, 2, 6, 2}, {64, 2, 8, 1}};
+                                   {64, 2, 6, 2}, {64, 2, 8, 1}, {32, 4, 4, 2}, {32, 2, 8, 2}};
 
 int wg_smem(int ntok, int ch, int stages, int kb) {
   const int f = 2 * ch * 64;
@@ -1650,10 +1663,13 @@ int wg_smem(int ntok, int ch, int stages, int kb) {
   return stages * stage + 1024;
 }
 
-// Smallest m the Hopper path takes (where the GPU and the library have it). At m = 32 the tiled
-// kernel was faster on the 7B set (H200, benchmarks/logs/wgmma/sweep1.log: 77.3 against 85.7 us).
+// Smallest m the Hopper path takes (where the GPU and the library have it). At m = 32, 32-token
+// tiles beat the tiled kernel on every Llama-2 layer (7B set 72.5 against 77.2 us, 70B 214.6
+// against 235.0, with the tiles this planner picks); at m = 16 they lost on six of eight layers
+// (7B set 67.1-69.8 against 63.2). m = 17-32 pads to 32 tokens in both kernels (H200,
+// benchmarks/logs/h200_s21/).
 #ifndef MQ_WGMMA_MIN_M
-#define MQ_WGMMA_MIN_M 33
+#define MQ_WGMMA_MIN_M 17
 #endif
 
 // Largest cluster size device_clusters reports on (the portable limit).
@@ -1663,9 +1679,11 @@ bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, i
                 int* err) {
   *err = kOk;
   if (!(features & kFeatWgmma) || m < MQ_WGMMA_MIN_M) return false;
-  // Tile shapes (token rows, wgmmas per stripe), widest first: 128 x 256 above m = 64, else
-  // 64 x 512; then 64 x 256, for layers too narrow to give every SM a share of the wide tiles.
-  int shapes[2][2] = {{m > 64 ? 128 : 64, m > 64 ? 2 : 4}, {64, 2}};
+  // Tile shapes (token rows, wgmmas per stripe), widest first: 128 x 256 above m = 64, 64 x 512
+  // at m = 33-64, 32 x 512 up to 32; then 64 x 256 (32 x 256 up to m = 32), for layers too
+  // narrow to give every SM a share of the wide tiles.
+  const int ntok = m > 64 ? 128 : m > 32 ? 64 : 32;
+  int shapes[2][2] = {{ntok, ntok == 128 ? 2 : 4}, {ntok == 128 ? 64 : ntok, 2}};
   int force_stages = 0, force_kb = 1, n_shapes = 2;
 #ifdef MQ_EXPERIMENT
   // Diagnostic builds only: MQ_FORCE_WG=off (the tiled kernel) or ntok,ch,stages[,kb].
@@ -1920,7 +1938,7 @@ int dispatch_wg(const WgParams& p, const Plan& pl, bool pdl, int device, cudaStr
   if (ntok == NTOK_ && pl.wn == CH_ && pl.stages == ST_ && pl.ks == 4 * KB_) \
     return launch_wg<NTOK_, CH_, ST_, KB_, PC>(p, device, pdl, stream);
   MQ_WG(128, 2, 4, 2) MQ_WG(128, 2, 6, 1) MQ_WG(64, 4, 4, 2) MQ_WG(64, 4, 6, 1) MQ_WG(64, 2, 6, 2)
-  MQ_WG(64, 2, 8, 1)
+  MQ_WG(64, 2, 8, 1) MQ_WG(32, 4, 4, 2) MQ_WG(32, 2, 8, 2)
 #undef MQ_WG
   return kSmem;
 }

@@ -98,14 +98,15 @@ def library_sass(kernel_library):
 
 def test_library_stage_loops_keep_the_tensor_pipe_fed(library_sass, ptxas_log):
     found, read = _sass.sass_findings(library_sass)
-    assert read >= 12, f"read {read} Hopper-path kernels; the sm_90a image has 12"
+    assert read >= 16, f"read {read} Hopper-path kernels; the sm_90a image has 16"
     assert found == []
 
 
 # wgmma groups a stage loop leaves in flight, by tile height: measured on the H200
 # (benchmarks/KERNEL_NOTES.md, fifteenth session): four on 64-token tiles made the 7B set at
-# m = 33-64 2% faster, on 128-token tiles m = 256 3.5% slower.
-IN_FLIGHT = {64: 3, 128: 1}
+# m = 33-64 2% faster, on 128-token tiles m = 256 3.5% slower. 32-token tiles were measured with
+# four (sixteenth session).
+IN_FLIGHT = {32: 3, 64: 3, 128: 1}
 
 
 def test_library_stage_loops_keep_the_measured_wgmma_depth(library_sass):
@@ -115,7 +116,7 @@ def test_library_stage_loops_keep_the_measured_wgmma_depth(library_sass):
             ntok = int(re.search(r"wgmma_gemm_kernelILi(\d+)E", name).group(1))
             stage = _sass.stage_loop(body)
             depth[name] = (IN_FLIGHT[ntok], stage and _sass.mma_groups_in_flight(stage))
-    assert len(depth) >= 12
+    assert len(depth) >= 16
     assert {n: d for n, d in depth.items() if d[0] != d[1]} == {}, "(wanted, found) groups in flight"
 
 

@@ -52,7 +52,7 @@ def test_m_sweep(m, groupsize):
 
 @pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
 @pytest.mark.parametrize("k,n", SMOLLM + [(64, 64), (128, 320), (704, 1088)])
-@pytest.mark.parametrize("m", [1, 7, 16, 33, 100, 300])
+@pytest.mark.parametrize("m", [1, 7, 16, 20, 33, 100, 300])
 def test_small_and_odd_shapes(k, n, m, groupsize):
     if groupsize != -1 and k % groupsize:
         pytest.skip("k not divisible by group size")
@@ -76,7 +76,7 @@ def test_large_m():
     check(A, B, s, W, 128)
 
 
-@pytest.mark.parametrize("m", [1, 8, 16, 64, 300])
+@pytest.mark.parametrize("m", [1, 8, 16, 24, 64, 300])
 def test_deterministic_and_workspace_rearmed(m):
     B, s, W = make(4096, 4096, 128)
     ws = ops.make_workspace("cuda")
@@ -267,24 +267,25 @@ def test_gpu_bad_input():
 
 
 def test_hopper_path_is_taken_on_sm90():
-    """On an sm_90 GPU with the sm_90a build, m >= 33 runs the wgmma kernel (so the sweeps above
+    """On an sm_90 GPU with the sm_90a build, m >= 17 runs the wgmma kernel (so the sweeps above
     test it); elsewhere the tiled kernel."""
     sms, optin, per_sm, cc, features = ops._device_facts(0)
-    plan = ops.plan_launch(64, 4096, 4096, sms, optin, per_sm, features)
-    if cc == (9, 0):
-        assert features & ops.FEATURE_WGMMA
-        assert plan.kernel == "wgmma"
-    else:
-        assert plan.kernel == "tiled"
+    for m in (17, 64):
+        plan = ops.plan_launch(m, 4096, 4096, sms, optin, per_sm, features)
+        if cc == (9, 0):
+            assert features & ops.FEATURE_WGMMA
+            assert plan.kernel == "wgmma"
+        else:
+            assert plan.kernel == "tiled"
 
 
 @pytest.mark.parametrize("groupsize", [32, 128, -1])
 @pytest.mark.parametrize("m,n,k", [(40, 14336, 1536), (64, 1024, 1536), (100, 8192, 1536), (200, 2048, 1536),
                                    (1000, 1536, 1536), (33, 576, 1536), (40, 14336, 960), (100, 8192, 960),
-                                   (64, 1024, 960)])
+                                   (64, 1024, 960), (20, 14336, 1536), (32, 2048, 1536), (25, 576, 1536)])
 def test_every_hopper_tile(m, n, k, groupsize):
-    """Shapes that reach each wgmma configuration (token tiles 64/128, 256-512 columns, 64-k and
-    128-k stages, split and whole tiles), with m and n not multiples of the tile."""
+    """Shapes that reach each wgmma configuration (token tiles 32/64/128, 256-512 columns, 64-k
+    and 128-k stages, split and whole tiles), with m and n not multiples of the tile."""
     if groupsize != -1 and k % groupsize:
         pytest.skip("k not divisible by group size")
     B, s, W = make(k, n, groupsize, seed=m + n)
@@ -294,7 +295,7 @@ def test_every_hopper_tile(m, n, k, groupsize):
 
 @pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
 @pytest.mark.parametrize("m,n,k", [(33, 4096, 4096), (64, 4096, 11008), (100, 12288, 4096), (256, 4096, 4096),
-                                   (200, 8192, 8192)])
+                                   (200, 8192, 8192), (20, 4096, 4096), (32, 4096, 11008)])
 def test_hopper_pairs(m, n, k, groupsize):
     """Stream-K ranges run by clusters of two blocks that hand each other half a tile through
     distributed shared memory (where the planner pairs them): right against the reference, and

@@ -199,9 +199,10 @@ def test_skinny_tile_widths_on_llama_layers(kernel_library, monkeypatch):
 
 
 def test_plan_hopper_path(kernel_library, monkeypatch):
-    """With the wgmma feature (sm_90 + sm_90a code), m >= 33 takes the Hopper kernel: 128 x 256
-    tiles above m = 64, 64 x 512 up to it, 64 x 256 where the wide tiles would leave SMs idle;
-    128-k stages where k allows, else 64-k."""
+    """With the wgmma feature (sm_90 + sm_90a code), m >= 17 takes the Hopper kernel: 128 x 256
+    tiles above m = 64, 64 x 512 at m = 33-64, 32 x 512 up to 32, and 64 x 256 (32 x 256) where
+    the wide tiles would leave SMs idle; 128-k stages where k allows, else 64-k (at m = 17-32,
+    which has 128-k stages only, the tiled kernel)."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
@@ -212,16 +213,16 @@ def test_plan_hopper_path(kernel_library, monkeypatch):
             if m <= 8:
                 assert plan.kernel == "skinny"
                 continue
-            if m <= 32:
-                assert plan.kernel == "tiled"
+            if m <= 16 or (m <= 32 and k % 128):
+                assert plan.kernel == "tiled", (m, n, k, plan)
                 continue
             assert plan.kernel == "wgmma"
             assert plan.smem <= optin and plan.smem + 1024 <= per_sm
             assert plan.stripes == (8 if k % 128 == 0 else 4)
             ntok = plan.m_blocks * 16
-            wide = (128, 256) if m > 64 else (64, 512)
+            wide = (128, 256) if m > 64 else (64, 512) if m > 32 else (32, 512)
             if (ntok, plan.tile_columns) != wide:
-                assert (ntok, plan.tile_columns) == (64, 256)
+                assert (ntok, plan.tile_columns) == (min(wide[0], 64), 256)
                 wide_tiles = -(-m // wide[0]) * -(-n // wide[1])
                 assert 5 * wide_tiles < sms and wide_tiles * (k // 64) < 32 * sms
             tiles = -(-m // ntok) * -(-n // plan.tile_columns)
@@ -248,9 +249,10 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
     ops.plan_launch.cache_clear()
     facts = (132, 232448, 233472, ops.FEATURE_WGMMA)
     paired = {(64, 4096, 4096), (64, 4096, 11008), (64, 8192, 28672), (64, 22016, 4096), (128, 12288, 4096),
-              (128, 10240, 8192), (256, 4096, 4096), (256, 8192, 8192)}
+              (128, 10240, 8192), (256, 4096, 4096), (256, 8192, 8192), (20, 4096, 4096), (32, 4096, 11008)}
     single = {(64, 12288, 4096), (64, 57344, 8192), (128, 22016, 4096), (128, 57344, 8192), (256, 10240, 8192),
-              (256, 12288, 4096), (64, 4096, 4032)}  # the last: k % 128 != 0, 64-k stages
+              (256, 12288, 4096), (64, 4096, 4032),  # k % 128 != 0, 64-k stages
+              (32, 12288, 4096), (32, 57344, 8192)}
     for m, n, k in paired | single:
         plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS)
         alone = ops.plan_launch(m, n, k, *facts)
