@@ -1696,10 +1696,13 @@ bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, i
   }
 #endif
   auto fits = [&](int bytes) { return bytes <= smem_optin && bytes + kSmemReserve <= smem_per_sm; };
-  // The widest tile that still leaves every SM a fifth of a tile, or 32 stages of 64 k, enough
-  // to amortise the partial a split tile costs (H200: 28672x8192 at m = 64 80.8 us with 512
-  // columns against 83.6 with 256; 4096x4096 at m = 128 18.2 us with 64 x 256 tiles against
-  // 25.2 with 128 x 256).
+  // The widest tile that still leaves every SM a fifth of a tile (half a tile for tiles of 32
+  // and 64 tokens), or 32 stages of 64 k, enough to amortise the partial a split tile costs
+  // (H200: 28672x8192 at m = 64 80.8 us with 512 columns against 83.6 with 256; 4096x4096 at
+  // m = 128 18.2 us with 64 x 256 tiles against 25.2 with 128 x 256; 4096x22016, 43 tiles of
+  // 512 columns, at m = 32 / 33 / 64 25.8 / 30.0 / 32.6 us with 256 columns against 27.1 / 32.7 /
+  // 36.7 with 512, while 8192x57344, 112 tiles, wants 512 columns: 112.3 against 118.9 at m = 32,
+  // 127.3 against 138.0 at m = 33; benchmarks/logs/h200_s21/).
   const WgConfig* cfg = nullptr;
   for (int i = 0; i < n_shapes; i++) {
     const WgConfig* pick = nullptr;
@@ -1713,7 +1716,7 @@ bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, i
     if (pick == nullptr) continue;
     cfg = pick;
     const long long tiles = (long long)((m + pick->ntok - 1) / pick->ntok) * ((n + 128 * pick->ch - 1) / (128 * pick->ch));
-    if (5 * tiles >= sms || tiles * (k / 64) >= 32LL * sms) break;
+    if ((pick->ntok == 128 ? 5 : 2) * tiles >= sms || tiles * (k / 64) >= 32LL * sms) break;
   }
   if (cfg == nullptr) return false;
   pl->kind = kWgmma;

@@ -208,7 +208,8 @@ def test_plan_hopper_path(kernel_library, monkeypatch):
     ops.plan_launch.cache_clear()
     sms, optin, per_sm = 132, 232448, 233472
     for m in (1, 3, 4, 5, 16, 17, 32, 33, 64, 65, 128, 300, 16384):
-        for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008), (12288, 4096), (8192, 28672)):
+        for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008), (12288, 4096), (8192, 28672),
+                     (22016, 4096)):
             plan = ops.plan_launch(m, n, k, sms, optin, per_sm, ops.FEATURE_WGMMA)
             if m <= 8:
                 assert plan.kernel == "skinny"
@@ -221,10 +222,15 @@ def test_plan_hopper_path(kernel_library, monkeypatch):
             assert plan.stripes == (8 if k % 128 == 0 else 4)
             ntok = plan.m_blocks * 16
             wide = (128, 256) if m > 64 else (64, 512) if m > 32 else (32, 512)
-            if (ntok, plan.tile_columns) != wide:
-                assert (ntok, plan.tile_columns) == (min(wide[0], 64), 256)
-                wide_tiles = -(-m // wide[0]) * -(-n // wide[1])
-                assert 5 * wide_tiles < sms and wide_tiles * (k // 64) < 32 * sms
+            # The wide tile unless it leaves SMs idle: fewer tiles than a fifth of the SMs (128
+            # tokens) or half of them (32 and 64), and under 32 stages of 64 k per SM.
+            wide_tiles = -(-m // wide[0]) * -(-n // wide[1])
+            share = 5 if wide[0] == 128 else 2
+            too_few = share * wide_tiles < sms and wide_tiles * (k // 64) < 32 * sms
+            if too_few:
+                assert (ntok, plan.tile_columns) == (min(wide[0], 64), 256), (m, n, k, plan)
+            else:
+                assert (ntok, plan.tile_columns) == wide, (m, n, k, plan)
             tiles = -(-m // ntok) * -(-n // plan.tile_columns)
             if plan.tickets:
                 assert plan.tickets == tiles and plan.blocks <= sms
@@ -248,11 +254,11 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     facts = (132, 232448, 233472, ops.FEATURE_WGMMA)
-    paired = {(64, 4096, 4096), (64, 4096, 11008), (64, 8192, 28672), (64, 22016, 4096), (128, 12288, 4096),
+    paired = {(64, 4096, 4096), (64, 4096, 11008), (64, 8192, 28672), (128, 12288, 4096),
               (128, 10240, 8192), (256, 4096, 4096), (256, 8192, 8192), (20, 4096, 4096), (32, 4096, 11008)}
     single = {(64, 12288, 4096), (64, 57344, 8192), (128, 22016, 4096), (128, 57344, 8192), (256, 10240, 8192),
               (256, 12288, 4096), (64, 4096, 4032),  # k % 128 != 0, 64-k stages
-              (32, 12288, 4096), (32, 57344, 8192)}
+              (32, 12288, 4096), (32, 57344, 8192), (64, 22016, 4096)}
     for m, n, k in paired | single:
         plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS)
         alone = ops.plan_launch(m, n, k, *facts)
