@@ -1664,7 +1664,7 @@ int wg_smem(int ntok, int ch, int stages, int kb) {
 }
 
 // Smallest m the Hopper path takes (where the GPU and the library have it). At m = 32, 32-token
-// tiles beat the tiled kernel on every Llama-2 layer (7B set 72.5 against 77.2 us, 70B 214.6
+// tiles beat the tiled kernel on every Llama-2 layer (7B set 71.2 against 77.2 us, 70B 214.6
 // against 235.0, with the tiles this planner picks); at m = 16 they lost on six of eight layers
 // (7B set 67.1-69.8 against 63.2). m = 17-32 pads to 32 tokens in both kernels (H200,
 // benchmarks/logs/h200_s21/).
