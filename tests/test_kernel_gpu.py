@@ -63,7 +63,7 @@ def test_small_and_odd_shapes(k, n, m, groupsize):
 
 @pytest.mark.parametrize("groupsize", [128, -1])
 @pytest.mark.parametrize("k,n", LLAMA_7B + LLAMA_70B)
-@pytest.mark.parametrize("m", [1, 8, 16, 64, 256])
+@pytest.mark.parametrize("m", [1, 8, 16, 32, 64, 256])
 def test_llama_shapes(k, n, m, groupsize):
     B, s, W = make(k, n, groupsize, seed=3)
     A = torch.randn(m, k, device="cuda", dtype=torch.float16)
@@ -282,7 +282,7 @@ def test_hopper_path_is_taken_on_sm90():
 @pytest.mark.parametrize("groupsize", [32, 128, -1])
 @pytest.mark.parametrize("m,n,k", [(40, 14336, 1536), (64, 1024, 1536), (100, 8192, 1536), (200, 2048, 1536),
                                    (1000, 1536, 1536), (33, 576, 1536), (40, 14336, 960), (100, 8192, 960),
-                                   (64, 1024, 960), (20, 14336, 1536), (32, 2048, 1536), (25, 576, 1536)])
+                                   (64, 1024, 960), (20, 36928, 1536), (32, 2048, 1536), (25, 576, 1536)])
 def test_every_hopper_tile(m, n, k, groupsize):
     """Shapes that reach each wgmma configuration (token tiles 32/64/128, 256-512 columns, 64-k
     and 128-k stages, split and whole tiles), with m and n not multiples of the tile."""
