@@ -152,7 +152,7 @@ class LaunchPlan:
 
 
 #: Feature flag of :func:`plan_launch`: the GPU is sm_90 and the library carries its sm_90a
-#: (wgmma) code, so m >= 33 takes the Hopper kernel.
+#: (wgmma) code, so m >= 17 takes the Hopper kernel (m = 17-32 where k is a multiple of 128).
 FEATURE_WGMMA = 1
 _KINDS = ("tiled", "skinny", "wgmma")
 _CLUSTER_SIZES = 9  # device_clusters() covers clusters of 0 .. 8 blocks
