@@ -1,17 +1,21 @@
 #!/bin/bash
 # Device calls for the next session. Build first, on the CPU machine:
-#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/{head,ahead128,wg32}_exp.so, ~5 MB each,
+#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/{head,ahead128,wg16}_exp.so, ~5 MB each,
 #   and the shipped library in marlin_quant/_lib, 14 MB)
 # then one call each, carrying what it uses, e.g. for `ab ahead128`: [".dev/head_exp.so",
 # ".dev/ahead128_exp.so", "marlin_quant/_lib"]. Each call stops starting new work after 8 minutes.
 # In this order (~20 device minutes with starts):
-#   next_calls.sh checks          the shipped library's gpu_checks.sh: owed since the fifteenth
-#                                 session, whose library ran only as its two parents (~4 min)
+#   next_calls.sh checks          the shipped library's gpu_checks.sh (~5 min): owed since the
+#                                 sixteenth session (32-token tiles), whose library ran only as
+#                                 its parts (KERNEL_NOTES.md). The sixteenth ran the modes below
+#                                 (benchmarks/logs/h200_s21/); they are kept for re-runs.
 #   next_calls.sh ab ahead128     GPU tests of read-ahead on 128-token tiles, then A/B sweeps
 #                                 against head, two rounds (~3 min)
-#   next_calls.sh cutover         32-token Hopper tiles at m = 9-32 against the tiled kernel
+#   next_calls.sh cutover         32-token Hopper tiles at m = 24, 32 against the tiled kernel
 #   next_calls.sh splits          head with at most 1 or 2 split-k ranges per tile (m = 64, 128)
-#   next_calls.sh ch1             64 x 128 Hopper tiles (.dev/ch1_exp.so from h200_s21/ch1.patch)
+#   next_calls.sh ch1             64 x 128 Hopper tiles (.dev/ch1_exp.so from h200_s21/ch1.patch; rejected)
+#   next_calls.sh wg16            16-token Hopper tiles at m = 9-16 (.dev/wg16_exp.so from
+#                                 h200_s21/wg16.patch on HEAD; not yet run; second, after checks)
 # `tests` and `sweeps` do the two halves of `ab` separately (`sweeps` reads the tests' logs from
 # .dev/, so copy them there from files_at first). M (environment): the sweeps' token counts,
 # 33,64,128,256 unless set. The fifteenth session ran the fourteenth's variants (OLD=1 in
@@ -55,25 +59,26 @@ case "$mode" in
     done
     ;;
   cutover)
-    # 32-token tiles forced on every m >= 9 (MQ_WG_MIN_M=9): correctness first (four groups in
-    # flight, as every tile under 128 tokens now has); then m = 16 and 32 against the tiled kernel
-    # ("off") and the 64-token tiles the planner would take ("plan").
-    lib=""
-    for v in wg32; do
-      ok=1
-      for cfg in 32,4,4,2 32,2,8,2; do
-        MQ_WG_MIN_M=9 MQ_FORCE_WG=$cfg MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 120 python -m pytest -q -x -p no:cacheprovider \
-          tests/test_kernel_gpu.py -k "m_sweep or small_and_odd or llama or deterministic" > $OUT/gpu_tests_${v}_${cfg//,/_}.log 2>&1
-        echo "== tests $v $cfg: $(tail -1 $OUT/gpu_tests_${v}_${cfg//,/_}.log)"
-        case "$(tail -1 $OUT/gpu_tests_${v}_${cfg//,/_}.log)" in *failed*|*error*|*rror*) ok=0 ;; *passed*) ;; *) ok=0 ;; esac
-      done
-      if [ $ok = 1 ]; then lib=$v; break; fi
-      late "the second library" && break
+    # 32-token tiles (shipped since the sixteenth session, m = 17-32) against the tiled kernel
+    # ("off") and 64-token tiles at m = 17-32, per layer; the Hopper path cannot be forced below
+    # m = 17. The sixteenth session's run of this, from the wg32 patch: h200_s21/c3/cutover/.
+    MARLIN_QUANT_LIB=.dev/head_exp.so timeout 300 python scripts/sweep_wgmma.py --m ${M:-24,32} \
+      --configs off,plan,32:4:4:2,32:2:8:2,64:4:4:2 --sets llama2-7b,llama2-70b > $OUT/sweep_cutover.log 2>&1
+    tail -12 $OUT/sweep_cutover.log
+    ;;
+  wg16)
+    # 16-token Hopper tiles (h200_s21/wg16.patch, .dev/wg16_exp.so) at m = 9-16: correctness with
+    # each forced on every m >= 9, then m = 9 and 16 against the tiled kernel ("off") and 32-token
+    # tiles, per layer.
+    for cfg in 16,4,4,2 16,2,8,2; do
+      MQ_WG_MIN_M=9 MQ_FORCE_WG=$cfg MARLIN_QUANT_LIB=.dev/wg16_exp.so timeout 120 python -m pytest -q -x -p no:cacheprovider \
+        tests/test_kernel_gpu.py -k "m_sweep or small_and_odd or llama or deterministic" > $OUT/gpu_tests_wg16_${cfg//,/_}.log 2>&1
+      echo "== tests wg16 $cfg: $(tail -1 $OUT/gpu_tests_wg16_${cfg//,/_}.log)"
+      case "$(tail -1 $OUT/gpu_tests_wg16_${cfg//,/_}.log)" in *failed*|*rror*) exit 1 ;; *passed*) ;; *) exit 1 ;; esac
     done
-    [ -z "$lib" ] && { echo "== no 32-token library passed"; exit 1; }
-    MQ_WG_MIN_M=9 MARLIN_QUANT_LIB=.dev/${lib}_exp.so timeout 300 python scripts/sweep_wgmma.py --m 16,32 \
-      --configs off,plan,32:4:4:2,32:4:5:2,32:2:8:2 --sets llama2-7b,llama2-70b > $OUT/sweep_cutover_$lib.log 2>&1
-    tail -12 $OUT/sweep_cutover_$lib.log
+    MQ_WG_MIN_M=9 MARLIN_QUANT_LIB=.dev/wg16_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-9,16} \
+      --configs off,16:4:4:2,16:2:8:2,32:2:8:2,off --sets llama2-7b,llama2-70b > $OUT/sweep_wg16.log 2>&1
+    tail -30 $OUT/sweep_wg16.log
     ;;
   ch1)
     # 64 x 128 Hopper tiles (ch1.patch, benchmarks/logs/h200_s21/): correctness with the tile forced
@@ -93,5 +98,5 @@ case "$mode" in
       --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
     tail -6 $OUT/sweep_splits.log
     ;;
-  *) echo "usage: next_calls.sh checks | ab|tests|sweeps [variant...] | cutover | ch1 | splits" >&2; exit 2 ;;
+  *) echo "usage: next_calls.sh checks | ab|tests|sweeps [variant...] | cutover | wg16 | ch1 | splits" >&2; exit 2 ;;
 esac
