@@ -1,10 +1,11 @@
 #!/bin/bash
 # Builds the libraries next_calls.sh needs, on the CPU machine (~1.3 min each, ~2 min the shipped one):
-# .dev/{head,ahead128,wg16}_exp.so (-DMQ_EXPERIMENT, sm_90a, from the committed csrc/ at HEAD plus
+# .dev/{head,ahead128,wg16,tb2}_exp.so (-DMQ_EXPERIMENT, sm_90a, from the committed csrc/ at HEAD plus
 # each variant's patches) and the shipped library.
 #   head      the shipped source
 #   ahead128  ahead_128.patch: words read one stripe ahead on 128-token tiles too (two groups kept)
 #   wg16      h200_s21/wg16.patch: 16-token Hopper tiles, experiment-only (MQ_WG_MIN_M, MQ_FORCE_WG=16,...)
+#   tb2       h200_s22/skinny_tb2.patch: two token groups on the skinny kernel (MQ_FORCE_SKINNY=16)
 # OLD=1 builds instead the fourteenth session's variants, whose patches apply to 3a5a324 (measured in
 # the fifteenth: benchmarks/logs/h200_s20/): .dev/{head,tma,lds,depth,tma_depth,tma_rel,tma_depth_rel,
 # wg32,wg32_depth,tiled_bulk}_exp.so; stage_release.patch applies on top of tma_copies.patch only.
@@ -43,4 +44,5 @@ build ahead128 ahead_128
 # wg32.patch is in HEAD since the sixteenth session (32-token tiles shipped): head_exp.so has
 # them; h200_s21/ch1.patch (64 x 128 tiles, rejected) applies to b99a3c7.
 P=benchmarks/logs/h200_s21 build wg16 wg16
+P=benchmarks/logs/h200_s22 build tb2 skinny_tb2
 python scripts/build_kernels.py --out /tmp/shipped.so && cp /tmp/shipped.so marlin_quant/_lib/libmarlin_quant_kernels.so

@@ -16,6 +16,11 @@
 #   next_calls.sh ch1             64 x 128 Hopper tiles (.dev/ch1_exp.so from h200_s21/ch1.patch; rejected)
 #   next_calls.sh wg16            16-token Hopper tiles at m = 9-16 (.dev/wg16_exp.so from
 #                                 h200_s21/wg16.patch on HEAD; not yet run; second, after checks)
+#   next_calls.sh tb2             two token groups on the skinny kernel at m = 9-16, running sums in
+#                                 shared memory (.dev/tb2_exp.so from h200_s22/skinny_tb2.patch;
+#                                 not yet run; with wg16, in the call after checks)
+#   next_calls.sh ncu             ncu of tb2 at m = 16 and of the 32-token Hopper tiles at m = 32
+#                                 (head_exp.so, rebuilt by build_variants.sh; ~3 min)
 # `tests` and `sweeps` do the two halves of `ab` separately (`sweeps` reads the tests' logs from
 # .dev/, so copy them there from files_at first). M (environment): the sweeps' token counts,
 # 33,64,128,256 unless set. The fifteenth session ran the fourteenth's variants (OLD=1 in
@@ -67,18 +72,47 @@ case "$mode" in
     tail -12 $OUT/sweep_cutover.log
     ;;
   wg16)
-    # 16-token Hopper tiles (h200_s21/wg16.patch, .dev/wg16_exp.so) at m = 9-16: correctness with
-    # each forced on every m >= 9, then m = 9 and 16 against the tiled kernel ("off") and 32-token
-    # tiles, per layer.
+    # 16-token Hopper tiles (h200_s21/wg16.patch, .dev/wg16_exp.so) at m = 9-16: the sweep first
+    # (it checks every output against fp16 before timing it), m = 9, 12, 16 against the tiled
+    # kernel ("off") and 32-token tiles, per layer; then the GPU tests with each tile forced on
+    # every m >= 9, as long as time is left.
+    MQ_WG_MIN_M=9 MARLIN_QUANT_LIB=.dev/wg16_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-9,12,16} \
+      --configs off,16:4:4:2,16:2:8:2,32:2:8:2,off --sets llama2-7b,llama2-70b > $OUT/sweep_wg16.log 2>&1
+    tail -30 $OUT/sweep_wg16.log
     for cfg in 16,4,4,2 16,2,8,2; do
+      late "tests wg16 $cfg" && break
       MQ_WG_MIN_M=9 MQ_FORCE_WG=$cfg MARLIN_QUANT_LIB=.dev/wg16_exp.so timeout 120 python -m pytest -q -x -p no:cacheprovider \
         tests/test_kernel_gpu.py -k "m_sweep or small_and_odd or llama or deterministic" > $OUT/gpu_tests_wg16_${cfg//,/_}.log 2>&1
       echo "== tests wg16 $cfg: $(tail -1 $OUT/gpu_tests_wg16_${cfg//,/_}.log)"
-      case "$(tail -1 $OUT/gpu_tests_wg16_${cfg//,/_}.log)" in *failed*|*rror*) exit 1 ;; *passed*) ;; *) exit 1 ;; esac
     done
-    MQ_WG_MIN_M=9 MARLIN_QUANT_LIB=.dev/wg16_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-9,16} \
-      --configs off,16:4:4:2,16:2:8:2,32:2:8:2,off --sets llama2-7b,llama2-70b > $OUT/sweep_wg16.log 2>&1
-    tail -30 $OUT/sweep_wg16.log
+    ;;
+  tb2)
+    # Two token groups on the skinny kernel for m = 9-16 (h200_s22/skinny_tb2.patch,
+    # .dev/tb2_exp.so; MQ_FORCE_SKINNY=16 takes them): the sweep first (outputs checked against
+    # fp16 before timing), the tiled kernel ("off") and the skinny kernel alternating, per layer;
+    # then the GPU tests with the skinny path forced up to m = 16.
+    MARLIN_QUANT_LIB=.dev/tb2_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-9,12,16} \
+      --configs off,sk=16,off,sk=16 --sets llama2-7b,llama2-70b > $OUT/sweep_tb2.log 2>&1
+    tail -30 $OUT/sweep_tb2.log
+    late "tests tb2" && exit 0
+    MQ_FORCE_SKINNY=16 MARLIN_QUANT_LIB=.dev/tb2_exp.so timeout 150 python -m pytest -q -x -p no:cacheprovider \
+      tests/test_kernel_gpu.py -k "m_sweep or small_and_odd or llama or deterministic or graph or two_streams or back_to_back" \
+      > $OUT/gpu_tests_tb2.log 2>&1
+    echo "== tests tb2: $(tail -1 $OUT/gpu_tests_tb2.log)"
+    ;;
+  ncu)
+    # Profiles (ncu --set full, one launch after warm-up): two token groups at m = 16 (tb2) on the
+    # shapes the ninth session profiled on the tiled kernel (benchmarks/logs/ncu_m16/: 26.2
+    # instructions a 16 x 16 weight tile, 2.58 TB/s on 8192x57344), and the 32-token Hopper tiles
+    # at m = 32, never profiled. One text file each.
+    for spec in "tb2 16 8192 57344" "tb2 16 4096 12288" "head 32 8192 57344" "head 32 4096 12288"; do
+      set -- $spec
+      late "ncu $spec" && break
+      env $([ $1 = tb2 ] && echo MQ_FORCE_SKINNY=16) MARLIN_QUANT_LIB=.dev/${1}_exp.so timeout 120 ncu --set full \
+        --clock-control none -k regex:"skinny|wgmma" -s 3 -c 1 python scripts/profile_kernel.py --m $2 --k $3 --n $4 \
+        --iters 5 > $OUT/ncu_${1}_m$2_$3_$4.txt 2>&1
+      echo "== ncu $spec: $(grep -E '^ +Duration|DRAM Throughput' $OUT/ncu_${1}_m$2_$3_$4.txt | tr -s ' ' | tr '\n' ';')"
+    done
     ;;
   ch1)
     # 64 x 128 Hopper tiles (ch1.patch, benchmarks/logs/h200_s21/): correctness with the tile forced
@@ -98,5 +132,5 @@ case "$mode" in
       --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
     tail -6 $OUT/sweep_splits.log
     ;;
-  *) echo "usage: next_calls.sh checks | ab|tests|sweeps [variant...] | cutover | wg16 | ch1 | splits" >&2; exit 2 ;;
+  *) echo "usage: next_calls.sh checks | ab|tests|sweeps [variant...] | cutover | wg16 | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
 esac
