@@ -4,7 +4,8 @@
         [--configs off,128:2:4:2,64:4:4:2,64:2:6:2] [--sets llama2-7b,llama2-70b]
 
 A configuration is ntok:ch:stages[:kb] of csrc's kWgConfigs (``off``: the tiled mma.sync kernel),
-``sk=MAX_M[:PER_SM]`` (the skinny kernel up to MAX_M tokens, PER_SM blocks per SM) or ``plan``
+``sk=MAX_M[:PER_SM[:CHUNKS]]`` (the skinny kernel up to MAX_M tokens, PER_SM blocks per SM, CHUNKS
+64-column chunks per tile where the build reads it: benchmarks/logs/h200_s22/skinny_tb2.patch) or ``plan``
 (the planner's own choice), optionally with ``@single``: the Hopper path's stream-K ranges run by
 single blocks instead of pairs, and then ``/sN``: at most N stream-K ranges per tile (``/s1``: no
 tile split, no partials); each runs every layer of the sets at every m,

@@ -89,10 +89,11 @@ case "$mode" in
   tb2)
     # Two token groups on the skinny kernel for m = 9-16 (h200_s22/skinny_tb2.patch,
     # .dev/tb2_exp.so; MQ_FORCE_SKINNY=16 takes them): the sweep first (outputs checked against
-    # fp16 before timing), the tiled kernel ("off") and the skinny kernel alternating, per layer;
+    # fp16 before timing), the tiled kernel ("off") and the skinny kernel alternating, per layer,
+    # and four-chunk tiles everywhere (sk=16:2:4: the n = 4096 layers' two-chunk kernels spill);
     # then the GPU tests with the skinny path forced up to m = 16.
     MARLIN_QUANT_LIB=.dev/tb2_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-9,12,16} \
-      --configs off,sk=16,off,sk=16 --sets llama2-7b,llama2-70b > $OUT/sweep_tb2.log 2>&1
+      --configs off,sk=16,sk=16:2:4,off,sk=16 --sets llama2-7b,llama2-70b > $OUT/sweep_tb2.log 2>&1
     tail -30 $OUT/sweep_tb2.log
     late "tests tb2" && exit 0
     MQ_FORCE_SKINNY=16 MARLIN_QUANT_LIB=.dev/tb2_exp.so timeout 150 python -m pytest -q -x -p no:cacheprovider \
