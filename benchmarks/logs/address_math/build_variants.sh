@@ -1,11 +1,14 @@
 #!/bin/bash
 # Builds the libraries next_calls.sh needs, on the CPU machine (~1.3 min each, ~2 min the shipped one):
-# .dev/{head,ahead128,wg16,tb2}_exp.so (-DMQ_EXPERIMENT, sm_90a, from the committed csrc/ at HEAD plus
+# .dev/{head,ahead128,wg16,tb2,tb2r}_exp.so (-DMQ_EXPERIMENT, sm_90a, from the committed csrc/ at HEAD plus
 # each variant's patches) and the shipped library.
 #   head      the shipped source
 #   ahead128  ahead_128.patch: words read one stripe ahead on 128-token tiles too (two groups kept)
 #   wg16      h200_s21/wg16.patch: 16-token Hopper tiles, experiment-only (MQ_WG_MIN_M, MQ_FORCE_WG=16,...)
-#   tb2       h200_s22/skinny_tb2.patch: two token groups on the skinny kernel (MQ_FORCE_SKINNY=16)
+#   tb2       h200_s22/skinny_tb2.patch: two token groups on the skinny kernel (MQ_FORCE_SKINNY=16),
+#             running sums in shared memory
+#   tb2r      the same patch with -DMQ_SKINNY_RATIO=1: running sums in registers, in units of the
+#             current group's scale (NVFLAGS: extra nvcc flags of one build)
 # OLD=1 builds instead the fourteenth session's variants, whose patches apply to 3a5a324 (measured in
 # the fifteenth: benchmarks/logs/h200_s20/): .dev/{head,tma,lds,depth,tma_depth,tma_rel,tma_depth_rel,
 # wg32,wg32_depth,tiled_bulk}_exp.so; stage_release.patch applies on top of tma_copies.patch only.
@@ -18,7 +21,7 @@ build() {  # name, patches...  (BASE: the commit whose csrc/ is patched)
   local dir; dir=$(mktemp -d)
   git archive "$BASE" csrc | tar -x -C "$dir"
   for p in "$@"; do (cd "$dir" && patch -s -p1 < "$OLDPWD/$P/$p.patch"); done
-  nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -lineinfo -DMQ_EXPERIMENT -gencode arch=compute_90a,code=sm_90a \
+  nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -lineinfo -DMQ_EXPERIMENT ${NVFLAGS:-} -gencode arch=compute_90a,code=sm_90a \
     -Xptxas -v "$dir/csrc/marlin_kernel.cu" -o ".dev/${name}_exp.so" > ".dev/${name}_exp.ptxas.log" 2>&1
   echo "built .dev/${name}_exp.so: $(grep -c 'bytes spill stores' .dev/${name}_exp.ptxas.log) kernels," \
        "$(grep -A2 wgmma_gemm_kernel .dev/${name}_exp.ptxas.log | grep -c '[1-9][0-9]* bytes spill stores') Hopper ones spilling"
@@ -45,4 +48,5 @@ build ahead128 ahead_128
 # them; h200_s21/ch1.patch (64 x 128 tiles, rejected) applies to b99a3c7.
 P=benchmarks/logs/h200_s21 build wg16 wg16
 P=benchmarks/logs/h200_s22 build tb2 skinny_tb2
+P=benchmarks/logs/h200_s22 NVFLAGS=-DMQ_SKINNY_RATIO=1 build tb2r skinny_tb2
 python scripts/build_kernels.py --out /tmp/shipped.so && cp /tmp/shipped.so marlin_quant/_lib/libmarlin_quant_kernels.so

@@ -16,9 +16,8 @@
 #   next_calls.sh ch1             64 x 128 Hopper tiles (.dev/ch1_exp.so from h200_s21/ch1.patch; rejected)
 #   next_calls.sh wg16            16-token Hopper tiles at m = 9-16 (.dev/wg16_exp.so from
 #                                 h200_s21/wg16.patch on HEAD; not yet run; second, after checks)
-#   next_calls.sh tb2             two token groups on the skinny kernel at m = 9-16, running sums in
-#                                 shared memory (.dev/tb2_exp.so from h200_s22/skinny_tb2.patch;
-#                                 not yet run; with wg16, in the call after checks)
+#   next_calls.sh tb2 [tb2|tb2r]  two token groups on the skinny kernel at m = 9-16 (.dev/tb2_exp.so
+#                                 and tb2r_exp.so from h200_s22/skinny_tb2.patch; not yet run; first)
 #   next_calls.sh ncu             ncu of tb2 at m = 16 and of the 32-token Hopper tiles at m = 32
 #                                 (head_exp.so, rebuilt by build_variants.sh; ~3 min)
 # `tests` and `sweeps` do the two halves of `ab` separately (`sweeps` reads the tests' logs from
@@ -73,10 +72,10 @@ case "$mode" in
     ;;
   wg16)
     # 16-token Hopper tiles (h200_s21/wg16.patch, .dev/wg16_exp.so) at m = 9-16: the sweep first
-    # (it checks every output against fp16 before timing it), m = 9, 12, 16 against the tiled
+    # (it checks every output against fp16 before timing it), m = 16 against the tiled
     # kernel ("off") and 32-token tiles, per layer; then the GPU tests with each tile forced on
     # every m >= 9, as long as time is left.
-    MQ_WG_MIN_M=9 MARLIN_QUANT_LIB=.dev/wg16_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-9,12,16} \
+    MQ_WG_MIN_M=9 MARLIN_QUANT_LIB=.dev/wg16_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-16} \
       --configs off,16:4:4:2,16:2:8:2,32:2:8:2,off --sets llama2-7b,llama2-70b > $OUT/sweep_wg16.log 2>&1
     tail -30 $OUT/sweep_wg16.log
     for cfg in 16,4,4,2 16,2,8,2; do
@@ -87,19 +86,22 @@ case "$mode" in
     done
     ;;
   tb2)
-    # Two token groups on the skinny kernel for m = 9-16 (h200_s22/skinny_tb2.patch,
-    # .dev/tb2_exp.so; MQ_FORCE_SKINNY=16 takes them): the sweep first (outputs checked against
-    # fp16 before timing), the tiled kernel ("off") and the skinny kernel alternating, per layer,
-    # and four-chunk tiles everywhere (sk=16:2:4: the n = 4096 layers' two-chunk kernels spill);
+    # Two token groups on the skinny kernel for m = 9-16 (h200_s22/skinny_tb2.patch; variant
+    # tb2: running sums in shared memory, .dev/tb2_exp.so; tb2r: in registers in units of the
+    # group's scale, .dev/tb2r_exp.so; MQ_FORCE_SKINNY=16 takes them): the sweep first (outputs
+    # checked against fp16 before timing) at m = 16 (m = 9-16 run the same kernels of both
+    # paths): the tiled kernel ("off") and the skinny kernel alternating, per layer, and
+    # four-chunk tiles everywhere (sk=16:2:4: the n = 4096 layers' two-chunk kernels spill);
     # then the GPU tests with the skinny path forced up to m = 16.
-    MARLIN_QUANT_LIB=.dev/tb2_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-9,12,16} \
-      --configs off,sk=16,sk=16:2:4,off,sk=16 --sets llama2-7b,llama2-70b > $OUT/sweep_tb2.log 2>&1
-    tail -30 $OUT/sweep_tb2.log
-    late "tests tb2" && exit 0
-    MQ_FORCE_SKINNY=16 MARLIN_QUANT_LIB=.dev/tb2_exp.so timeout 150 python -m pytest -q -x -p no:cacheprovider \
+    v=${1:-tb2}
+    MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 150 python scripts/sweep_wgmma.py --m ${M:-16} \
+      --configs off,sk=16,sk=16:2:4,off,sk=16 --sets llama2-7b,llama2-70b > $OUT/sweep_$v.log 2>&1
+    tail -30 $OUT/sweep_$v.log
+    late "tests $v" && exit 0
+    MQ_FORCE_SKINNY=16 MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 150 python -m pytest -q -x -p no:cacheprovider \
       tests/test_kernel_gpu.py -k "m_sweep or small_and_odd or llama or deterministic or graph or two_streams or back_to_back" \
-      > $OUT/gpu_tests_tb2.log 2>&1
-    echo "== tests tb2: $(tail -1 $OUT/gpu_tests_tb2.log)"
+      > $OUT/gpu_tests_$v.log 2>&1
+    echo "== tests $v: $(tail -1 $OUT/gpu_tests_$v.log)"
     ;;
   ncu)
     # Profiles (ncu --set full, one launch after warm-up): two token groups at m = 16 (tb2) on the
