@@ -1,10 +1,13 @@
 #!/bin/bash
 # Device calls for the next session. Build first, on the CPU machine:
-#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/{head,ahead128,wg16}_exp.so, ~5 MB each,
-#   and the shipped library in marlin_quant/_lib, 14 MB)
-# then one call each, carrying what it uses, e.g. for `ab ahead128`: [".dev/head_exp.so",
-# ".dev/ahead128_exp.so", "marlin_quant/_lib"]. Each call stops starting new work after 8 minutes.
-# In this order (~20 device minutes with starts):
+#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/{head,ahead128,wg16,tb2,tb2r}_exp.so,
+#   ~5 MB each, and the shipped library in marlin_quant/_lib, 14 MB)
+# then run modes through benchmarks/logs/h200_s21/call.sh (several modes in one call, one tarball
+# back), carrying what they use. Each mode stops starting new work after 8 minutes. The
+# seventeenth session's plan (KERNEL_NOTES.md; it had no device):
+#   call.sh 575 "tb2 tb2" "tb2 tb2r" "wg16"   carrying .dev/{tb2,tb2r,wg16}_exp.so, marlin_quant/_lib
+#   call.sh 575 "checks" "ncu"                carrying .dev/{tb2,head}_exp.so, marlin_quant/_lib
+# Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh (~5 min): owed since the
 #                                 sixteenth session (32-token tiles), whose library ran only as
 #                                 its parts (KERNEL_NOTES.md). The sixteenth ran the modes below
@@ -15,9 +18,9 @@
 #   next_calls.sh splits          head with at most 1 or 2 split-k ranges per tile (m = 64, 128)
 #   next_calls.sh ch1             64 x 128 Hopper tiles (.dev/ch1_exp.so from h200_s21/ch1.patch; rejected)
 #   next_calls.sh wg16            16-token Hopper tiles at m = 9-16 (.dev/wg16_exp.so from
-#                                 h200_s21/wg16.patch on HEAD; not yet run; second, after checks)
+#                                 h200_s21/wg16.patch on HEAD; not yet run)
 #   next_calls.sh tb2 [tb2|tb2r]  two token groups on the skinny kernel at m = 9-16 (.dev/tb2_exp.so
-#                                 and tb2r_exp.so from h200_s22/skinny_tb2.patch; not yet run; first)
+#                                 and tb2r_exp.so from h200_s22/skinny_tb2.patch; not yet run)
 #   next_calls.sh ncu             ncu of tb2 at m = 16 and of the 32-token Hopper tiles at m = 32
 #                                 (head_exp.so, rebuilt by build_variants.sh; ~3 min)
 # `tests` and `sweeps` do the two halves of `ab` separately (`sweeps` reads the tests' logs from
