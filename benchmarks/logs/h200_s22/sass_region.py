@@ -7,13 +7,15 @@ the eight LDSM (TB = 2) or four (TB = 1) with no branch between them), whose bou
 the dump by hand; `static_counts.txt` says which ranges.
 """
 import collections
-import re
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
+from marlin_quant._sass import functions, opcode  # noqa: E402
 
 path, lo, hi = sys.argv[1], int(sys.argv[2], 16), int(sys.argv[3], 16)
 ops: collections.Counter[str] = collections.Counter()
-for line in open(path):
-    m = re.match(r"\s*/\*([0-9a-f]{4,})\*/\s+(@!?U?P\w+\s+)?([A-Z0-9_.]+)", line)
-    if m and lo <= int(m.group(1), 16) < hi:
-        ops[m.group(3).split(".")[0]] += 1
+for _, body in functions(Path(path).read_text()):
+    ops.update(opcode(text).split(".")[0] for address, text in body if lo <= address < hi)
 print(sum(ops.values()), dict(ops.most_common()))
