@@ -16,6 +16,7 @@ its decode step pays); on CPU the same step runs eagerly.
 from __future__ import annotations
 
 import copy
+import inspect
 import time
 
 import torch
@@ -103,13 +104,16 @@ def decode_step_ms(model, batch: int, device: str, prompt: int = 16, steps: int 
     # The cache advances its own write position on every step (a device counter, also inside the
     # graph), so it holds every step this function runs: warm-up, one check replay and `steps`.
     cache = StaticCache(config=model.config, max_cache_len=prompt + steps + 16)
+    # transformers 5.x names the cache argument `cache` and deprecates `past_key_values`, the only
+    # name older releases know.
+    cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
     ids = torch.randint(0, model.config.vocab_size, (batch, prompt), device=device)
-    model(input_ids=ids, past_key_values=cache, cache_position=torch.arange(prompt, device=device), use_cache=True)
+    model(input_ids=ids, **{cache_arg: cache}, cache_position=torch.arange(prompt, device=device), use_cache=True)
     tok = ids[:, -1:].clone()
     pos = torch.tensor([prompt], device=device)
 
     def step():
-        return model(input_ids=tok, past_key_values=cache, cache_position=pos, use_cache=True).logits
+        return model(input_ids=tok, **{cache_arg: cache}, cache_position=pos, use_cache=True).logits
 
     if not device.startswith("cuda"):
         step()
