@@ -2,11 +2,18 @@
 # Device calls for the next session. Build first, on the CPU machine:
 #   bash benchmarks/logs/address_math/build_variants.sh   (.dev/{head,ahead128,wg16,tb2,tb2r}_exp.so,
 #   ~5 MB each, and the shipped library in marlin_quant/_lib, 14 MB)
-# then run modes through benchmarks/logs/h200_s21/call.sh (several modes in one call, one tarball
-# back), carrying what they use. Each mode stops starting new work after 8 minutes. The
-# seventeenth session's plan (KERNEL_NOTES.md; it had no device):
-#   call.sh 575 "tb2 tb2" "tb2 tb2r" "wg16"   carrying .dev/{tb2,tb2r,wg16}_exp.so, marlin_quant/_lib
-#   call.sh 575 "checks" "ncu"                carrying .dev/{tb2,head}_exp.so, marlin_quant/_lib
+#   bash benchmarks/logs/h200_s23/build_ship.sh           (.dev/ship_{tb2,tb2r}.so: candidate releases)
+# (the eighteenth session built all of them and recorded from what in .dev/BUILT:
+# `bash benchmarks/logs/h200_s23/manifest.sh --check` says whether they still match csrc/ and the
+# patches, so that they need no rebuild; after a rebuild, `manifest.sh` records them), then run modes through
+# benchmarks/logs/h200_s21/call.sh (several modes in one call, one tarball back), carrying what
+# they use. Each mode stops starting new work after 8 minutes. The plan (KERNEL_NOTES.md,
+# seventeenth and eighteenth sessions; neither had a device):
+#   1. call.sh 575 "tb2 tb2" "tb2 tb2r" "wg16"   carrying .dev/{tb2,tb2r,wg16}_exp.so, marlin_quant/_lib
+#   2. here: python benchmarks/logs/h200_s23/decide.py FILES_AT   -> "winner: V" (tb2, tb2r or none)
+#   3. call.sh 575 "ship V" "ncu V"               carrying .dev/ship_V.so, .dev/{V,head}_exp.so, marlin_quant/_lib
+#      (winner none: call.sh 575 "checks" "ncu tb2", carrying .dev/{tb2,head}_exp.so, marlin_quant/_lib)
+#   4. here, if V passed: git apply benchmarks/logs/h200_s23/ship_V.patch, README numbers, commit.
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh (~5 min): owed since the
 #                                 sixteenth session (32-token tiles), whose library ran only as
@@ -21,7 +28,11 @@
 #                                 h200_s21/wg16.patch on HEAD; not yet run)
 #   next_calls.sh tb2 [tb2|tb2r]  two token groups on the skinny kernel at m = 9-16 (.dev/tb2_exp.so
 #                                 and tb2r_exp.so from h200_s22/skinny_tb2.patch; not yet run)
-#   next_calls.sh ncu             ncu of tb2 at m = 16 and of the 32-token Hopper tiles at m = 32
+#   next_calls.sh ship tb2|tb2r   gpu_checks.sh on a candidate release of two token groups
+#                                 (.dev/ship_V.so from h200_s23/build_ship.sh; ~5 min): the run owed
+#                                 since the sixteenth session and the new path's in one
+#   next_calls.sh ncu [V]         ncu of V (tb2 or tb2r; tb2 if not given) at m = 16 and of the
+#                                 32-token Hopper tiles at m = 32
 #                                 (head_exp.so, rebuilt by build_variants.sh; ~3 min)
 # `tests` and `sweeps` do the two halves of `ab` separately (`sweeps` reads the tests' logs from
 # .dev/, so copy them there from files_at first). M (environment): the sweeps' token counts,
@@ -37,6 +48,14 @@ case "$mode" in
   checks)
     unset MARLIN_QUANT_LIB
     OUT=$OUT/final timeout 420 bash scripts/gpu_checks.sh
+    ;;
+  ship)
+    # gpu_checks.sh (GPU tests, memcheck, racecheck, benchmark) on a candidate release of two token
+    # groups for m = 9-16 (h200_s23/ship_V.patch; .dev/ship_V.so from h200_s23/build_ship.sh, its
+    # kernels instruction for instruction .dev/V_exp.so's). The tests are the committed ones: the
+    # patch changes only CPU planner tests, and the GPU file already sweeps m = 1-16.
+    v=${1:?ship needs tb2 or tb2r}
+    MARLIN_QUANT_LIB=.dev/ship_$v.so OUT=$OUT/final timeout 420 bash scripts/gpu_checks.sh
     ;;
   tests|ab)
     for v in $VARIANTS; do
@@ -111,10 +130,11 @@ case "$mode" in
     # shapes the ninth session profiled on the tiled kernel (benchmarks/logs/ncu_m16/: 26.2
     # instructions a 16 x 16 weight tile, 2.58 TB/s on 8192x57344), and the 32-token Hopper tiles
     # at m = 32, never profiled. One text file each.
-    for spec in "tb2 16 8192 57344" "tb2 16 4096 12288" "head 32 8192 57344" "head 32 4096 12288"; do
+    v=${1:-tb2}
+    for spec in "$v 16 8192 57344" "$v 16 4096 12288" "head 32 8192 57344" "head 32 4096 12288"; do
       set -- $spec
       late "ncu $spec" && break
-      env $([ $1 = tb2 ] && echo MQ_FORCE_SKINNY=16) MARLIN_QUANT_LIB=.dev/${1}_exp.so timeout 120 ncu --set full \
+      env $([ $1 != head ] && echo MQ_FORCE_SKINNY=16) MARLIN_QUANT_LIB=.dev/${1}_exp.so timeout 120 ncu --set full \
         --clock-control none -k regex:"skinny|wgmma" -s 3 -c 1 python scripts/profile_kernel.py --m $2 --k $3 --n $4 \
         --iters 5 > $OUT/ncu_${1}_m$2_$3_$4.txt 2>&1
       echo "== ncu $spec: $(grep -E '^ +Duration|DRAM Throughput' $OUT/ncu_${1}_m$2_$3_$4.txt | tr -s ' ' | tr '\n' ';')"
@@ -138,5 +158,5 @@ case "$mode" in
       --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
     tail -6 $OUT/sweep_splits.log
     ;;
-  *) echo "usage: next_calls.sh checks | ab|tests|sweeps [variant...] | cutover | wg16 | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
+  *) echo "usage: next_calls.sh checks | ship V | ab|tests|sweeps [variant...] | cutover | wg16 | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
 esac

@@ -13,5 +13,7 @@ for m in "$@"; do
   mkdir -p $W/${m// /_}
   OUT=$W/${m// /_} timeout $left bash benchmarks/logs/address_math/next_calls.sh $m 2>&1 | tee -a $W/console.log
 done
-cp $W/checks/final/bench.json $REAL_OUT/ 2>/dev/null
+for f in $W/*/final/bench.json; do  # checks/ or ship_V/: one benchmark each
+  [ -f "$f" ] && cp "$f" "$REAL_OUT/bench_$(basename "$(dirname "$(dirname "$f")")").json"
+done
 tar czf $REAL_OUT/logs.tgz -C $W .
