@@ -1,6 +1,6 @@
 #!/bin/bash
 # Builds the libraries next_calls.sh needs, on the CPU machine (~1.3 min each, ~2 min the shipped one):
-# .dev/{head,ahead128,wg16,tb2,tb2r}_exp.so (-DMQ_EXPERIMENT, sm_90a, from the committed csrc/ at HEAD plus
+# .dev/{head,ahead128,wg16,tb2,tb2r,la,la_delay}_exp.so (-DMQ_EXPERIMENT, sm_90a, from the committed csrc/ at HEAD plus
 # each variant's patches) and the shipped library.
 #   head      the shipped source
 #   ahead128  ahead_128.patch: words read one stripe ahead on 128-token tiles too (two groups kept)
@@ -9,6 +9,8 @@
 #             running sums in shared memory
 #   tb2r      the same patch with -DMQ_SKINNY_RATIO=1: running sums in registers, in units of the
 #             current group's scale (NVFLAGS: extra nvcc flags of one build)
+#   la        h200_s23/last_arriver.patch: the skinny kernel's split-k sum by the last share to arrive
+#   la_delay  the same with -DMQ_SKINNY_DELAY_MID (tests only): mid-range shares arrive last
 # OLD=1 builds instead the fourteenth session's variants, whose patches apply to 3a5a324 (measured in
 # the fifteenth: benchmarks/logs/h200_s20/): .dev/{head,tma,lds,depth,tma_depth,tma_rel,tma_depth_rel,
 # wg32,wg32_depth,tiled_bulk}_exp.so; stage_release.patch applies on top of tma_copies.patch only.
@@ -49,4 +51,6 @@ build ahead128 ahead_128
 P=benchmarks/logs/h200_s21 build wg16 wg16
 P=benchmarks/logs/h200_s22 build tb2 skinny_tb2
 P=benchmarks/logs/h200_s22 NVFLAGS=-DMQ_SKINNY_RATIO=1 build tb2r skinny_tb2
+P=benchmarks/logs/h200_s23 build la last_arriver
+P=benchmarks/logs/h200_s23 NVFLAGS=-DMQ_SKINNY_DELAY_MID build la_delay last_arriver
 python scripts/build_kernels.py --out /tmp/shipped.so && cp /tmp/shipped.so marlin_quant/_lib/libmarlin_quant_kernels.so

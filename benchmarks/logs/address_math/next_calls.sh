@@ -1,6 +1,6 @@
 #!/bin/bash
 # Device calls for the next session. Build first, on the CPU machine:
-#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/{head,ahead128,wg16,tb2,tb2r}_exp.so,
+#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/{head,ahead128,wg16,tb2,tb2r,la,la_delay}_exp.so,
 #   ~5 MB each, and the shipped library in marlin_quant/_lib, 14 MB)
 #   bash benchmarks/logs/h200_s23/build_ship.sh           (.dev/ship_{tb2,tb2r}.so: candidate releases)
 # (the eighteenth session built all of them and recorded from what in .dev/BUILT:
@@ -10,10 +10,15 @@
 # they use. Each mode stops starting new work after 8 minutes. The plan (KERNEL_NOTES.md,
 # seventeenth and eighteenth sessions; neither had a device):
 #   1. call.sh 575 "tb2 tb2" "tb2 tb2r" "wg16"   carrying .dev/{tb2,tb2r,wg16}_exp.so, marlin_quant/_lib
-#   2. here: python benchmarks/logs/h200_s23/decide.py FILES_AT   -> "winner: V" (tb2, tb2r or none)
+#   2. here: tar xzf FILES_AT/logs.tgz -C D; python benchmarks/logs/h200_s23/decide.py D -> "winner: V"
 #   3. call.sh 575 "ship V" "ncu V"               carrying .dev/ship_V.so, .dev/{V,head}_exp.so, marlin_quant/_lib
-#      (winner none: call.sh 575 "checks" "ncu tb2", carrying .dev/{tb2,head}_exp.so, marlin_quant/_lib)
-#   4. here, if V passed: git apply benchmarks/logs/h200_s23/ship_V.patch, README numbers, commit.
+#      (winner none: call.sh 575 "checks" "ncu tb2", carrying .dev/{tb2,head}_exp.so, marlin_quant/_lib;
+#      gpu_checks.sh takes ~5-7 min, so ncu gets what is left)
+#   4. call.sh 575 "la" "wg16" (wg16 if call 1 had no time for it), carrying
+#      .dev/{la,la_delay,head,wg16}_exp.so, marlin_quant/_lib
+#   5. here, if V passed: git apply benchmarks/logs/h200_s23/ship_V.patch, README numbers, commit. If
+#      la won too, last_arriver.patch applies on top of either candidate (patch -p1, fuzz; both
+#      combinations compiled in the eighteenth session), its partial size doubling again.
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh (~5 min): owed since the
 #                                 sixteenth session (32-token tiles), whose library ran only as
@@ -31,6 +36,10 @@
 #   next_calls.sh ship tb2|tb2r   gpu_checks.sh on a candidate release of two token groups
 #                                 (.dev/ship_V.so from h200_s23/build_ship.sh; ~5 min): the run owed
 #                                 since the sixteenth session and the new path's in one
+#   next_calls.sh la              the skinny kernel's split-k sum by the last share to arrive
+#                                 (.dev/la_exp.so from h200_s23/last_arriver.patch): GPU tests,
+#                                 its deferred sum forced (.dev/la_delay_exp.so), then against
+#                                 head at m = 1 and 8, two rounds (~6 min)
 #   next_calls.sh ncu [V]         ncu of V (tb2 or tb2r; tb2 if not given) at m = 16 and of the
 #                                 32-token Hopper tiles at m = 32
 #                                 (head_exp.so, rebuilt by build_variants.sh; ~3 min)
@@ -81,6 +90,30 @@ case "$mode" in
         MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 100 python scripts/sweep_wgmma.py --m ${M:-33,64,128,256} --configs plan \
           --sets llama2-7b,llama2-70b > $OUT/sweep_${v}_$r.log 2>&1
         echo "== $v $r"; tail -8 $OUT/sweep_${v}_$r.log
+      done
+    done
+    ;;
+  la)
+    # The skinny kernel's split-k sum by the last share to arrive (h200_s23/last_arriver.patch,
+    # .dev/la_exp.so) against HEAD at m = 1 and 8 (M): its GPU tests first (a variant is timed
+    # only if they all pass), then the two libraries alternating, two rounds, each a separate
+    # process (sweep_wgmma.py --configs plan: the planner's own plans).
+    MARLIN_QUANT_LIB=.dev/la_exp.so timeout 200 python -m pytest -q -x -p no:cacheprovider tests/test_kernel_gpu.py \
+      -k "m_sweep or small_and_odd or llama or deterministic or graph or two_streams or back_to_back" > $OUT/gpu_tests_la.log 2>&1
+    echo "== tests la: $(tail -1 $OUT/gpu_tests_la.log)"
+    case "$(tail -1 $OUT/gpu_tests_la.log)" in *failed*|*rror*) exit 1 ;; *passed*) ;; *) exit 1 ;; esac
+    # The deferred sum (a range's mid-range share arriving last), which timing almost never
+    # gives: .dev/la_delay_exp.so (-DMQ_SKINNY_DELAY_MID) holds such shares back 200 us.
+    MARLIN_QUANT_LIB=.dev/la_delay_exp.so timeout 120 python -m pytest -q -x -p no:cacheprovider tests/test_kernel_gpu.py \
+      -k "crossing or llama or deterministic or m_sweep" > $OUT/gpu_tests_la_delay.log 2>&1
+    echo "== tests la_delay: $(tail -1 $OUT/gpu_tests_la_delay.log)"
+    case "$(tail -1 $OUT/gpu_tests_la_delay.log)" in *failed*|*rror*) exit 1 ;; *passed*) ;; *) exit 1 ;; esac
+    for r in 1 2; do
+      for v in head la; do
+        late "sweep $v $r" && break 2
+        MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 100 python scripts/sweep_wgmma.py --m ${M:-1,8} --configs plan \
+          --sets llama2-7b,llama2-70b > $OUT/sweep_la_${v}_$r.log 2>&1
+        echo "== $v $r"; tail -4 $OUT/sweep_la_${v}_$r.log
       done
     done
     ;;
