@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds the libraries next_calls.sh needs, on the CPU machine (~1.3 min each, ~2 min the shipped one):
 # .dev/{head,ahead128,wg16,tb2,tb2r,la,la_delay}_exp.so (-DMQ_EXPERIMENT, sm_90a, from the committed csrc/ at HEAD plus
-# each variant's patches) and the shipped library.
+# each variant's patches), .dev/ship_{tb2,tb2r}.so and the shipped library, and records what they came
+# from in .dev/BUILT (h200_s23/manifest.sh).
 #   head      the shipped source
 #   ahead128  ahead_128.patch: words read one stripe ahead on 128-token tiles too (two groups kept)
 #   wg16      h200_s21/wg16.patch: 16-token Hopper tiles, experiment-only (MQ_WG_MIN_M, MQ_FORCE_WG=16,...)
@@ -11,6 +12,7 @@
 #             current group's scale (NVFLAGS: extra nvcc flags of one build)
 #   la        h200_s23/last_arriver.patch: the skinny kernel's split-k sum by the last share to arrive
 #   la_delay  the same with -DMQ_SKINNY_DELAY_MID (tests only): mid-range shares arrive last
+#   ship_tb2, ship_tb2r  h200_s23/ship_V.patch: candidate releases (release flags)
 # OLD=1 builds instead the fourteenth session's variants, whose patches apply to 3a5a324 (measured in
 # the fifteenth: benchmarks/logs/h200_s20/): .dev/{head,tma,lds,depth,tma_depth,tma_rel,tma_depth_rel,
 # wg32,wg32_depth,tiled_bulk}_exp.so; stage_release.patch applies on top of tma_copies.patch only.
@@ -18,15 +20,18 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 P=benchmarks/logs/address_math
 mkdir -p .dev
-build() {  # name, patches...  (BASE: the commit whose csrc/ is patched)
-  local name=$1; shift
+# name, patches... -> .dev/NAME_exp.so. BASE: the commit patched (the paths a patch may touch, so
+# that a candidate release's patch applies whole; only csrc/ is compiled). DEFS (default
+# -DMQ_EXPERIMENT) and SUFFIX (default _exp): a candidate release builds with neither.
+build() {
+  local name=$1${SUFFIX-_exp}; shift
   local dir; dir=$(mktemp -d)
-  git archive "$BASE" csrc | tar -x -C "$dir"
+  git archive "$BASE" csrc README.md marlin_quant tests | tar -x -C "$dir"
   for p in "$@"; do (cd "$dir" && patch -s -p1 < "$OLDPWD/$P/$p.patch"); done
-  nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -lineinfo -DMQ_EXPERIMENT ${NVFLAGS:-} -gencode arch=compute_90a,code=sm_90a \
-    -Xptxas -v "$dir/csrc/marlin_kernel.cu" -o ".dev/${name}_exp.so" > ".dev/${name}_exp.ptxas.log" 2>&1
-  echo "built .dev/${name}_exp.so: $(grep -c 'bytes spill stores' .dev/${name}_exp.ptxas.log) kernels," \
-       "$(grep -A2 wgmma_gemm_kernel .dev/${name}_exp.ptxas.log | grep -c '[1-9][0-9]* bytes spill stores') Hopper ones spilling"
+  nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -lineinfo ${DEFS--DMQ_EXPERIMENT} ${NVFLAGS:-} -gencode arch=compute_90a,code=sm_90a \
+    -Xptxas -v "$dir/csrc/marlin_kernel.cu" -o ".dev/$name.so" > ".dev/$name.ptxas.log" 2>&1
+  echo "built .dev/$name.so: $(grep -c 'bytes spill stores' .dev/$name.ptxas.log) kernels," \
+       "$(grep -A2 wgmma_gemm_kernel .dev/$name.ptxas.log | grep -c '[1-9][0-9]* bytes spill stores') Hopper ones spilling"
   rm -rf "$dir"
 }
 if [ "${OLD:-}" = 1 ]; then
@@ -53,4 +58,13 @@ P=benchmarks/logs/h200_s22 build tb2 skinny_tb2
 P=benchmarks/logs/h200_s22 NVFLAGS=-DMQ_SKINNY_RATIO=1 build tb2r skinny_tb2
 P=benchmarks/logs/h200_s23 build la last_arriver
 P=benchmarks/logs/h200_s23 NVFLAGS=-DMQ_SKINNY_DELAY_MID build la_delay last_arriver
+# The candidate releases of two token groups (h200_s23/ship_V.patch: next_calls.sh ship V), whose
+# kernels must be instruction for instruction the experiment build's of the same variant, which
+# ran the forced GPU tests.
+for v in tb2 tb2r; do
+  P=benchmarks/logs/h200_s23 DEFS= SUFFIX= build ship_$v ship_$v
+  ${PY:-/work/venv/bin/python} benchmarks/logs/h200_s20/sass_same.py .dev/ship_$v.so .dev/${v}_exp.so > .dev/sass_same_ship_$v.txt
+  echo "  $(grep -c 'NO MATCH' .dev/sass_same_ship_$v.txt || true) of its kernels not identical to .dev/${v}_exp.so's"
+done
 python scripts/build_kernels.py --out /tmp/shipped.so && cp /tmp/shipped.so marlin_quant/_lib/libmarlin_quant_kernels.so
+bash benchmarks/logs/h200_s23/manifest.sh

@@ -1,11 +1,10 @@
 #!/bin/bash
 # Device calls for the next session. Build first, on the CPU machine:
 #   bash benchmarks/logs/address_math/build_variants.sh   (.dev/{head,ahead128,wg16,tb2,tb2r,la,la_delay}_exp.so,
-#   ~5 MB each, and the shipped library in marlin_quant/_lib, 14 MB)
-#   bash benchmarks/logs/h200_s23/build_ship.sh           (.dev/ship_{tb2,tb2r}.so: candidate releases)
+#   ~5 MB each, .dev/ship_{tb2,tb2r}.so: candidate releases, and the shipped library in marlin_quant/_lib, 14 MB)
 # (the eighteenth session built all of them and recorded from what in .dev/BUILT:
 # `bash benchmarks/logs/h200_s23/manifest.sh --check` says whether they still match csrc/ and the
-# patches, so that they need no rebuild; after a rebuild, `manifest.sh` records them), then run modes through
+# patches, so that they need no rebuild; a rebuild records them again), then run modes through
 # benchmarks/logs/h200_s21/call.sh (several modes in one call, one tarball back), carrying what
 # they use. Each mode stops starting new work after 8 minutes. The plan (KERNEL_NOTES.md,
 # seventeenth and eighteenth sessions; neither had a device):
@@ -34,7 +33,7 @@
 #   next_calls.sh tb2 [tb2|tb2r]  two token groups on the skinny kernel at m = 9-16 (.dev/tb2_exp.so
 #                                 and tb2r_exp.so from h200_s22/skinny_tb2.patch; not yet run)
 #   next_calls.sh ship tb2|tb2r   gpu_checks.sh on a candidate release of two token groups
-#                                 (.dev/ship_V.so from h200_s23/build_ship.sh; ~5 min): the run owed
+#                                 (.dev/ship_V.so from build_variants.sh; ~5 min): the run owed
 #                                 since the sixteenth session and the new path's in one
 #   next_calls.sh la              the skinny kernel's split-k sum by the last share to arrive
 #                                 (.dev/la_exp.so from h200_s23/last_arriver.patch): GPU tests,
@@ -53,6 +52,28 @@ mode=$1; shift
 VARIANTS="${*:-ahead128}"
 START=$SECONDS
 late() { (( SECONDS - START > 480 )) && echo "== out of time: skipping $1" && return 0; return 1; }
+# Whether a pytest log ends in a pass with nothing failed.
+passed() { case "$(tail -1 "$1" 2>/dev/null)" in *failed*|*rror*|"") return 1 ;; *passed*) return 0 ;; *) return 1 ;; esac; }
+# GPU tests of .dev/LIB.so: LIB NAME SECONDS -k-EXPRESSION, log $OUT/gpu_tests_NAME.log; true if all passed.
+gpu_tests() {
+  MARLIN_QUANT_LIB=.dev/$1.so timeout $3 python -m pytest -q -x -p no:cacheprovider tests/test_kernel_gpu.py -k "$4" \
+    > $OUT/gpu_tests_$2.log 2>&1
+  echo "== tests $2: $(tail -1 $OUT/gpu_tests_$2.log)"
+  passed $OUT/gpu_tests_$2.log
+}
+# Two rounds of the planner's own plans, each experiment library a separate process, alternating:
+# M VARIANT..., logs $OUT/sweep_VARIANT_ROUND.log.
+sweep_rounds() {
+  local m=$1; shift
+  for r in 1 2; do
+    for v in "$@"; do
+      late "sweep $v $r" && return
+      MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 100 python scripts/sweep_wgmma.py --m $m --configs plan \
+        --sets llama2-7b,llama2-70b > $OUT/sweep_${v}_$r.log 2>&1
+      echo "== $v $r"; tail -8 $OUT/sweep_${v}_$r.log
+    done
+  done
+}
 case "$mode" in
   checks)
     unset MARLIN_QUANT_LIB
@@ -60,7 +81,7 @@ case "$mode" in
     ;;
   ship)
     # gpu_checks.sh (GPU tests, memcheck, racecheck, benchmark) on a candidate release of two token
-    # groups for m = 9-16 (h200_s23/ship_V.patch; .dev/ship_V.so from h200_s23/build_ship.sh, its
+    # groups for m = 9-16 (h200_s23/ship_V.patch; .dev/ship_V.so from build_variants.sh, its
     # kernels instruction for instruction .dev/V_exp.so's). The tests are the committed ones: the
     # patch changes only CPU planner tests, and the GPU file already sweeps m = 1-16.
     v=${1:?ship needs tb2 or tb2r}
@@ -69,9 +90,7 @@ case "$mode" in
   tests|ab)
     for v in $VARIANTS; do
       late "tests $v" && break
-      MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 130 python -m pytest -q -x -p no:cacheprovider tests/test_kernel_gpu.py \
-        -k "hopper or m_sweep or llama or deterministic or graph or two_streams or back_to_back" > $OUT/gpu_tests_$v.log 2>&1
-      echo "== tests $v: $(tail -1 $OUT/gpu_tests_$v.log)"
+      gpu_tests ${v}_exp $v 130 "hopper or m_sweep or llama or deterministic or graph or two_streams or back_to_back"
     done
     [ "$mode" = tests ] && exit 0
     ;&
@@ -81,41 +100,21 @@ case "$mode" in
     timed="head"
     for v in $VARIANTS; do  # a variant is timed only if all its tests passed
       [ "$v" = head ] && continue
-      case "$(tail -1 $logs/gpu_tests_$v.log 2>/dev/null)" in *failed*|*error*|"") ;; *passed*) timed="$timed $v" ;; esac
+      passed $logs/gpu_tests_$v.log && timed="$timed $v"
     done
     echo "timing: $timed"
-    for r in 1 2; do
-      for v in $timed; do
-        late "sweep $v $r" && break 2
-        MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 100 python scripts/sweep_wgmma.py --m ${M:-33,64,128,256} --configs plan \
-          --sets llama2-7b,llama2-70b > $OUT/sweep_${v}_$r.log 2>&1
-        echo "== $v $r"; tail -8 $OUT/sweep_${v}_$r.log
-      done
-    done
+    sweep_rounds ${M:-33,64,128,256} $timed
     ;;
   la)
     # The skinny kernel's split-k sum by the last share to arrive (h200_s23/last_arriver.patch,
     # .dev/la_exp.so) against HEAD at m = 1 and 8 (M): its GPU tests first (a variant is timed
     # only if they all pass), then the two libraries alternating, two rounds, each a separate
     # process (sweep_wgmma.py --configs plan: the planner's own plans).
-    MARLIN_QUANT_LIB=.dev/la_exp.so timeout 200 python -m pytest -q -x -p no:cacheprovider tests/test_kernel_gpu.py \
-      -k "m_sweep or small_and_odd or llama or deterministic or graph or two_streams or back_to_back" > $OUT/gpu_tests_la.log 2>&1
-    echo "== tests la: $(tail -1 $OUT/gpu_tests_la.log)"
-    case "$(tail -1 $OUT/gpu_tests_la.log)" in *failed*|*rror*) exit 1 ;; *passed*) ;; *) exit 1 ;; esac
+    gpu_tests la_exp la 200 "m_sweep or small_and_odd or llama or deterministic or graph or two_streams or back_to_back" || exit 1
     # The deferred sum (a range's mid-range share arriving last), which timing almost never
     # gives: .dev/la_delay_exp.so (-DMQ_SKINNY_DELAY_MID) holds such shares back 200 us.
-    MARLIN_QUANT_LIB=.dev/la_delay_exp.so timeout 120 python -m pytest -q -x -p no:cacheprovider tests/test_kernel_gpu.py \
-      -k "crossing or llama or deterministic or m_sweep" > $OUT/gpu_tests_la_delay.log 2>&1
-    echo "== tests la_delay: $(tail -1 $OUT/gpu_tests_la_delay.log)"
-    case "$(tail -1 $OUT/gpu_tests_la_delay.log)" in *failed*|*rror*) exit 1 ;; *passed*) ;; *) exit 1 ;; esac
-    for r in 1 2; do
-      for v in head la; do
-        late "sweep $v $r" && break 2
-        MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 100 python scripts/sweep_wgmma.py --m ${M:-1,8} --configs plan \
-          --sets llama2-7b,llama2-70b > $OUT/sweep_la_${v}_$r.log 2>&1
-        echo "== $v $r"; tail -4 $OUT/sweep_la_${v}_$r.log
-      done
-    done
+    gpu_tests la_delay_exp la_delay 120 "crossing or llama or deterministic or m_sweep" || exit 1
+    sweep_rounds ${M:-1,8} head la
     ;;
   cutover)
     # 32-token tiles (shipped since the sixteenth session, m = 17-32) against the tiled kernel

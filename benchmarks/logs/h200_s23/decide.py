@@ -13,7 +13,7 @@ where the skinny kernel loses and whether four chunks everywhere (sk=16:2:4) bea
 planner's chunks (a planner rule to consider, not shipped by the patch).
 
 The last line is "winner: tb2", "winner: tb2r" or "winner: none"; next_calls.sh `ship V` then
-runs gpu_checks.sh on .dev/ship_V.so (h200_s23/ship_V.patch, built by build_ship.sh).
+runs gpu_checks.sh on .dev/ship_V.so (h200_s23/ship_V.patch, built by address_math/build_variants.sh).
 """
 from __future__ import annotations
 
@@ -26,16 +26,16 @@ TOTAL = re.compile(r"^(llama\S+) +m=(\d+) +fp16 +([\d.]+) \| (.*)$")
 CELL = re.compile(r"^(\S+) +([\d.]+)")
 
 
-def columns(rest: str) -> list[tuple[str, float | None, str]]:
+def columns(rest: str) -> list[tuple[str, float | None]]:
     out = []
     for cell in rest.split(" | "):
         match = CELL.match(cell.strip())
-        out.append((cell.split()[0], float(match.group(2)) if match else None, cell))
+        out.append((cell.split()[0], float(match.group(2)) if match else None))
     return out
 
 
-def mean(cols: list[tuple[str, float | None, str]], name: str) -> float | None:
-    vals = [v for n, v, _ in cols if n == name and v is not None]
+def mean(cols: list[tuple[str, float | None]], name: str) -> float | None:
+    vals = [v for n, v in cols if n == name and v is not None]
     return sum(vals) / len(vals) if vals else None
 
 
@@ -50,7 +50,8 @@ def tests_passed(log: Path) -> tuple[bool, str]:
 def judge(variant: str, root: Path) -> tuple[float | None, list[str]]:
     notes = []
     sweeps = sorted(root.rglob(f"sweep_{variant}.log"))
-    ok, tail = tests_passed(next(iter(sorted(root.rglob(f"gpu_tests_{variant}.log"))), root / f"gpu_tests_{variant}.log"))
+    tests = sorted(root.rglob(f"gpu_tests_{variant}.log"))
+    ok, tail = tests_passed(tests[0] if tests else root / f"gpu_tests_{variant}.log")
     notes.append(f"{variant}: forced GPU tests: {tail}")
     if not sweeps:
         return None, notes + [f"{variant}: no sweep log"]

@@ -1,7 +1,7 @@
 #!/bin/bash
 # What the prebuilt device libraries were built from, so that a later session can carry them
 # without rebuilding (~10 min on this machine) when nothing they depend on changed.
-#   manifest.sh          write .dev/BUILT after build_variants.sh and build_ship.sh
+#   manifest.sh          write .dev/BUILT (address_math/build_variants.sh runs it at its end)
 #   manifest.sh --check  exit 1, naming what changed, if csrc/ or a patch differs from .dev/BUILT
 #                        or a library is missing or not the one recorded
 set -euo pipefail
@@ -24,7 +24,7 @@ if [ "${1:-}" = --check ]; then
   if diff <(grep -v '^#' .dev/BUILT) <(inputs; libs); then
     echo "prebuilt libraries match csrc/ and the patches"
   else
-    echo "stale (lines above: < recorded, > now): rebuild with build_variants.sh and build_ship.sh"
+    echo "stale (lines above: < recorded, > now): rebuild with address_math/build_variants.sh"
     exit 1
   fi
 else
