@@ -17,7 +17,9 @@
 #      .dev/{la,la_delay,head,wg16}_exp.so, marlin_quant/_lib
 #   5. here, if V passed: git apply benchmarks/logs/h200_s23/ship_V.patch, README numbers, commit. If
 #      la won too, last_arriver.patch applies on top of either candidate (patch -p1, fuzz; both
-#      combinations compiled in the eighteenth session), its partial size doubling again.
+#      combinations compiled in the eighteenth session), its partial size doubling again. The
+#      tiled kernel's MB = 1: drop or keep by decide.py's per-layer lines (KERNEL_NOTES.md,
+#      nineteenth session).
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh (~5 min): owed since the
 #                                 sixteenth session (32-token tiles), whose library ran only as
