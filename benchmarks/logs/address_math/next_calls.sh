@@ -115,7 +115,7 @@ case "$mode" in
     gpu_tests la_exp la 200 "m_sweep or small_and_odd or llama or deterministic or graph or two_streams or back_to_back" || exit 1
     # The deferred sum (a range's mid-range share arriving last), which timing almost never
     # gives: .dev/la_delay_exp.so (-DMQ_SKINNY_DELAY_MID) holds such shares back 200 us.
-    gpu_tests la_delay_exp la_delay 120 "crossing or llama or deterministic or m_sweep" || exit 1
+    gpu_tests la_delay_exp la_delay 120 "llama or deterministic or m_sweep" || exit 1
     sweep_rounds ${M:-1,8} head la
     ;;
   cutover)
@@ -136,9 +136,7 @@ case "$mode" in
     tail -30 $OUT/sweep_wg16.log
     for cfg in 16,4,4,2 16,2,8,2; do
       late "tests wg16 $cfg" && break
-      MQ_WG_MIN_M=9 MQ_FORCE_WG=$cfg MARLIN_QUANT_LIB=.dev/wg16_exp.so timeout 120 python -m pytest -q -x -p no:cacheprovider \
-        tests/test_kernel_gpu.py -k "m_sweep or small_and_odd or llama or deterministic" > $OUT/gpu_tests_wg16_${cfg//,/_}.log 2>&1
-      echo "== tests wg16 $cfg: $(tail -1 $OUT/gpu_tests_wg16_${cfg//,/_}.log)"
+      MQ_WG_MIN_M=9 MQ_FORCE_WG=$cfg gpu_tests wg16_exp wg16_${cfg//,/_} 120 "m_sweep or small_and_odd or llama or deterministic"
     done
     ;;
   tb2)
@@ -154,10 +152,7 @@ case "$mode" in
       --configs off,sk=16,sk=16:2:4,off,sk=16 --sets llama2-7b,llama2-70b > $OUT/sweep_$v.log 2>&1
     tail -30 $OUT/sweep_$v.log
     late "tests $v" && exit 0
-    MQ_FORCE_SKINNY=16 MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 150 python -m pytest -q -x -p no:cacheprovider \
-      tests/test_kernel_gpu.py -k "m_sweep or small_and_odd or llama or deterministic or graph or two_streams or back_to_back" \
-      > $OUT/gpu_tests_$v.log 2>&1
-    echo "== tests $v: $(tail -1 $OUT/gpu_tests_$v.log)"
+    MQ_FORCE_SKINNY=16 gpu_tests ${v}_exp $v 150 "m_sweep or small_and_odd or llama or deterministic or graph or two_streams or back_to_back"
     ;;
   ncu)
     # Profiles (ncu --set full, one launch after warm-up): two token groups at m = 16 (tb2) on the
@@ -177,10 +172,7 @@ case "$mode" in
   ch1)
     # 64 x 128 Hopper tiles (ch1.patch, benchmarks/logs/h200_s21/): correctness with the tile forced
     # on every m >= 33, then m = 33-128 against the planner's tiles, per layer.
-    MQ_FORCE_WG=64,1,8,2 MARLIN_QUANT_LIB=.dev/ch1_exp.so timeout 150 python -m pytest -q -x -p no:cacheprovider \
-      tests/test_kernel_gpu.py -k "m_sweep or small_and_odd or llama or deterministic or graph" > $OUT/gpu_tests_ch1.log 2>&1
-    echo "== tests ch1: $(tail -1 $OUT/gpu_tests_ch1.log)"
-    case "$(tail -1 $OUT/gpu_tests_ch1.log)" in *failed*|*rror*) exit 1 ;; *passed*) ;; *) exit 1 ;; esac
+    MQ_FORCE_WG=64,1,8,2 gpu_tests ch1_exp ch1 150 "m_sweep or small_and_odd or llama or deterministic or graph" || exit 1
     MARLIN_QUANT_LIB=.dev/ch1_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-33,64,128} \
       --configs plan,64:1:8:2,64:1:6:2,64:2:6:2,plan --sets llama2-7b,llama2-70b > $OUT/sweep_ch1.log 2>&1
     tail -30 $OUT/sweep_ch1.log
