@@ -37,6 +37,8 @@
 #   next_calls.sh ship tb2|tb2r   gpu_checks.sh on a candidate release of two token groups
 #                                 (.dev/ship_V.so from build_variants.sh; ~5 min): the run owed
 #                                 since the sixteenth session and the new path's in one
+#   next_calls.sh auto            when one call is all there is: both variants' sweeps, then
+#                                 gpu_checks.sh on the winner's release (or the shipped library)
 #   next_calls.sh la              the skinny kernel's split-k sum by the last share to arrive
 #                                 (.dev/la_exp.so from h200_s23/last_arriver.patch): GPU tests,
 #                                 its deferred sum forced (.dev/la_delay_exp.so), then against
@@ -63,6 +65,13 @@ gpu_tests() {
   echo "== tests $2: $(tail -1 $OUT/gpu_tests_$2.log)"
   passed $OUT/gpu_tests_$2.log
 }
+# The candidate release's one Python change (ship_V.patch, ops.py): two token groups need twice
+# the per-SM partials, which HEAD's per-stream scratch would hand to torch's allocator instead,
+# an allocation each call that the benchmark would time. Patched in this copy only.
+ship_ops() {
+  sed -i 's/^_SCRATCH_PARTIALS_PER_SM = 2 \* 8 \* 512$/& * 2/' marlin_quant/ops.py
+  grep -q '^_SCRATCH_PARTIALS_PER_SM = 2 \* 8 \* 512 \* 2$' marlin_quant/ops.py
+}
 # Two rounds of the planner's own plans, each experiment library a separate process, alternating:
 # M VARIANT..., logs $OUT/sweep_VARIANT_ROUND.log.
 sweep_rounds() {
@@ -87,6 +96,7 @@ case "$mode" in
     # kernels instruction for instruction .dev/V_exp.so's). The tests are the committed ones: the
     # patch changes only CPU planner tests, and the GPU file already sweeps m = 1-16.
     v=${1:?ship needs tb2 or tb2r}
+    ship_ops || { echo "ops.py not patched"; exit 1; }
     MARLIN_QUANT_LIB=.dev/ship_$v.so OUT=$OUT/final timeout 420 bash scripts/gpu_checks.sh
     ;;
   tests|ab)
@@ -139,6 +149,27 @@ case "$mode" in
       MQ_WG_MIN_M=9 MQ_FORCE_WG=$cfg gpu_tests wg16_exp wg16_${cfg//,/_} 120 "m_sweep or small_and_odd or llama or deterministic"
     done
     ;;
+  auto)
+    # One call for a session whose device time allows one (the twentieth: starts refused for an
+    # hour): both variants' sweeps (outputs checked against fp16), decide.py --sweeps-only on
+    # them, then gpu_checks.sh on the winner's candidate release (tests, memcheck, racecheck,
+    # benchmark: also the run owed on the shipped library since the sixteenth session, which the
+    # release contains), or on the shipped library if neither wins.
+    for v in tb2 tb2r; do
+      MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 90 python scripts/sweep_wgmma.py --m ${M:-16} \
+        --configs off,sk=16,sk=16:2:4,off,sk=16 --sets llama2-7b,llama2-70b > $OUT/sweep_$v.log 2>&1
+      echo "== sweep $v"; tail -4 $OUT/sweep_$v.log
+    done
+    python benchmarks/logs/h200_s23/decide.py --sweeps-only $OUT > $OUT/decide.txt 2>&1
+    cat $OUT/decide.txt
+    v=$(tail -1 $OUT/decide.txt | sed -n 's/^winner: //p')
+    case "$v" in
+      tb2|tb2r) export MARLIN_QUANT_LIB=.dev/ship_$v.so; ship_ops || { echo "ops.py not patched"; exit 1; } ;;
+      *) unset MARLIN_QUANT_LIB ;;
+    esac
+    echo "== gpu_checks.sh on ${MARLIN_QUANT_LIB:-the shipped library}"
+    OUT=$OUT/final bash scripts/gpu_checks.sh
+    ;;
   tb2)
     # Two token groups on the skinny kernel for m = 9-16 (h200_s22/skinny_tb2.patch; variant
     # tb2: running sums in shared memory, .dev/tb2_exp.so; tb2r: in registers in units of the
@@ -184,5 +215,5 @@ case "$mode" in
       --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
     tail -6 $OUT/sweep_splits.log
     ;;
-  *) echo "usage: next_calls.sh checks | ship V | ab|tests|sweeps [variant...] | cutover | wg16 | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
+  *) echo "usage: next_calls.sh checks | auto | ship V | ab|tests|sweeps [variant...] | cutover | wg16 | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
 esac

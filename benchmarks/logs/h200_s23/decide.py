@@ -1,7 +1,7 @@
 """Which two-token-group variant (if any) to ship, from the logs of `next_calls.sh tb2 tb2` and
 `next_calls.sh tb2 tb2r` (one device call, `call.sh`, unpacked into DIR).
 
-    python benchmarks/logs/h200_s23/decide.py DIR
+    python benchmarks/logs/h200_s23/decide.py [--sweeps-only] DIR
 
 A variant qualifies only if its forced GPU tests passed (gpu_tests_V.log: "N passed", nothing
 failed) and no sweep output was wrong or refused. Its sweep ran `off,sk=16,sk=16:2:4,off,sk=16`
@@ -11,6 +11,10 @@ over the mean of the two tiled ones, within that process. A variant wins where t
 below 0.98 on both sets; of two winners, the lower sum of ratios. Per layer, the table shows
 where the skinny kernel loses and whether four chunks everywhere (sk=16:2:4) beat the
 planner's chunks (a planner rule to consider, not shipped by the patch).
+
+--sweeps-only (next_calls.sh `auto`, for a session with time for one device call) judges on the
+sweeps alone: the forced tests were not run, and gpu_checks.sh on the winner's candidate release,
+run next in the same call, tests it instead (its GPU file sweeps m = 1-16 on the shipped planner).
 
 The last line is "winner: tb2", "winner: tb2r" or "winner: none"; next_calls.sh `ship V` then
 runs gpu_checks.sh on .dev/ship_V.so (h200_s23/ship_V.patch, built by address_math/build_variants.sh).
@@ -47,11 +51,14 @@ def tests_passed(log: Path) -> tuple[bool, str]:
     return ok, last[0]
 
 
-def judge(variant: str, root: Path) -> tuple[float | None, list[str]]:
+def judge(variant: str, root: Path, sweeps_only: bool = False) -> tuple[float | None, list[str]]:
     notes = []
     sweeps = sorted(root.rglob(f"sweep_{variant}.log"))
-    tests = sorted(root.rglob(f"gpu_tests_{variant}.log"))
-    ok, tail = tests_passed(tests[0] if tests else root / f"gpu_tests_{variant}.log")
+    if sweeps_only:
+        ok, tail = True, "not run (--sweeps-only: the candidate release's gpu_checks.sh tests it)"
+    else:
+        tests = sorted(root.rglob(f"gpu_tests_{variant}.log"))
+        ok, tail = tests_passed(tests[0] if tests else root / f"gpu_tests_{variant}.log")
     notes.append(f"{variant}: forced GPU tests: {tail}")
     if not sweeps:
         return None, notes + [f"{variant}: no sweep log"]
@@ -90,13 +97,16 @@ def judge(variant: str, root: Path) -> tuple[float | None, list[str]]:
 
 
 def main() -> int:
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    sweeps_only = "--sweeps-only" in args
+    args = [a for a in args if a != "--sweeps-only"]
+    if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    root = Path(sys.argv[1])
+    root = Path(args[0])
     scores = {}
     for variant in ("tb2", "tb2r"):
-        score, notes = judge(variant, root)
+        score, notes = judge(variant, root, sweeps_only)
         print("\n".join(notes))
         if score is not None:
             scores[variant] = score
