@@ -168,7 +168,7 @@ case "$mode" in
       *) unset MARLIN_QUANT_LIB ;;
     esac
     echo "== gpu_checks.sh on ${MARLIN_QUANT_LIB:-the shipped library}"
-    OUT=$OUT/final bash scripts/gpu_checks.sh
+    BENCH_FIRST=1 OUT=$OUT/final bash scripts/gpu_checks.sh
     ;;
   tb2)
     # Two token groups on the skinny kernel for m = 9-16 (h200_s22/skinny_tb2.patch; variant
