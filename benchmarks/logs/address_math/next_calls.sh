@@ -7,24 +7,24 @@
 # patches, so that they need no rebuild; a rebuild records them again), then run modes through
 # benchmarks/logs/h200_s21/call.sh (several modes in one call, one tarball back), carrying what
 # they use. Each mode stops starting new work after 8 minutes. The plan (KERNEL_NOTES.md,
-# seventeenth and eighteenth sessions; neither had a device):
-#   1. call.sh 575 "tb2 tb2" "tb2 tb2r" "wg16"   carrying .dev/{tb2,tb2r,wg16}_exp.so, marlin_quant/_lib
-#   2. here: tar xzf FILES_AT/logs.tgz -C D; python benchmarks/logs/h200_s23/decide.py D -> "winner: V"
-#   3. call.sh 575 "ship V" "ncu V"               carrying .dev/ship_V.so, .dev/{V,head}_exp.so, marlin_quant/_lib
-#      (winner none: call.sh 575 "checks" "ncu tb2", carrying .dev/{tb2,head}_exp.so, marlin_quant/_lib;
-#      gpu_checks.sh takes ~5-7 min, so ncu gets what is left)
-#   4. call.sh 575 "la" "wg16" (wg16 if call 1 had no time for it), carrying
-#      .dev/{la,la_delay,head,wg16}_exp.so, marlin_quant/_lib
-#   5. here, if V passed: git apply benchmarks/logs/h200_s23/ship_V.patch, README numbers, commit. If
-#      la won too, last_arriver.patch applies on top of either candidate (patch -p1, fuzz; both
-#      combinations compiled in the eighteenth session), its partial size doubling again. The
-#      tiled kernel's MB = 1: drop or keep by decide.py's per-layer lines (KERNEL_NOTES.md,
-#      nineteenth session).
+# twentieth session, which ran `auto`: the shipped library's gpu_checks.sh passed, and neither
+# two-token-group candidate won at m = 16, so none ships; benchmarks/logs/h200_s24/):
+#   1. call.sh 575 "la" "ncu tb2r"   carrying .dev/{la,la_delay,head,tb2r}_exp.so, marlin_quant/_lib:
+#      the last-arriver sum at m <= 8 (tests, then A/B against head), and ncu of tb2r at m = 16
+#      (why the 4096-column layers lose) and of the 32-token Hopper tiles at m = 32
+#   2. call.sh 575 "wg16"            carrying .dev/wg16_exp.so, marlin_quant/_lib
+#   3. here, if la passed and won: git apply benchmarks/logs/h200_s23/last_arriver.patch, double
+#      ops._SCRATCH_PARTIALS_PER_SM (its partials take two slots a range; KERNEL_NOTES.md,
+#      eighteenth session), README numbers, then a
+#      device call of `checks` on the rebuilt library before saying it shipped. A per-layer rule
+#      for tb2r (layers of 8192 output columns or more; about 0.97 / 0.94 of the tiled kernel's
+#      time at m = 16 from the twentieth session's sweep) is not built: only if the ncu of call 1
+#      shows no cheaper fix for the narrow layers.
 # Modes:
-#   next_calls.sh checks          the shipped library's gpu_checks.sh (~5 min): owed since the
-#                                 sixteenth session (32-token tiles), whose library ran only as
-#                                 its parts (KERNEL_NOTES.md). The sixteenth ran the modes below
-#                                 (benchmarks/logs/h200_s21/); they are kept for re-runs.
+#   next_calls.sh checks          the shipped library's gpu_checks.sh (~5-6 min; passed in the
+#                                 twentieth session, benchmarks/logs/h200_s24/, by `auto`). The
+#                                 sixteenth ran the modes below (benchmarks/logs/h200_s21/); they
+#                                 are kept for re-runs.
 #   next_calls.sh ab ahead128     GPU tests of read-ahead on 128-token tiles, then A/B sweeps
 #                                 against head, two rounds (~3 min)
 #   next_calls.sh cutover         32-token Hopper tiles at m = 24, 32 against the tiled kernel
@@ -188,10 +188,11 @@ case "$mode" in
   ncu)
     # Profiles (ncu --set full, one launch after warm-up): two token groups at m = 16 (tb2) on the
     # shapes the ninth session profiled on the tiled kernel (benchmarks/logs/ncu_m16/: 26.2
-    # instructions a 16 x 16 weight tile, 2.58 TB/s on 8192x57344), and the 32-token Hopper tiles
-    # at m = 32, never profiled. One text file each.
+    # instructions a 16 x 16 weight tile, 2.58 TB/s on 8192x57344) and on the two 4096-column
+    # layers where the twentieth session's sweep had them lose to the tiled kernel by 15-33%, and
+    # the 32-token Hopper tiles at m = 32, never profiled. One text file each.
     v=${1:-tb2}
-    for spec in "$v 16 8192 57344" "$v 16 4096 12288" "head 32 8192 57344" "head 32 4096 12288"; do
+    for spec in "$v 16 4096 4096" "$v 16 11008 4096" "$v 16 8192 57344" "head 32 8192 57344" "head 32 4096 12288"; do
       set -- $spec
       late "ncu $spec" && break
       env $([ $1 != head ] && echo MQ_FORCE_SKINNY=16) MARLIN_QUANT_LIB=.dev/${1}_exp.so timeout 120 ncu --set full \
