@@ -72,6 +72,24 @@ ship_ops() {
   sed -i 's/^_SCRATCH_PARTIALS_PER_SM = 2 \* 8 \* 512$/& * 2/' marlin_quant/ops.py
   grep -q '^_SCRATCH_PARTIALS_PER_SM = 2 \* 8 \* 512 \* 2$' marlin_quant/ops.py
 }
+# gpu_checks.sh (logs $OUT/final/) on candidate release V (.dev/ship_V.so, ops.py patched), or on
+# the shipped library where V is empty: V SECONDS. BENCH_FIRST passes through.
+release_checks() {
+  local lib=
+  if [ -n "$1" ]; then
+    ship_ops || { echo "ops.py not patched"; return 1; }
+    lib=.dev/ship_$1.so
+  fi
+  echo "== gpu_checks.sh on ${lib:-the shipped library}"
+  MARLIN_QUANT_LIB=$lib OUT=$OUT/final timeout $2 bash scripts/gpu_checks.sh
+}
+# The m = 16 sweep of two-token-group variant V (tb2 or tb2r): the tiled kernel ("off") and the
+# skinny kernel alternating, per layer, and four-chunk tiles everywhere (sk=16:2:4), outputs
+# checked against fp16 before timing: V SECONDS, log $OUT/sweep_V.log.
+tb2_sweep() {
+  MARLIN_QUANT_LIB=.dev/$1_exp.so timeout $2 python scripts/sweep_wgmma.py --m ${M:-16} \
+    --configs off,sk=16,sk=16:2:4,off,sk=16 --sets llama2-7b,llama2-70b > $OUT/sweep_$1.log 2>&1
+}
 # Two rounds of the planner's own plans, each experiment library a separate process, alternating:
 # M VARIANT..., logs $OUT/sweep_VARIANT_ROUND.log.
 sweep_rounds() {
@@ -87,17 +105,14 @@ sweep_rounds() {
 }
 case "$mode" in
   checks)
-    unset MARLIN_QUANT_LIB
-    OUT=$OUT/final timeout 420 bash scripts/gpu_checks.sh
+    release_checks "" 420
     ;;
   ship)
     # gpu_checks.sh (GPU tests, memcheck, racecheck, benchmark) on a candidate release of two token
     # groups for m = 9-16 (h200_s23/ship_V.patch; .dev/ship_V.so from build_variants.sh, its
     # kernels instruction for instruction .dev/V_exp.so's). The tests are the committed ones: the
     # patch changes only CPU planner tests, and the GPU file already sweeps m = 1-16.
-    v=${1:?ship needs tb2 or tb2r}
-    ship_ops || { echo "ops.py not patched"; exit 1; }
-    MARLIN_QUANT_LIB=.dev/ship_$v.so OUT=$OUT/final timeout 420 bash scripts/gpu_checks.sh
+    release_checks ${1:?ship needs tb2 or tb2r} 420
     ;;
   tests|ab)
     for v in $VARIANTS; do
@@ -156,31 +171,23 @@ case "$mode" in
     # benchmark: also the run owed on the shipped library since the sixteenth session, which the
     # release contains), or on the shipped library if neither wins.
     for v in tb2 tb2r; do
-      MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 90 python scripts/sweep_wgmma.py --m ${M:-16} \
-        --configs off,sk=16,sk=16:2:4,off,sk=16 --sets llama2-7b,llama2-70b > $OUT/sweep_$v.log 2>&1
+      tb2_sweep $v 90
       echo "== sweep $v"; tail -4 $OUT/sweep_$v.log
     done
     python benchmarks/logs/h200_s23/decide.py --sweeps-only $OUT > $OUT/decide.txt 2>&1
     cat $OUT/decide.txt
-    v=$(tail -1 $OUT/decide.txt | sed -n 's/^winner: //p')
-    case "$v" in
-      tb2|tb2r) export MARLIN_QUANT_LIB=.dev/ship_$v.so; ship_ops || { echo "ops.py not patched"; exit 1; } ;;
-      *) unset MARLIN_QUANT_LIB ;;
-    esac
-    echo "== gpu_checks.sh on ${MARLIN_QUANT_LIB:-the shipped library}"
-    BENCH_FIRST=1 OUT=$OUT/final bash scripts/gpu_checks.sh
+    v=$(tail -1 $OUT/decide.txt | sed -n 's/^winner: \(tb2r\?\)$/\1/p')
+    BENCH_FIRST=1 release_checks "$v" 600
     ;;
   tb2)
     # Two token groups on the skinny kernel for m = 9-16 (h200_s22/skinny_tb2.patch; variant
     # tb2: running sums in shared memory, .dev/tb2_exp.so; tb2r: in registers in units of the
-    # group's scale, .dev/tb2r_exp.so; MQ_FORCE_SKINNY=16 takes them): the sweep first (outputs
-    # checked against fp16 before timing) at m = 16 (m = 9-16 run the same kernels of both
-    # paths): the tiled kernel ("off") and the skinny kernel alternating, per layer, and
-    # four-chunk tiles everywhere (sk=16:2:4: the n = 4096 layers' two-chunk kernels spill);
-    # then the GPU tests with the skinny path forced up to m = 16.
+    # group's scale, .dev/tb2r_exp.so; MQ_FORCE_SKINNY=16 takes them): the sweep first
+    # (tb2_sweep, at m = 16: m = 9-16 run the same kernels of both paths; four chunks because
+    # the n = 4096 layers' two-chunk kernels spill), then the GPU tests with the skinny path
+    # forced up to m = 16.
     v=${1:-tb2}
-    MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 150 python scripts/sweep_wgmma.py --m ${M:-16} \
-      --configs off,sk=16,sk=16:2:4,off,sk=16 --sets llama2-7b,llama2-70b > $OUT/sweep_$v.log 2>&1
+    tb2_sweep $v 150
     tail -30 $OUT/sweep_$v.log
     late "tests $v" && exit 0
     MQ_FORCE_SKINNY=16 gpu_tests ${v}_exp $v 150 "m_sweep or small_and_odd or llama or deterministic or graph or two_streams or back_to_back"
