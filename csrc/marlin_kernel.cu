@@ -1029,7 +1029,7 @@ struct WgTile {
   static constexpr int SMEM = STAGES * STAGE + 1024;  // + alignment slack for the 1024-byte atoms
   static constexpr int ACC = NTOK / 2;           // fp32 accumulators per thread per wgmma
   static constexpr int PARTIAL = NTOK * F;       // floats per partial tile
-  static_assert(NTOK == 32 || NTOK == 64 || NTOK == 128, "token tiles of 32, 64 or 128");
+  static_assert(NTOK == 16 || NTOK == 32 || NTOK == 64 || NTOK == 128, "token tiles of 16, 32, 64 or 128");
   static_assert(CH == 2 || CH == 4, "2 or 4 wgmmas per stripe");
   static_assert(STAGES >= 3, "the ring refills two stages behind the one multiplied");
   static_assert(KB == 1 || KB == 2, "stages of 64 or 128 k");
@@ -1046,6 +1046,7 @@ __device__ __forceinline__ void wgmma_rs(float (&d)[N / 2], const uint32_t (&a)[
 // n128: 64).
 #define MQ_D8(d, i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]), "+f"(d[i + 7])
 #define MQ_D16(d) MQ_D8(d, 0), MQ_D8(d, 8)
+#define MQ_R8 "{%0,%1,%2,%3,%4,%5,%6,%7}"
 #define MQ_D32(d) MQ_D16(d), MQ_D8(d, 16), MQ_D8(d, 24)
 #define MQ_D64(d) MQ_D32(d), MQ_D8(d, 32), MQ_D8(d, 40), MQ_D8(d, 48), MQ_D8(d, 56)
 #define MQ_R16 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}"
@@ -1056,6 +1057,11 @@ __device__ __forceinline__ void wgmma_rs(float (&d)[N / 2], const uint32_t (&a)[
   "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32.f16.f16 " REGS ", " AREGS ", " DESC ", " SCALE_D ", 1, 1, 0;\n"
 #define MQ_A_IN "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc)
 
+template <>
+__device__ __forceinline__ void wgmma_rs<16>(float (&d)[8], const uint32_t (&a)[4], uint64_t desc, bool accumulate) {
+  if (accumulate) asm volatile(MQ_WGMMA_RS(16, MQ_R8, "{%8,%9,%10,%11}", "%12", "1") : MQ_D8(d, 0) : MQ_A_IN);
+  else asm volatile(MQ_WGMMA_RS(16, MQ_R8, "{%8,%9,%10,%11}", "%12", "0") : MQ_D8(d, 0) : MQ_A_IN);
+}
 template <>
 __device__ __forceinline__ void wgmma_rs<32>(float (&d)[16], const uint32_t (&a)[4], uint64_t desc, bool accumulate) {
   if (accumulate) asm volatile(MQ_WGMMA_RS(32, MQ_R16, "{%16,%17,%18,%19}", "%20", "1") : MQ_D16(d) : MQ_A_IN);
@@ -1076,6 +1082,7 @@ __device__ __forceinline__ void wgmma_rs<128>(float (&d)[64], const uint32_t (&a
 #undef MQ_R64
 #undef MQ_R32
 #undef MQ_R16
+#undef MQ_R8
 #undef MQ_D64
 #undef MQ_D32
 #undef MQ_D16
@@ -1185,8 +1192,11 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   // written as divisions of tid + 256 rep, the copies cost ~280 instructions of address math a
   // stage a warp, as many as the stage's dequantization and MMAs (ncu, 4096x22016 at m = 256).
   constexpr int A_ROWS = T::NT / 8;  // rows one pass of the block's threads copies
-  const int a_r = tid >> 3, a_c = tid & 7;
-  const uint32_t a_dst = a_r * 128 + ((a_c ^ (a_r & 7)) << 4);  // rows 32 apart keep r & 7
+  // 16-token tiles: one pass covers the rows of two atoms.
+  constexpr int A_SUB = NTOK < A_ROWS ? A_ROWS / NTOK : 1;
+  const int a_r0 = tid >> 3, a_c = tid & 7;
+  const int a_r = A_SUB == 1 ? a_r0 : a_r0 % NTOK, a_atom = A_SUB == 1 ? 0 : a_r0 / NTOK;
+  const uint32_t a_dst = a_atom * T::A_ATOM + a_r * 128 + ((a_c ^ (a_r & 7)) << 4);  // rows 32 apart keep r & 7
   const long long a_pass = (long long)A_ROWS * k_vec_A;
   const int b_stripe = tid / (F / 2), b_v = tid % (F / 2);
   const long long b_pass = (long long)(T::NT / (F / 2)) * n_vec_B;
@@ -1194,10 +1204,10 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     const uint32_t sA = smem + buf * T::STAGE, sB = sA + T::A_BYTES, sS = sB + T::B_BYTES;
     if (do_a) {
       const int rows_left = p.m - ld_row0 - a_r;
-      const int4* a0 = p.A + (long long)(ld_row0 + a_r) * k_vec_A + ld_kit * KB * 8 + a_c;
+      const int4* a0 = p.A + (long long)(ld_row0 + a_r) * k_vec_A + ld_kit * KB * 8 + a_atom * 8 + a_c;
 #pragma unroll
       for (int rep = 0; rep < AREPS; rep++) {
-        constexpr int PASSES = NTOK / A_ROWS;  // passes per atom
+        constexpr int PASSES = NTOK >= A_ROWS ? NTOK / A_ROWS : 1;  // passes per atom
         const int row = (rep % PASSES) * A_ROWS, kb = rep / PASSES;
         const bool ok = row < rows_left;
         const int4* src = ok ? a0 + (rep % PASSES) * a_pass + kb * 8 : p.A;
@@ -1655,7 +1665,12 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
 // stages against 5, 32 x 256 with 8).
 struct WgConfig { int ntok, ch, stages, kb; };
 constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}, {64, 4, 6, 1},
-                                   {64, 2, 6, 2}, {64, 2, 8, 1}, {32, 4, 4, 2}, {32, 2, 8, 2}};
+                                   {64, 2, 6, 2}, {64, 2, 8, 1}, {32, 4, 4, 2}, {32, 2, 8, 2}, {16, 4, 4, 2},
+#ifdef MQ_EXPERIMENT
+                                   // 16 x 256 tiles (MQ_WG_MIN_M=9 MQ_FORCE_WG=16,2,8,2): measured, not shipped.
+                                   {16, 2, 8, 2}
+#endif
+};
 
 int wg_smem(int ntok, int ch, int stages, int kb) {
   const int f = 2 * ch * 64;
@@ -1663,11 +1678,11 @@ int wg_smem(int ntok, int ch, int stages, int kb) {
   return stages * stage + 1024;
 }
 
-// Smallest m the Hopper path takes (where the GPU and the library have it). At m = 32, 32-token
-// tiles beat the tiled kernel on every Llama-2 layer (7B set 71.2 against 77.2 us, 70B 214.6
-// against 235.0, with the tiles this planner picks); at m = 16 they lost on six of eight layers
-// (7B set 67.1-69.8 against 63.2). m = 17-32 pads to 32 tokens in both kernels (H200,
-// benchmarks/logs/h200_s21/).
+// Smallest m the Hopper path takes on every layer (where the GPU and the library have it). At
+// m = 32, 32-token tiles beat the tiled kernel on every Llama-2 layer (7B set 71.2 against 77.2
+// us, 70B 214.6 against 235.0, with the tiles this planner picks); at m = 16 they lost on six of
+// eight layers (7B set 67.1-69.8 against 63.2). m = 17-32 pads to 32 tokens in both kernels (H200,
+// benchmarks/logs/h200_s21/). m = 9-16 takes 16-token tiles on the large layers only (plan_wgmma).
 #ifndef MQ_WGMMA_MIN_M
 #define MQ_WGMMA_MIN_M 17
 #endif
@@ -1678,13 +1693,25 @@ constexpr int kMaxCluster = 8;
 bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, const int* clusters, Plan* pl,
                 int* err) {
   *err = kOk;
-  if (!(features & kFeatWgmma) || m < MQ_WGMMA_MIN_M) return false;
+  int min_m = MQ_WGMMA_MIN_M;
+#ifdef MQ_EXPERIMENT
+  // Diagnostic builds only: MQ_WG_MIN_M=9 lets the Hopper path take m = 9-16 (forced tiles).
+  if (const char* env = getenv("MQ_WG_MIN_M")) min_m = atoi(env) > 0 ? atoi(env) : min_m;
+#endif
+  // Below min_m (m = 9-16; the skinny kernel takes m <= 8), 16 x 512 tiles on layers of 2^26
+  // weights or more (8192x8192 and up): 1-4 us a layer faster than the tiled kernel there, and
+  // 0.6-1.4 us slower on the smaller ones (4096x4096, 4096x12288, 11008x4096), which keep it
+  // (H200, same-process sweep at m = 9, 12 and 16: the 70B set 172.8-177.6 us against
+  // 178.0-186.2; benchmarks/logs/h200_s25/). Only 128-k stages are built for them.
+  const bool narrow_m = m > 8 && m < min_m && (long long)k * n >= (1LL << 26) && k % 128 == 0;
+  if (!(features & kFeatWgmma) || (m < min_m && !narrow_m)) return false;
   // Tile shapes (token rows, wgmmas per stripe), widest first: 128 x 256 above m = 64, 64 x 512
-  // at m = 33-64, 32 x 512 up to 32; then 64 x 256 (32 x 256 up to m = 32), for layers too
-  // narrow to give every SM a share of the wide tiles.
-  const int ntok = m > 64 ? 128 : m > 32 ? 64 : 32;
+  // at m = 33-64, 32 x 512 at m = 17-32, 16 x 512 below; then 64 x 256 (32 x 256 at m = 17-32),
+  // for layers too narrow to give every SM a share of the wide tiles. 16-token tiles have no
+  // narrow shape: only the large layers take them, and 16 x 256 was no faster there.
+  const int ntok = m > 64 ? 128 : m > 32 ? 64 : m > 16 ? 32 : 16;
   int shapes[2][2] = {{ntok, ntok == 128 ? 2 : 4}, {ntok == 128 ? 64 : ntok, 2}};
-  int force_stages = 0, force_kb = 1, n_shapes = 2;
+  int force_stages = 0, force_kb = 1, n_shapes = ntok == 16 ? 1 : 2;
 #ifdef MQ_EXPERIMENT
   // Diagnostic builds only: MQ_FORCE_WG=off (the tiled kernel) or ntok,ch,stages[,kb].
   if (const char* env = getenv("MQ_FORCE_WG")) {
@@ -1941,7 +1968,10 @@ int dispatch_wg(const WgParams& p, const Plan& pl, bool pdl, int device, cudaStr
   if (ntok == NTOK_ && pl.wn == CH_ && pl.stages == ST_ && pl.ks == 4 * KB_) \
     return launch_wg<NTOK_, CH_, ST_, KB_, PC>(p, device, pdl, stream);
   MQ_WG(128, 2, 4, 2) MQ_WG(128, 2, 6, 1) MQ_WG(64, 4, 4, 2) MQ_WG(64, 4, 6, 1) MQ_WG(64, 2, 6, 2)
-  MQ_WG(64, 2, 8, 1) MQ_WG(32, 4, 4, 2) MQ_WG(32, 2, 8, 2)
+  MQ_WG(64, 2, 8, 1) MQ_WG(32, 4, 4, 2) MQ_WG(32, 2, 8, 2) MQ_WG(16, 4, 4, 2)
+#ifdef MQ_EXPERIMENT
+  MQ_WG(16, 2, 8, 2)
+#endif
 #undef MQ_WG
   return kSmem;
 }

@@ -139,7 +139,7 @@ def kernel_available() -> bool:
 
 @dataclass(frozen=True)
 class LaunchPlan:
-    m_blocks: int  # token rows per tile / 16 (tiled: 1..4, wgmma: 2, 4 or 8); skinny: token groups of 8 (1)
+    m_blocks: int  # token rows per tile / 16 (tiled: 1..4, wgmma: 1, 2, 4 or 8); skinny: token groups of 8 (1)
     stages: int  # pipeline depth
     blocks: int  # grid size
     tickets: int  # int32 tickets needed in the workspace (0: no tile is shared between blocks)

@@ -98,15 +98,15 @@ def library_sass(kernel_library):
 
 def test_library_stage_loops_keep_the_tensor_pipe_fed(library_sass, ptxas_log):
     found, read = _sass.sass_findings(library_sass)
-    assert read >= 16, f"read {read} Hopper-path kernels; the sm_90a image has 16"
+    assert read >= 18, f"read {read} Hopper-path kernels; the sm_90a image has 18"
     assert found == []
 
 
 # wgmma groups a stage loop leaves in flight, by tile height: measured on the H200
 # (benchmarks/KERNEL_NOTES.md, fifteenth session): four on 64-token tiles made the 7B set at
 # m = 33-64 2% faster, on 128-token tiles m = 256 3.5% slower. 32-token tiles were measured with
-# four (sixteenth session).
-IN_FLIGHT = {32: 3, 64: 3, 128: 1}
+# four (sixteenth session), 16-token tiles too (twenty-first).
+IN_FLIGHT = {16: 3, 32: 3, 64: 3, 128: 1}
 
 
 def test_library_stage_loops_keep_the_measured_wgmma_depth(library_sass):

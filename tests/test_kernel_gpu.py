@@ -81,7 +81,8 @@ def test_large_m():
 @pytest.mark.parametrize(
     "m,k,n",
     [(m, 4096, 4096) for m in (1, 8, 16, 24, 64, 300)]
-    + [(m, k, n) for k, n in ((4096, 12288), (11008, 4096)) for m in (1, 8)],
+    + [(m, k, n) for k, n in ((4096, 12288), (11008, 4096)) for m in (1, 8)]
+    + [(12, 8192, 8192)],
 )
 def test_deterministic_and_workspace_rearmed(m, k, n):
     """Right results, the same bits on every call, the workspace left zero, and the same bits
@@ -277,7 +278,7 @@ def test_gpu_bad_input():
 
 def test_hopper_path_is_taken_on_sm90():
     """On an sm_90 GPU with the sm_90a build, m >= 17 runs the wgmma kernel (so the sweeps above
-    test it); elsewhere the tiled kernel."""
+    test it), and m = 9-16 on layers of 2^26 weights or more; elsewhere the tiled kernel."""
     sms, optin, per_sm, cc, features = ops._device_facts(0)
     for m in (17, 64):
         plan = ops.plan_launch(m, 4096, 4096, sms, optin, per_sm, features)
@@ -286,6 +287,10 @@ def test_hopper_path_is_taken_on_sm90():
             assert plan.kernel == "wgmma"
         else:
             assert plan.kernel == "tiled"
+    for m in (9, 16):
+        plan = ops.plan_launch(m, 8192, 8192, sms, optin, per_sm, features)
+        assert plan.kernel == ("wgmma" if cc == (9, 0) else "tiled")
+        assert ops.plan_launch(m, 4096, 4096, sms, optin, per_sm, features).kernel == "tiled"
 
 
 @pytest.mark.parametrize("groupsize", [32, 128, -1])
@@ -300,6 +305,25 @@ def test_every_hopper_tile(m, n, k, groupsize):
     B, s, W = make(k, n, groupsize, seed=m + n)
     A = torch.randn(m, k, device="cuda", dtype=torch.float16)
     check(A, B, s, W, groupsize)
+
+
+@pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
+@pytest.mark.parametrize("m", [9, 12, 15, 16])
+@pytest.mark.parametrize("k,n", [(8192, 8192), (4096, 16448), (28672, 8192)])
+def test_sixteen_token_tiles(m, k, n, groupsize):
+    """m = 9-16 on layers of 2^26 weights or more: 16 x 512 Hopper tiles (n not a multiple of
+    the tile in 4096x16448; stream-K and pairs in 8192x8192; long k ranges in 28672x8192), right
+    against the reference and the same bits on every call."""
+    sms, optin, per_sm, cc, features = ops._device_facts(0)
+    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0))
+    if cc == (9, 0) and features & ops.FEATURE_WGMMA:
+        assert plan.kernel == "wgmma" and plan.m_blocks == 1 and plan.tile_columns == 512, plan
+    B, s, W = make(k, n, groupsize, seed=m + n)
+    A = torch.randn(m, k, device="cuda", dtype=torch.float16)
+    check(A, B, s, W, groupsize)
+    first = ops.gemm(A, B, s, groupsize)
+    for _ in range(3):
+        assert torch.equal(ops.gemm(A, B, s, groupsize), first)
 
 
 @pytest.mark.parametrize("groupsize", [32, 64, 128, -1])

@@ -202,25 +202,29 @@ def test_plan_hopper_path(kernel_library, monkeypatch):
     """With the wgmma feature (sm_90 + sm_90a code), m >= 17 takes the Hopper kernel: 128 x 256
     tiles above m = 64, 64 x 512 at m = 33-64, 32 x 512 up to 32, and 64 x 256 (32 x 256) where
     the wide tiles would leave SMs idle; 128-k stages where k allows, else 64-k (at m = 17-32,
-    which has 128-k stages only, the tiled kernel)."""
+    which has 128-k stages only, the tiled kernel). At m = 9-16, 16 x 512 tiles on layers of 2^26
+    weights or more whose k is a multiple of 128, the tiled kernel on the rest."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     sms, optin, per_sm = 132, 232448, 233472
-    for m in (1, 3, 4, 5, 16, 17, 32, 33, 64, 65, 128, 300, 16384):
+    for m in (1, 3, 4, 5, 9, 12, 16, 17, 32, 33, 64, 65, 128, 300, 16384):
         for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008), (12288, 4096), (8192, 28672),
-                     (22016, 4096)):
+                     (22016, 4096), (8192, 8192), (8192, 8064), (8064, 8192), (16384, 4160)):
             plan = ops.plan_launch(m, n, k, sms, optin, per_sm, ops.FEATURE_WGMMA)
             if m <= 8:
                 assert plan.kernel == "skinny"
                 continue
-            if m <= 16 or (m <= 32 and k % 128):
+            if (m <= 32 and k % 128) or (m <= 16 and n * k < 2**26):
                 assert plan.kernel == "tiled", (m, n, k, plan)
                 continue
-            assert plan.kernel == "wgmma"
+            assert plan.kernel == "wgmma", (m, n, k, plan)
             assert plan.smem <= optin and plan.smem + 1024 <= per_sm
             assert plan.stripes == (8 if k % 128 == 0 else 4)
             ntok = plan.m_blocks * 16
+            if m <= 16:
+                assert (ntok, plan.tile_columns) == (16, 512), (m, n, k, plan)
+                continue
             wide = (128, 256) if m > 64 else (64, 512) if m > 32 else (32, 512)
             # The wide tile unless it leaves SMs idle: fewer tiles than a fifth of the SMs (128
             # tokens) or half of them (32 and 64), and under 32 stages of 64 k per SM.
