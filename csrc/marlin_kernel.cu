@@ -1667,8 +1667,9 @@ struct WgConfig { int ntok, ch, stages, kb; };
 constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}, {64, 4, 6, 1},
                                    {64, 2, 6, 2}, {64, 2, 8, 1}, {32, 4, 4, 2}, {32, 2, 8, 2}, {16, 4, 4, 2},
 #ifdef MQ_EXPERIMENT
-                                   // 16 x 256 tiles (MQ_WG_MIN_M=9 MQ_FORCE_WG=16,2,8,2): measured, not shipped.
-                                   {16, 2, 8, 2}
+                                   // 16 x 256 tiles (MQ_WG_MIN_M=9 MQ_FORCE_WG=16,2,8,2): measured, not shipped;
+                                   // 16 x 512 with a fifth stage: not yet measured.
+                                   {16, 2, 8, 2}, {16, 4, 5, 2}
 #endif
 };
 
@@ -1695,8 +1696,11 @@ bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, i
   *err = kOk;
   int min_m = MQ_WGMMA_MIN_M;
 #ifdef MQ_EXPERIMENT
-  // Diagnostic builds only: MQ_WG_MIN_M=9 lets the Hopper path take m = 9-16 (forced tiles).
+  // Diagnostic builds only: MQ_WG_MIN_M=9 lets the Hopper path take m = 9-16 on every layer; a
+  // tile forced by MQ_FORCE_WG (below) applies from m = 9, so that a sweep's "plan" keeps the
+  // release's size rule while its forced tiles run everywhere.
   if (const char* env = getenv("MQ_WG_MIN_M")) min_m = atoi(env) > 0 ? atoi(env) : min_m;
+  if (const char* env = getenv("MQ_FORCE_WG")) min_m = env[0] != 'o' && min_m > 9 ? 9 : min_m;
 #endif
   // Below min_m (m = 9-16; the skinny kernel takes m <= 8), 16 x 512 tiles on layers of 2^26
   // weights or more (8192x8192 and up): 1-4 us a layer faster than the tiled kernel there, and
@@ -1970,7 +1974,7 @@ int dispatch_wg(const WgParams& p, const Plan& pl, bool pdl, int device, cudaStr
   MQ_WG(128, 2, 4, 2) MQ_WG(128, 2, 6, 1) MQ_WG(64, 4, 4, 2) MQ_WG(64, 4, 6, 1) MQ_WG(64, 2, 6, 2)
   MQ_WG(64, 2, 8, 1) MQ_WG(32, 4, 4, 2) MQ_WG(32, 2, 8, 2) MQ_WG(16, 4, 4, 2)
 #ifdef MQ_EXPERIMENT
-  MQ_WG(16, 2, 8, 2)
+  MQ_WG(16, 2, 8, 2) MQ_WG(16, 4, 5, 2)
 #endif
 #undef MQ_WG
   return kSmem;

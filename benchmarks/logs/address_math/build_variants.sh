@@ -1,8 +1,8 @@
 #!/bin/bash
 # Builds the libraries next_calls.sh needs, on the CPU machine (~1.3 min each, ~2 min the shipped one):
-# .dev/{head,ahead128,wg16,tb2,tb2r,la,la_delay}_exp.so (-DMQ_EXPERIMENT, sm_90a, from the committed csrc/ at HEAD plus
-# each variant's patches), .dev/ship_{tb2,tb2r}.so and the shipped library, and records what they came
-# from in .dev/BUILT (h200_s23/manifest.sh).
+# .dev/head_exp.so (-DMQ_EXPERIMENT, sm_90a, from the committed csrc/ at HEAD; variants: HEAD plus
+# a patch) and the shipped library, and records what they came from in .dev/BUILT
+# (h200_s23/manifest.sh). The variants below were built until the twenty-first session:
 #   head      the shipped source
 #   ahead128  ahead_128.patch: words read one stripe ahead on 128-token tiles too (two groups kept)
 #   wg16      h200_s21/wg16.patch: 16-token Hopper tiles, experiment-only (MQ_WG_MIN_M, MQ_FORCE_WG=16,...)
@@ -50,21 +50,10 @@ if [ "${OLD:-}" = 1 ]; then
 fi
 BASE=HEAD
 build head
-build ahead128 ahead_128
-# wg32.patch is in HEAD since the sixteenth session (32-token tiles shipped): head_exp.so has
-# them; h200_s21/ch1.patch (64 x 128 tiles, rejected) applies to b99a3c7.
-P=benchmarks/logs/h200_s21 build wg16 wg16
-P=benchmarks/logs/h200_s22 build tb2 skinny_tb2
-P=benchmarks/logs/h200_s22 NVFLAGS=-DMQ_SKINNY_RATIO=1 build tb2r skinny_tb2
-P=benchmarks/logs/h200_s23 build la last_arriver
-P=benchmarks/logs/h200_s23 NVFLAGS=-DMQ_SKINNY_DELAY_MID build la_delay last_arriver
-# The candidate releases of two token groups (h200_s23/ship_V.patch: next_calls.sh ship V), whose
-# kernels must be instruction for instruction the experiment build's of the same variant, which
-# ran the forced GPU tests.
-for v in tb2 tb2r; do
-  P=benchmarks/logs/h200_s23 DEFS= SUFFIX= build ship_$v ship_$v
-  ${PY:-/work/venv/bin/python} benchmarks/logs/h200_s20/sass_same.py .dev/ship_$v.so .dev/${v}_exp.so > .dev/sass_same_ship_$v.txt
-  echo "  $(grep -c 'NO MATCH' .dev/sass_same_ship_$v.txt || true) of its kernels not identical to .dev/${v}_exp.so's"
-done
+# The twenty-first session shipped wg16.patch (16 x 512 tiles; head_exp.so has 16 x 256 and a
+# five-stage 16 x 512 as experiment tiles) and measured and rejected last_arriver.patch (la,
+# la_delay); tb2/tb2r were rejected in the twentieth. Their libraries are no longer built:
+# ahead_128.patch and ship_V.patch no longer apply to HEAD, skinny_tb2.patch and
+# last_arriver.patch still do (build them by hand with `build tb2 skinny_tb2` and the like).
 python scripts/build_kernels.py --out /tmp/shipped.so && cp /tmp/shipped.so marlin_quant/_lib/libmarlin_quant_kernels.so
 bash benchmarks/logs/h200_s23/manifest.sh

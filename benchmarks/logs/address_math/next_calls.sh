@@ -164,6 +164,25 @@ case "$mode" in
       MQ_WG_MIN_M=9 MQ_FORCE_WG=$cfg gpu_tests wg16_exp wg16_${cfg//,/_} 120 "m_sweep or small_and_odd or llama or deterministic"
     done
     ;;
+  wg16x)
+    # 16-token Hopper tiles (shipped in the twenty-first session at m = 9-16 on layers of 2^26
+    # weights or more) against the tiled kernel, per layer: the planner's pick, 16 x 512 with 4 and
+    # 5 stages and 16 x 256 everywhere (head_exp.so), at m = 16 (M); then ncu of the 16 x 512 tile
+    # where it loses (4096x4096) and where it wins most (8192x57344). On an H100 this is also the
+    # first check of the size rule there.
+    # (No MQ_WG_MIN_M: "plan" is the release's rule, and head_exp.so applies forced tiles from m = 9.)
+    MARLIN_QUANT_LIB=.dev/head_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-16} \
+      --configs off,plan,16:4:4:2,16:4:5:2,16:2:8:2,off --sets llama2-7b,llama2-70b > $OUT/sweep_wg16x.log 2>&1
+    tail -14 $OUT/sweep_wg16x.log
+    for spec in "16 4096 4096" "16 8192 57344"; do
+      set -- $spec
+      late "ncu $spec" && break
+      MQ_FORCE_WG=16,4,4,2 MARLIN_QUANT_LIB=.dev/head_exp.so timeout 120 ncu --set full \
+        --clock-control none -k regex:"wgmma" -s 3 -c 1 python scripts/profile_kernel.py --m $1 --k $2 --n $3 \
+        --iters 5 > $OUT/ncu_wg16_m$1_$2_$3.txt 2>&1
+      echo "== ncu $spec: $(grep -E '^ +Duration|DRAM Throughput' $OUT/ncu_wg16_m$1_$2_$3.txt | tr -s ' ' | tr '\n' ';')"
+    done
+    ;;
   auto)
     # One call for a session whose device time allows one (the twentieth: starts refused for an
     # hour): both variants' sweeps (outputs checked against fp16), decide.py --sweeps-only on
