@@ -1,28 +1,26 @@
 #!/bin/bash
 # Device calls for the next session. Build first, on the CPU machine:
-#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/{head,ahead128,wg16,tb2,tb2r,la,la_delay}_exp.so,
-#   ~5 MB each, .dev/ship_{tb2,tb2r}.so: candidate releases, and the shipped library in marlin_quant/_lib, 14 MB)
-# (the eighteenth session built all of them and recorded from what in .dev/BUILT:
-# `bash benchmarks/logs/h200_s23/manifest.sh --check` says whether they still match csrc/ and the
-# patches, so that they need no rebuild; a rebuild records them again), then run modes through
+#   bash benchmarks/logs/address_math/build_variants.sh   (.dev/head_exp.so, ~5 MB, and the
+#   shipped library in marlin_quant/_lib, 14 MB; the twenty-first session built both and recorded
+#   from what in .dev/BUILT: `bash benchmarks/logs/h200_s23/manifest.sh --check` says whether they
+#   still match csrc/, so that they need no rebuild; a rebuild records them again), then run modes through
 # benchmarks/logs/h200_s21/call.sh (several modes in one call, one tarball back), carrying what
 # they use. Each mode stops starting new work after 8 minutes. The plan (KERNEL_NOTES.md,
-# twentieth session, which ran `auto`: the shipped library's gpu_checks.sh passed, and neither
-# two-token-group candidate won at m = 16, so none ships; benchmarks/logs/h200_s24/):
-#   1. call.sh 575 "la" "ncu tb2r"   carrying .dev/{la,la_delay,head,tb2r}_exp.so, marlin_quant/_lib:
-#      the last-arriver sum at m <= 8 (tests, then A/B against head), and ncu of tb2r at m = 16
-#      (why the 4096-column layers lose) and of the 32-token Hopper tiles at m = 32
-#   2. call.sh 575 "wg16"            carrying .dev/wg16_exp.so, marlin_quant/_lib
-#   3. here, if la passed and won: git apply benchmarks/logs/h200_s23/last_arriver.patch, double
-#      ops._SCRATCH_PARTIALS_PER_SM (its partials take two slots a range; KERNEL_NOTES.md,
-#      eighteenth session), README numbers, then a
-#      device call of `checks` on the rebuilt library before saying it shipped. A per-layer rule
-#      for tb2r (layers of 8192 output columns or more; about 0.97 / 0.94 of the tiled kernel's
-#      time at m = 16 from the twentieth session's sweep) is not built: only if the ncu of call 1
-#      shows no cheaper fix for the narrow layers.
+# twenty-first session: la rejected, 16-token Hopper tiles shipped at m = 9-16 on layers of 2^26
+# weights or more, the release library never run; benchmarks/logs/h200_s25/):
+#   1. call.sh 575 "checks"           carrying marlin_quant/_lib: the release's gpu_checks.sh
+#      (tests incl. test_sixteen_token_tiles, memcheck and racecheck of the 16-token kernels,
+#      benchmark -> benchmarks/h200.json and the README table). If the budget is short,
+#      benchmarks/logs/h200_s25/call.sh does the new tiles' part in ~4 min.
+#   2. call.sh 575 "wg16x"            carrying .dev/head_exp.so, marlin_quant/_lib: the size rule
+#      against each 16-token tile per layer, five stages, and ncu of 16 x 512 where it loses;
+#      on an H100 (kind nvidia-h100-x1) this is also the rule's first check there.
+#   m = 9-16 is the largest gap (70B about 2.3x of 3.6x); from the ncu so far the skinny kernel's
+#   second token group costs issue rate, not bytes in flight (KERNEL_NOTES.md).
 # Modes:
-#   next_calls.sh checks          the shipped library's gpu_checks.sh (~5-6 min; passed in the
-#                                 twentieth session, benchmarks/logs/h200_s24/, by `auto`). The
+#   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
+#                                 the previous release's passed in the twentieth session,
+#                                 benchmarks/logs/h200_s24/, by `auto`). The
 #                                 sixteenth ran the modes below (benchmarks/logs/h200_s21/); they
 #                                 are kept for re-runs.
 #   next_calls.sh ab ahead128     GPU tests of read-ahead on 128-token tiles, then A/B sweeps
@@ -31,7 +29,10 @@
 #   next_calls.sh splits          head with at most 1 or 2 split-k ranges per tile (m = 64, 128)
 #   next_calls.sh ch1             64 x 128 Hopper tiles (.dev/ch1_exp.so from h200_s21/ch1.patch; rejected)
 #   next_calls.sh wg16            16-token Hopper tiles at m = 9-16 (.dev/wg16_exp.so from
-#                                 h200_s21/wg16.patch on HEAD; not yet run)
+#                                 h200_s21/wg16.patch, which is in HEAD since the twenty-first
+#                                 session: kept for its logs; wg16x is the mode for HEAD)
+#   next_calls.sh wg16x           the release's 16-token rule against each 16-token tile, m = 16,
+#                                 and ncu of 16 x 512 (.dev/head_exp.so)
 #   next_calls.sh tb2 [tb2|tb2r]  two token groups on the skinny kernel at m = 9-16 (.dev/tb2_exp.so
 #                                 and tb2r_exp.so from h200_s22/skinny_tb2.patch; not yet run)
 #   next_calls.sh ship tb2|tb2r   gpu_checks.sh on a candidate release of two token groups
@@ -105,7 +106,8 @@ sweep_rounds() {
 }
 case "$mode" in
   checks)
-    release_checks "" 420
+    # The benchmark first, so that a call cut short still brings it back.
+    BENCH_FIRST=1 release_checks "" 540
     ;;
   ship)
     # gpu_checks.sh (GPU tests, memcheck, racecheck, benchmark) on a candidate release of two token
