@@ -1667,7 +1667,7 @@ struct WgConfig { int ntok, ch, stages, kb; };
 constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}, {64, 4, 6, 1},
                                    {64, 2, 6, 2}, {64, 2, 8, 1}, {32, 4, 4, 2}, {32, 2, 8, 2}, {16, 4, 4, 2},
 #ifdef MQ_EXPERIMENT
-                                   // 16 x 256 tiles (MQ_WG_MIN_M=9 MQ_FORCE_WG=16,2,8,2): measured, not shipped;
+                                   // 16 x 256 tiles (MQ_FORCE_WG=16,2,8,2): measured, not shipped;
                                    // 16 x 512 with a fifth stage: not yet measured.
                                    {16, 2, 8, 2}, {16, 4, 5, 2}
 #endif
@@ -1707,8 +1707,8 @@ bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, i
   // 0.6-1.4 us slower on the smaller ones (4096x4096, 4096x12288, 11008x4096), which keep it
   // (H200, same-process sweep at m = 9, 12 and 16: the 70B set 172.8-177.6 us against
   // 178.0-186.2; benchmarks/logs/h200_s25/). Only 128-k stages are built for them.
-  const bool narrow_m = m > 8 && m < min_m && (long long)k * n >= (1LL << 26) && k % 128 == 0;
-  if (!(features & kFeatWgmma) || (m < min_m && !narrow_m)) return false;
+  const bool few_tokens = m > 8 && m < min_m && (long long)k * n >= (1LL << 26) && k % 128 == 0;
+  if (!(features & kFeatWgmma) || (m < min_m && !few_tokens)) return false;
   // Tile shapes (token rows, wgmmas per stripe), widest first: 128 x 256 above m = 64, 64 x 512
   // at m = 33-64, 32 x 512 at m = 17-32, 16 x 512 below; then 64 x 256 (32 x 256 at m = 17-32),
   // for layers too narrow to give every SM a share of the wide tiles. 16-token tiles have no
