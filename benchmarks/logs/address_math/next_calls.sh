@@ -91,6 +91,15 @@ tb2_sweep() {
   MARLIN_QUANT_LIB=.dev/$1_exp.so timeout $2 python scripts/sweep_wgmma.py --m ${M:-16} \
     --configs off,sk=16,sk=16:2:4,off,sk=16 --sets llama2-7b,llama2-70b > $OUT/sweep_$1.log 2>&1
 }
+# One ncu profile (--set full, one launch after warm-up) of kernels matching KREGEX in LIB at
+# m, k, n, with env assignments ENV (space-separated, may be empty): NAME LIB KREGEX "ENV" M K N,
+# log $OUT/ncu_NAME_mM_K_N.txt.
+profile() {
+  local f=$OUT/ncu_$1_m$5_$6_$7.txt
+  env $4 MARLIN_QUANT_LIB=$2 timeout 120 ncu --set full --clock-control none -k regex:"$3" -s 3 -c 1 \
+    python scripts/profile_kernel.py --m $5 --k $6 --n $7 --iters 5 > $f 2>&1
+  echo "== ncu $1 $5 $6 $7: $(grep -E '^ +Duration|DRAM Throughput' $f | tr -s ' ' | tr '\n' ';')"
+}
 # Two rounds of the planner's own plans, each experiment library a separate process, alternating:
 # M VARIANT..., logs $OUT/sweep_VARIANT_ROUND.log.
 sweep_rounds() {
@@ -179,10 +188,7 @@ case "$mode" in
     for spec in "16 4096 4096" "16 8192 57344"; do
       set -- $spec
       late "ncu $spec" && break
-      MQ_FORCE_WG=16,4,4,2 MARLIN_QUANT_LIB=.dev/head_exp.so timeout 120 ncu --set full \
-        --clock-control none -k regex:"wgmma" -s 3 -c 1 python scripts/profile_kernel.py --m $1 --k $2 --n $3 \
-        --iters 5 > $OUT/ncu_wg16_m$1_$2_$3.txt 2>&1
-      echo "== ncu $spec: $(grep -E '^ +Duration|DRAM Throughput' $OUT/ncu_wg16_m$1_$2_$3.txt | tr -s ' ' | tr '\n' ';')"
+      profile wg16 .dev/head_exp.so wgmma MQ_FORCE_WG=16,4,4,2 $1 $2 $3
     done
     ;;
   auto)
@@ -223,10 +229,7 @@ case "$mode" in
     for spec in "$v 16 4096 4096" "$v 16 11008 4096" "$v 16 8192 57344" "head 32 8192 57344" "head 32 4096 12288"; do
       set -- $spec
       late "ncu $spec" && break
-      env $([ $1 != head ] && echo MQ_FORCE_SKINNY=16) MARLIN_QUANT_LIB=.dev/${1}_exp.so timeout 120 ncu --set full \
-        --clock-control none -k regex:"skinny|wgmma" -s 3 -c 1 python scripts/profile_kernel.py --m $2 --k $3 --n $4 \
-        --iters 5 > $OUT/ncu_${1}_m$2_$3_$4.txt 2>&1
-      echo "== ncu $spec: $(grep -E '^ +Duration|DRAM Throughput' $OUT/ncu_${1}_m$2_$3_$4.txt | tr -s ' ' | tr '\n' ';')"
+      profile $1 .dev/${1}_exp.so "skinny|wgmma" "$([ $1 != head ] && echo MQ_FORCE_SKINNY=16)" $2 $3 $4
     done
     ;;
   ch1)
