@@ -33,6 +33,9 @@
 #                                 session: kept for its logs; wg16x is the mode for HEAD)
 #   next_calls.sh wg16x           the release's 16-token rule against each 16-token tile, m = 16,
 #                                 and ncu of 16 x 512 (.dev/head_exp.so)
+#   next_calls.sh scales          the planner's plans at m = 8-64 with group scales and per
+#                                 channel, two rounds (release library; ~3 min): the ceiling of
+#                                 scaling after the MMA
 #   next_calls.sh tb2 [tb2|tb2r]  two token groups on the skinny kernel at m = 9-16 (.dev/tb2_exp.so
 #                                 and tb2r_exp.so from h200_s22/skinny_tb2.patch; not yet run)
 #   next_calls.sh ship tb2|tb2r   gpu_checks.sh on a candidate release of two token groups
@@ -191,6 +194,22 @@ case "$mode" in
       profile wg16 .dev/head_exp.so wgmma MQ_FORCE_WG=16,4,4,2 $1 $2 $3
     done
     ;;
+  scales)
+    # What group scales cost each kernel: the planner's own plans with scales per group of 128
+    # and per channel (-1: no scale words, no HMUL2, one scale a feature applied after the MMA),
+    # the release library, each a separate process, alternating, two rounds, at m = 8 / 16 / 32 /
+    # 64. Per channel also streams 3% fewer bytes; a gap much wider than that is the price of the
+    # in-loop scaling, and the ceiling of moving group scales after the MMA (KERNEL_NOTES,
+    # twenty-first session).
+    for r in 1 2; do
+      for gs in 128 -1; do
+        late "scales $gs $r" && break 2
+        timeout 100 python scripts/sweep_wgmma.py --m ${M:-8,16,32,64} --configs plan --groupsize $gs \
+          --sets llama2-7b,llama2-70b > $OUT/sweep_gs${gs}_$r.log 2>&1
+        echo "== groupsize $gs, round $r"; tail -8 $OUT/sweep_gs${gs}_$r.log
+      done
+    done
+    ;;
   auto)
     # One call for a session whose device time allows one (the twentieth: starts refused for an
     # hour): both variants' sweeps (outputs checked against fp16), decide.py --sweeps-only on
@@ -247,5 +266,5 @@ case "$mode" in
       --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
     tail -6 $OUT/sweep_splits.log
     ;;
-  *) echo "usage: next_calls.sh checks | auto | ship V | ab|tests|sweeps [variant...] | cutover | wg16 | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
+  *) echo "usage: next_calls.sh checks | auto | ship V | ab|tests|sweeps [variant...] | cutover | wg16 | wg16x | scales | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
 esac
