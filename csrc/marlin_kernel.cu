@@ -1142,7 +1142,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   using T = WgTile<NTOK, CH, STAGES, KB>;
   constexpr int F = T::F;
   constexpr int AREPS = KB * NTOK * 8 / T::NT;   // 16-byte activation copies per thread per stage
-  constexpr int BREPS = T::KS * F / 2 / T::NT;   // weight copies per thread per stage (= CH)
+  constexpr int BREPS = T::KS * F / 2 / T::NT;   // weight copies per thread per stage (= KB * CH)
   constexpr int SVEC = F / 8;                    // int4 per scale row of a tile
   constexpr int PD = STAGES - 2;                 // stages requested ahead of the one multiplied
   static_assert(AREPS >= 1 && BREPS >= 1, "every thread copies activations and weights");
@@ -1185,7 +1185,6 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   // ---- loads: stage `buf` gets stage `kit` of tile `ld_tile` ----
   int ld_tile = first_tile, ld_kit = (int)(it_begin - (long long)first_tile * p.k_iters) + rank;
   int ld_row0, ld_col0;
-  tile_coords(ld_tile, ld_row0, ld_col0);
   // A thread's copies sit at fixed offsets from two per-stage pointers: activation copy rep is
   // token row a_r + 32 (rep % PASSES) and 16-byte column a_c of atom rep / PASSES; weight copy
   // rep is stripe b_stripe + rep * 256 / (F / 2), vector b_v. Folding that by hand matters:
@@ -1200,11 +1199,31 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   const long long a_pass = (long long)A_ROWS * k_vec_A;
   const int b_stripe = tid / (F / 2), b_v = tid % (F / 2);
   const long long b_pass = (long long)(T::NT / (F / 2)) * n_vec_B;
+  // The two per-stage pointers run (RUN): recomputed from (tile, kit) only where the loads move
+  // to the next tile, advanced by one stage's stride otherwise. Recomputed every stage, the
+  // 64-bit products (stripe x n / 2, per weight copy) cost the 16 x 512 tile 83 of the 260
+  // instructions between its barrier and its first shared-memory read (static SASS, sm_90a: 823
+  // a stage before, 742 after; 32 x 512 835 -> 750, 128 x 256 571 -> 505). The 64 x 512 tiles
+  // keep the recomputation: at 255 registers, running pointers made ptxas spill them.
+  constexpr bool RUN = !(NTOK == 64 && CH == 4);
+  auto a_at = [&]() { return p.A + (long long)(ld_row0 + a_r) * k_vec_A + ld_kit * KB * 8 + a_atom * 8 + a_c; };
+  auto b_at = [&]() { return p.B + (long long)(ld_kit * T::KS + b_stripe) * n_vec_B + ld_col0 / 2 + b_v; };
+  const long long b_step = (long long)stride * T::KS * n_vec_B;
+  const int4* ld_a = nullptr;
+  const int4* ld_b = nullptr;
+  auto seek = [&]() {
+    tile_coords(ld_tile, ld_row0, ld_col0);
+    if constexpr (RUN) {
+      ld_a = a_at();
+      ld_b = b_at();
+    }
+  };
+  seek();
   auto load_stage = [&](int buf, bool do_a, bool do_bs) {
     const uint32_t sA = smem + buf * T::STAGE, sB = sA + T::A_BYTES, sS = sB + T::B_BYTES;
     if (do_a) {
       const int rows_left = p.m - ld_row0 - a_r;
-      const int4* a0 = p.A + (long long)(ld_row0 + a_r) * k_vec_A + ld_kit * KB * 8 + a_atom * 8 + a_c;
+      const int4* a0 = RUN ? ld_a : a_at();
 #pragma unroll
       for (int rep = 0; rep < AREPS; rep++) {
         constexpr int PASSES = NTOK >= A_ROWS ? NTOK / A_ROWS : 1;  // passes per atom
@@ -1216,9 +1235,15 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     }
     if (do_bs) {
       const bool ok = ld_col0 + 64 * (b_v >> 5) < p.n;
-      const int4* b0 = p.B + (long long)(ld_kit * T::KS + b_stripe) * n_vec_B + ld_col0 / 2 + b_v;
+      if constexpr (RUN) {
+        const int4* b = ld_b;
 #pragma unroll
-      for (int rep = 0; rep < BREPS; rep++) cp_async16_s(sB + (tid + rep * T::NT) * 16, ok ? b0 + rep * b_pass : p.B, ok);
+        for (int rep = 0; rep < BREPS; rep++, b += b_pass) cp_async16_s(sB + (tid + rep * T::NT) * 16, ok ? b : p.B, ok);
+      } else {
+        const int4* b0 = b_at();
+#pragma unroll
+        for (int rep = 0; rep < BREPS; rep++) cp_async16_s(sB + (tid + rep * T::NT) * 16, ok ? b0 + rep * b_pass : p.B, ok);
+      }
       if (!PER_CHANNEL && tid < SVEC * s_rows) {
         const int grow = ((ld_kit * T::KS * 16) >> p.g_shift) + tid / SVEC;
         const int v = tid % SVEC;
@@ -1231,7 +1256,10 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     if ((ld_kit += stride) >= p.k_iters) {
       ld_kit -= p.k_iters;
       ld_tile++;
-      tile_coords(ld_tile, ld_row0, ld_col0);
+      seek();
+    } else if constexpr (RUN) {
+      ld_a += stride * KB * 8;
+      ld_b += b_step;
     }
   };
 
@@ -1433,7 +1461,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     }
     ld_tile = tile0;
     ld_kit = kit0;
-    tile_coords(ld_tile, ld_row0, ld_col0);
+    seek();
   }
   grid_dependency_wait();
   MQ_TRACE_MARK(1);
