@@ -33,6 +33,9 @@
 #                                 session: kept for its logs; wg16x is the mode for HEAD)
 #   next_calls.sh wg16x           the release's 16-token rule against each 16-token tile, m = 16,
 #                                 and ncu of 16 x 512 (.dev/head_exp.so)
+#   next_calls.sh run             running copy pointers (HEAD) against the release before them
+#                                 (.dev/base_exp.so): Hopper GPU tests, then m = 16/32/128 sweeps,
+#                                 two rounds (~7 min)
 #   next_calls.sh scales          the planner's plans at m = 8-64 with group scales and per
 #                                 channel, two rounds (release library; ~3 min): the ceiling of
 #                                 scaling after the MMA
@@ -110,7 +113,7 @@ sweep_rounds() {
   for r in 1 2; do
     for v in "$@"; do
       late "sweep $v $r" && return
-      MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout 100 python scripts/sweep_wgmma.py --m $m --configs plan \
+      MARLIN_QUANT_LIB=.dev/${v}_exp.so timeout ${SWEEP_S:-100} python scripts/sweep_wgmma.py --m $m --configs plan \
         --sets llama2-7b,llama2-70b > $OUT/sweep_${v}_$r.log 2>&1
       echo "== $v $r"; tail -8 $OUT/sweep_${v}_$r.log
     done
@@ -194,6 +197,15 @@ case "$mode" in
       profile wg16 .dev/head_exp.so wgmma MQ_FORCE_WG=16,4,4,2 $1 $2 $3
     done
     ;;
+  run)
+    # Running copy pointers on the Hopper path (HEAD since the twenty-second session; base_exp.so:
+    # the release before it, copied from head_exp.so before the rebuild): the Hopper tests on
+    # head_exp.so (every tile forced in turn, pairs, the planner's tiles), then the planner's
+    # plans, base and head alternating, each a separate process, two rounds, at m = 16 / 32 / 128
+    # (16 x 512, 32 x 512 and 32 x 256, 128 x 256: the tiles whose stage got shorter).
+    gpu_tests head_exp head 150 "hopper or sixteen or m_sweep or llama or deterministic or graph" || exit 1
+    SWEEP_S=130 sweep_rounds ${M:-16,32,128} base head
+    ;;
   scales)
     # What group scales cost each kernel: the planner's own plans with scales per group of 128
     # and per channel (-1: no scale words, no HMUL2, one scale a feature applied after the MMA),
@@ -266,5 +278,5 @@ case "$mode" in
       --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
     tail -6 $OUT/sweep_splits.log
     ;;
-  *) echo "usage: next_calls.sh checks | auto | ship V | ab|tests|sweeps [variant...] | cutover | wg16 | wg16x | scales | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
+  *) echo "usage: next_calls.sh checks | auto | ship V | ab|tests|sweeps [variant...] | cutover | wg16 | wg16x | run | scales | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
 esac
