@@ -102,6 +102,17 @@ def mma_groups_in_flight(stage: list[Instruction]) -> int | None:
     return min(levels, default=None)
 
 
+_RUNTIME_PRODUCT = re.compile(r"^IMAD(\.WIDE(\.U32)?)?\s+R\w+,\s*(P\d,\s*)?R\w+(\.reuse)?,\s*UR\d+")
+
+
+def runtime_products(stage: list[Instruction]) -> int:
+    """Integer multiplies in a stage loop by a value known only at run time, held in a uniform
+    register (`IMAD Rd, Ra, URb, ...`, `IMAD.WIDE`): in the Hopper path these are the copies'
+    row strides (k / 8, n / 2) times the stage's row, the address math that running copy pointers
+    take out of the loop (benchmarks/KERNEL_NOTES.md, twenty-second session)."""
+    return sum(1 for _, t in stage if _RUNTIME_PRODUCT.match(re.sub(r"^@!?U?P\w+\s+", "", t)))
+
+
 def sass_findings(sass: str) -> tuple[list[str], int]:
     """What in the Hopper path's SASS (the sm_90a image) would slow it, and how many of its
     kernels were read. (Other images hold the same kernels as empty stubs.)

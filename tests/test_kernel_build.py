@@ -120,6 +120,30 @@ def test_library_stage_loops_keep_the_measured_wgmma_depth(library_sass):
     assert {n: d for n, d in depth.items() if d[0] != d[1]} == {}, "(wanted, found) groups in flight"
 
 
+# Running copy pointers (csrc, wgmma_gemm_kernel: RUN): every Hopper tile but the 64 x 512 ones
+# (at 255 registers they spilled with them) advances its copy pointers instead of multiplying the
+# stage's row by the row strides again. What a stage loop may keep: the scale copy's row product.
+# Before them the 16 x 512 tile's loop held 30 such products (823 instructions a stage, 742 after;
+# H100: the 70B set at m = 16 and 128 2-5% faster, benchmarks/KERNEL_NOTES.md, twenty-second session).
+MAX_RUNTIME_PRODUCTS = 3
+
+
+def test_library_stage_loops_advance_their_copy_pointers(library_sass):
+    products = {}
+    for name, body in _sass.functions(library_sass, arch="sm_90a"):
+        if "wgmma_gemm_kernel" in name and not re.search(r"wgmma_gemm_kernelILi64ELi4E", name):
+            products[name] = _sass.runtime_products(_sass.stage_loop(body) or [])
+    assert len(products) >= 14
+    assert {n: c for n, c in products.items() if c > MAX_RUNTIME_PRODUCTS} == {}, "multiplies by a row stride in the stage loop"
+
+
+def test_runtime_products_count_multiplies_by_uniform_registers():
+    stage = [(0, "@!P2 IMAD R81, R81, UR4, R57"), (16, "IMAD.WIDE.U32 R56, R59, UR8, R56"),
+             (32, "IMAD.MOV.U32 R57, RZ, RZ, R209"), (48, "IMAD R60, R12.reuse, 0x8, R13"),
+             (64, "IMAD.U32 R82, RZ, RZ, UR22"), (80, "IMAD R58, R59.reuse, UR9, R58")]
+    assert _sass.runtime_products(stage) == 3
+
+
 def test_groups_in_flight_is_the_loops_smallest_wait():
     stage = [(0, "WARPGROUP.DEPBAR.LE gsb0, 0x3"), (16, "HGMMA.64x64x16.F32 R24, gdesc[UR4], R24"),
              (32, "@P0 WARPGROUP.DEPBAR.LE gsb0, 0x1")]
