@@ -36,6 +36,7 @@
 #   next_calls.sh run             running copy pointers (HEAD) against the release before them
 #                                 (.dev/base_exp.so): Hopper GPU tests, then m = 16/32/128 sweeps,
 #                                 two rounds (~7 min)
+#   next_calls.sh skinny1         one skinny block per SM against two at m = 1 / 4 / 8 (for an H100)
 #   next_calls.sh scales          the planner's plans at m = 8-64 with group scales and per
 #                                 channel, two rounds (release library; ~3 min): the ceiling of
 #                                 scaling after the MMA
@@ -206,6 +207,15 @@ case "$mode" in
     gpu_tests head_exp head 150 "hopper or sixteen or m_sweep or llama or deterministic or graph" || exit 1
     SWEEP_S=130 sweep_rounds ${M:-16,32,128} base head
     ;;
+  skinny1)
+    # One skinny block per SM against the planner's two, m = 1-8 (head_exp.so): two were chosen on
+    # the H200 (HBM3e needs 64 KB in flight per SM); on the H100, before the Hopper path, one
+    # block beside the next launch's won on the 7B set, whose m <= 8 is 3.0-3.2x of 3.5x there.
+    # For an H100; two rounds in one process, each config timed twice per layer.
+    MARLIN_QUANT_LIB=.dev/head_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-1,4,8} \
+      --configs plan,sk=8:1,plan,sk=8:1 --sets llama2-7b,llama2-70b > $OUT/sweep_skinny1.log 2>&1
+    tail -8 $OUT/sweep_skinny1.log
+    ;;
   scales)
     # What group scales cost each kernel: the planner's own plans with scales per group of 128
     # and per channel (-1: no scale words, no HMUL2, one scale a feature applied after the MMA),
@@ -278,5 +288,5 @@ case "$mode" in
       --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
     tail -6 $OUT/sweep_splits.log
     ;;
-  *) echo "usage: next_calls.sh checks | auto | ship V | ab|tests|sweeps [variant...] | cutover | wg16 | wg16x | run | scales | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
+  *) echo "usage: next_calls.sh checks | auto | ship V | ab|tests|sweeps [variant...] | cutover | wg16 | wg16x | run | scales | skinny1 | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
 esac
