@@ -6,17 +6,14 @@
 #   still match csrc/, so that they need no rebuild; a rebuild records them again), then run modes through
 # benchmarks/logs/h200_s21/call.sh (several modes in one call, one tarball back), carrying what
 # they use. Each mode stops starting new work after 8 minutes. The plan (KERNEL_NOTES.md,
-# twenty-first session: la rejected, 16-token Hopper tiles shipped at m = 9-16 on layers of 2^26
-# weights or more, the release library never run; benchmarks/logs/h200_s25/):
-#   1. call.sh 575 "checks"           carrying marlin_quant/_lib: the release's gpu_checks.sh
-#      (tests incl. test_sixteen_token_tiles, memcheck and racecheck of the 16-token kernels,
-#      benchmark -> benchmarks/h200.json and the README table). If the budget is short,
-#      benchmarks/logs/h200_s25/call.sh does the new tiles' part in ~4 min.
-#   2. call.sh 575 "wg16x"            carrying .dev/head_exp.so, marlin_quant/_lib: the size rule
-#      against each 16-token tile per layer, five stages, and ncu of 16 x 512 where it loses;
-#      on an H100 (kind nvidia-h100-x1) this is also the rule's first check there.
-#   m = 9-16 is the largest gap (70B about 2.3x of 3.6x); from the ncu so far the skinny kernel's
-#   second token group costs issue rate, not bytes in flight (KERNEL_NOTES.md).
+# twenty-second session: running copy pointers shipped and checked on the H100, the release's
+# gpu_checks.sh passed there; per channel 9-14% faster than groups of 128 at m = 32-64):
+#   1. call.sh 575 "post" "skinny1"   carrying .dev/post_exp.so, .dev/head_exp.so,
+#      marlin_quant/_lib: group scales after the MMA (tests, then the sweep), and on an H100 one
+#      skinny block per SM against two.
+#   2. If post wins: move it into csrc (the six release kernels whose registers the refactor
+#      moved need the GPU tests again), then call.sh 575 "checks".
+#   3. No H200 has run this release: "checks" there refreshes benchmarks/h200.json.
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
 #                                 the previous release's passed in the twentieth session,
@@ -36,6 +33,8 @@
 #   next_calls.sh run             running copy pointers (HEAD) against the release before them
 #                                 (.dev/base_exp.so): Hopper GPU tests, then m = 16/32/128 sweeps,
 #                                 two rounds (~7 min)
+#   next_calls.sh post            group scales after the MMA (.dev/post_exp.so): GPU tests, then
+#                                 the m = 16 / 32 sweep against the planner (~6 min)
 #   next_calls.sh skinny1         one skinny block per SM against two at m = 1 / 4 / 8 (for an H100)
 #   next_calls.sh scales          the planner's plans at m = 8-64 with group scales and per
 #                                 channel, two rounds (release library; ~3 min): the ceiling of
@@ -207,6 +206,23 @@ case "$mode" in
     gpu_tests head_exp head 150 "hopper or sixteen or m_sweep or llama or deterministic or graph" || exit 1
     SWEEP_S=130 sweep_rounds ${M:-16,32,128} base head
     ;;
+  post)
+    # Group scales after the MMA in fp32 (h100_s27/post_scales.patch, .dev/post_exp.so;
+    # MQ_WG_POST=1 takes it at group size 128 on 32 x 256, 16 x 256 and 16 x 512 tiles): GPU tests
+    # with the planner's tiles (pairs, the 16-token tests, Llama shapes), then with 32 x 256 and
+    # 16 x 256 forced from m = 9 (other group sizes run the release kernels there), then the sweep
+    # at m = 16 / 32, outputs checked against fp16 first. Static: 16 x 512 stage 742 -> 599
+    # instructions, 32 x 256 479 -> 416, one full wgmma wait a stage (after the first stripe's
+    # dequantization).
+    MQ_WG_POST=1 gpu_tests post_exp post_plan 110 "hopper_pairs or hopper_path or sixteen or llama or m_sweep" || exit 1
+    for t in 32,2,8,2 16,2,8,2; do
+      late "tests post $t" && break
+      MQ_WG_POST=1 MQ_FORCE_WG=$t gpu_tests post_exp post_${t//,/_} 90 "m_sweep or small_and_odd or llama or deterministic" || exit 1
+    done
+    MARLIN_QUANT_LIB=.dev/post_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-16,32} \
+      --configs plan,plan+post,32:2:8:2,32:2:8:2+post,16:4:4:2+post,16:2:8:2+post,plan --sets llama2-7b,llama2-70b > $OUT/sweep_post.log 2>&1
+    tail -6 $OUT/sweep_post.log
+    ;;
   skinny1)
     # One skinny block per SM against the planner's two, m = 1-8 (head_exp.so): two were chosen on
     # the H200 (HBM3e needs 64 KB in flight per SM); on the H100, before the Hopper path, one
@@ -288,5 +304,5 @@ case "$mode" in
       --configs plan,plan/s1,plan/s2,64:2:6:2/s1,plan,plan/s1,plan/s2,64:2:6:2/s1 --sets llama2-7b,llama2-70b > $OUT/sweep_splits.log 2>&1
     tail -6 $OUT/sweep_splits.log
     ;;
-  *) echo "usage: next_calls.sh checks | auto | ship V | ab|tests|sweeps [variant...] | cutover | wg16 | wg16x | run | scales | skinny1 | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
+  *) echo "usage: next_calls.sh checks | auto | ship V | ab|tests|sweeps [variant...] | cutover | wg16 | wg16x | run | post | scales | skinny1 | tb2 | ncu | ch1 | splits" >&2; exit 2 ;;
 esac

@@ -8,14 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 inputs() {
   echo "csrc $(git rev-parse HEAD:csrc) $(git diff --quiet HEAD -- csrc && echo clean || echo DIRTY)"
-  # No patched variants since the twenty-first session (address_math/build_variants.sh); list
-  # a variant's patches here when one is built again.
-  for p in; do
+  # The patched variants address_math/build_variants.sh builds.
+  for p in benchmarks/logs/h100_s27/post_scales.patch; do
     echo "patch $(sha256sum "$p" | cut -c1-16) $p"
   done
 }
 libs() {
-  for f in .dev/head_exp.so marlin_quant/_lib/libmarlin_quant_kernels.so; do
+  for f in .dev/head_exp.so .dev/post_exp.so marlin_quant/_lib/libmarlin_quant_kernels.so; do
     if [ -f "$f" ]; then echo "lib $(sha256sum "$f" | cut -c1-16) $f"; else echo "lib MISSING $f"; fi
   done
 }
