@@ -122,9 +122,10 @@ def test_library_stage_loops_keep_the_measured_wgmma_depth(library_sass):
 
 # Running copy pointers (csrc, wgmma_gemm_kernel: RUN): every Hopper tile but the 64 x 512 ones
 # (at 255 registers they spilled with them) advances its copy pointers instead of multiplying the
-# stage's row by the row strides again. What a stage loop may keep: the scale copy's row product.
-# Before them the 16 x 512 tile's loop held 30 such products (823 instructions a stage, 742 after;
-# H100: the 70B set at m = 16 and 128 2-5% faster, benchmarks/KERNEL_NOTES.md, twenty-second session).
+# stage's row by the row strides again. What a stage loop keeps: the activations' row product in
+# the branch that moves the loads to the next tile (3 instructions, a 64-bit product). Before them
+# the 16 x 512 tile's loop held 30 (823 instructions a stage, 742 after; H100: the 70B set at
+# m = 16 and 128 2-6% faster, benchmarks/KERNEL_NOTES.md, twenty-second session).
 MAX_RUNTIME_PRODUCTS = 3
 
 
