@@ -65,6 +65,8 @@ START=$SECONDS
 late() { (( SECONDS - START > 480 )) && echo "== out of time: skipping $1" && return 0; return 1; }
 # Whether a pytest log ends in a pass with nothing failed.
 passed() { case "$(tail -1 "$1" 2>/dev/null)" in *failed*|*rror*|"") return 1 ;; *passed*) return 0 ;; *) return 1 ;; esac; }
+# Whether a pytest log shows a failure or an error (a run cut by its time limit shows neither).
+failed() { grep -qE "^(FAILED|ERROR)|[0-9]+ (failed|errors?)\b" "$1"; }
 # GPU tests of .dev/LIB.so: LIB NAME SECONDS -k-EXPRESSION, log $OUT/gpu_tests_NAME.log; true if all passed.
 gpu_tests() {
   MARLIN_QUANT_LIB=.dev/$1.so timeout $3 python -m pytest -q -x -p no:cacheprovider tests/test_kernel_gpu.py -k "$4" \
@@ -214,10 +216,13 @@ case "$mode" in
     # at m = 16 / 32, outputs checked against fp16 first. Static: 16 x 512 stage 742 -> 599
     # instructions, 32 x 256 479 -> 416, one full wgmma wait a stage (after the first stripe's
     # dequantization).
-    MQ_WG_POST=1 gpu_tests post_exp post_plan 110 "hopper_pairs or hopper_path or sixteen or llama or m_sweep" || exit 1
+    # A run cut by its limit with nothing failed goes on to the sweep (which checks every output).
+    MQ_WG_POST=1 gpu_tests post_exp post_plan 110 "hopper_pairs or hopper_path or sixteen or llama or m_sweep"
+    failed $OUT/gpu_tests_post_plan.log && exit 1
     for t in 32,2,8,2 16,2,8,2; do
       late "tests post $t" && break
-      MQ_WG_POST=1 MQ_FORCE_WG=$t gpu_tests post_exp post_${t//,/_} 90 "m_sweep or small_and_odd or llama or deterministic" || exit 1
+      MQ_WG_POST=1 MQ_FORCE_WG=$t gpu_tests post_exp post_${t//,/_} 90 "m_sweep or small_and_odd or llama or deterministic"
+      failed $OUT/gpu_tests_post_${t//,/_}.log && exit 1
     done
     MARLIN_QUANT_LIB=.dev/post_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-16,32} \
       --configs plan,plan+post,32:2:8:2,32:2:8:2+post,16:4:4:2+post,16:2:8:2+post,plan --sets llama2-7b,llama2-70b > $OUT/sweep_post.log 2>&1
