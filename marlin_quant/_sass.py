@@ -75,9 +75,14 @@ def functions(sass: str, arch: str | None = None) -> Iterator[tuple[str, list[In
         yield name, body
 
 
+def unguarded(instruction: str) -> str:
+    """The instruction without its predicate guard (`@P0`, `@!UP1`)."""
+    return re.sub(r"^@!?U?P\w+\s+", "", instruction)
+
+
 def opcode(instruction: str) -> str:
     """The opcode with its modifiers, without a predicate guard."""
-    text = re.sub(r"^@!?U?P\w+\s+", "", instruction)
+    text = unguarded(instruction)
     return text.split()[0] if text else ""
 
 
@@ -110,7 +115,7 @@ def runtime_products(stage: list[Instruction]) -> int:
     register (`IMAD Rd, Ra, URb, ...`, `IMAD.WIDE`): in the Hopper path these are the copies'
     row strides (k / 8, n / 2) times the stage's row, the address math that running copy pointers
     take out of the loop (benchmarks/KERNEL_NOTES.md, twenty-second session)."""
-    return sum(1 for _, t in stage if _RUNTIME_PRODUCT.match(re.sub(r"^@!?U?P\w+\s+", "", t)))
+    return sum(1 for _, t in stage if _RUNTIME_PRODUCT.match(unguarded(t)))
 
 
 def sass_findings(sass: str) -> tuple[list[str], int]:
