@@ -1136,8 +1136,19 @@ __device__ __forceinline__ void cluster_sync() {
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
 }
 
-template <int NTOK, int CH, int STAGES, int KB, bool PER_CHANNEL>
+// POST (groups of 128 on 128-k stages, so that a stage is one group; the planner's `post`):
+// group scales applied after the MMA in fp32, as the skinny kernel does, instead of an fp16
+// multiply per weight pair before it. Per channel had been 9-14% faster than groups of 128 at
+// m = 32-64 on the H100, three to five times what its 3% fewer bytes explain. A stage's wgmmas
+// go to a stage set (ssum, CH x NTOK / 2 more registers a thread), which the next stage folds
+// into acc after it has dequantized its first stripe and waited for every group. Folded later,
+// with the next stage's first groups in flight (two sets, a stage apart), ptxas serialized every
+// wgmma (C7514) wherever the set's writers reached the fold through a loop edge. H100, same
+// process: m = 32 7B set 72.9 -> 67.0 us, 70B 221.0 -> 209.7; m = 16 on 16 x 512 0.2-1.3 us a
+// layer (benchmarks/logs/h100_s28/).
+template <int NTOK, int CH, int STAGES, int KB, bool PER_CHANNEL, bool POST>
 __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
+  static_assert(!POST || (!PER_CHANNEL && KB == 2), "scales after the MMA: one group of 128 per 128-k stage");
 #if MQ_WGMMA_DEVICE
   using T = WgTile<NTOK, CH, STAGES, KB>;
   constexpr int F = T::F;
@@ -1286,6 +1297,25 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   constexpr bool AHEAD = DEPTH == 4;
   static_assert(T::KS % DEPTH == 0 && DEPTH <= T::KS, "register buffers continue across stages");
   uint32_t af[DEPTH][CH][4];
+  // POST: the stage set and its scale pairs (feature g, feature g + 8 of each wgmma's rows);
+  // not allocated otherwise.
+  [[maybe_unused]] float ssum[CH][T::ACC];
+  [[maybe_unused]] uint32_t sscale[CH];
+  // POST: acc += the stage set x its group scales, once every wgmma group has completed.
+  [[maybe_unused]] auto fold = [&]() {
+#pragma unroll
+    for (int i = 0; i < CH; i++) {
+      fence_operands(ssum[i]);
+      const float2 sc = __half22float2(as_half2(sscale[i]));
+#pragma unroll
+      for (int jn = 0; jn < NTOK / 8; jn++) {
+        acc[i][4 * jn] = fmaf(ssum[i][4 * jn], sc.x, acc[i][4 * jn]);
+        acc[i][4 * jn + 1] = fmaf(ssum[i][4 * jn + 1], sc.x, acc[i][4 * jn + 1]);
+        acc[i][4 * jn + 2] = fmaf(ssum[i][4 * jn + 2], sc.y, acc[i][4 * jn + 2]);
+        acc[i][4 * jn + 3] = fmaf(ssum[i][4 * jn + 3], sc.y, acc[i][4 * jn + 3]);
+      }
+    }
+  };
   // first: the stage opens a tile segment, so its first stripe overwrites the accumulators.
   auto compute_stage = [&](int buf, auto first_tag) {
     constexpr bool FIRST = decltype(first_tag)::value;
@@ -1297,8 +1327,14 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     [[maybe_unused]] uint32_t sw[CH];
     auto read_words = [&](int j) {
       lds_words<CH>(wq, wb + j * F * 8);
-      if constexpr (!PER_CHANNEL) lds_words<CH>(sw, sb + ((16 * j) >> p.g_shift) * (F * 2));
+      if constexpr (!PER_CHANNEL && !POST) lds_words<CH>(sw, sb + ((16 * j) >> p.g_shift) * (F * 2));
     };
+    if constexpr (POST && FIRST) {
+#pragma unroll
+      for (int i = 0; i < CH; i++)
+#pragma unroll
+        for (int v = 0; v < T::ACC; v++) acc[i][v] = 0.f;
+    }
     if constexpr (AHEAD) read_words(0);
 #pragma unroll
     for (int j = 0; j < T::KS; j++) {
@@ -1307,7 +1343,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
       for (int i = 0; i < CH; i++) {
         uint32_t left[2], right[2];
         dequant8(wq[i], left, right);
-        if constexpr (!PER_CHANNEL) {
+        if constexpr (!PER_CHANNEL && !POST) {
           scale_halves(left, right, sw[i]);  // (feature 16t + g, feature 16t + 8 + g)
         }
         af[j % DEPTH][i][0] = left[0];
@@ -1315,10 +1351,23 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
         af[j % DEPTH][i][2] = left[1];
         af[j % DEPTH][i][3] = right[1];
       }
+      if constexpr (POST) {
+        if (j == 0) {
+          // The stage before's groups ran while this stripe was dequantized.
+          if constexpr (!FIRST) {
+            wgmma_wait<0>();
+            fold();
+          }
+          lds_words<CH>(sscale, sb);  // the stage's one group
+        }
+      }
       const uint64_t desc = smem_desc_sw128(sA + (j / 4) * T::A_ATOM + (j % 4) * 32);
       wgmma_fence();
 #pragma unroll
-      for (int i = 0; i < CH; i++) wgmma_rs<NTOK>(acc[i], af[j % DEPTH][i], desc, !(FIRST && j == 0));
+      for (int i = 0; i < CH; i++) {
+        if constexpr (POST) wgmma_rs<NTOK>(ssum[i], af[j % DEPTH][i], desc, j != 0);
+        else wgmma_rs<NTOK>(acc[i], af[j % DEPTH][i], desc, !(FIRST && j == 0));
+      }
       wgmma_commit();
       if (AHEAD && j + 1 < T::KS) read_words(j + 1);
       wgmma_wait<DEPTH - 1>();
@@ -1501,6 +1550,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     step(i++, std::true_type{});
     for (int j = 1; j < seg; j++) step(i++, std::false_type{});
     wgmma_wait<0>();
+    if constexpr (POST) fold();
 #pragma unroll
     for (int c = 0; c < CH; c++) fence_operands(acc[c]);
 #ifdef MQ_TRACE
@@ -1557,6 +1607,7 @@ struct Plan {
   // Skinny path: token groups of 8, warps per block, chunks per tile, stripes per warp batch.
   int tb, nw, cw, d, tiles, upb, total;
   int pair;  // Hopper path: 1 where clusters of two blocks share each stream-K range
+  int post;  // Hopper path: 1 where group scales apply after the MMA (wgmma_gemm_kernel's POST)
 };
 
 constexpr int kMaxTickets = 1 << 16;
@@ -1694,12 +1745,29 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
 struct WgConfig { int ntok, ch, stages, kb; };
 constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}, {64, 4, 6, 1},
                                    {64, 2, 6, 2}, {64, 2, 8, 1}, {32, 4, 4, 2}, {32, 2, 8, 2}, {16, 4, 4, 2},
+                                   // 16 x 256: groups of 128 only (built with scales after the MMA)
+                                   {16, 2, 8, 2},
 #ifdef MQ_EXPERIMENT
-                                   // 16 x 256 tiles (MQ_FORCE_WG=16,2,8,2): measured, not shipped;
                                    // 16 x 512 with a fifth stage: faster only on 28672x8192 (H100).
-                                   {16, 2, 8, 2}, {16, 4, 5, 2}
+                                   {16, 4, 5, 2}
 #endif
 };
+
+// The tiles built with group scales after the MMA (POST; 128-k stages, groups of 128). The
+// 64 x 512 and 128-token tiles have no registers for the stage set.
+bool wg_post_built(const WgConfig& c) {
+  if (c.kb != 2) return false;
+  if ((c.ntok == 32 && c.ch == 2 && c.stages == 8) || (c.ntok == 16 && c.ch == 2 && c.stages == 8) ||
+      (c.ntok == 16 && c.ch == 4 && c.stages == 4))
+    return true;
+#ifdef MQ_EXPERIMENT
+  // Diagnostic builds only, with MQ_WG_POST=1: 32 x 512 and 64 x 256.
+  const char* env = getenv("MQ_WG_POST");
+  if (env != nullptr && atoi(env) == 1)
+    return (c.ntok == 32 && c.ch == 4 && c.stages == 4) || (c.ntok == 64 && c.ch == 2 && c.stages == 6);
+#endif
+  return false;
+}
 
 int wg_smem(int ntok, int ch, int stages, int kb) {
   const int f = 2 * ch * 64;
@@ -1719,10 +1787,16 @@ int wg_smem(int ntok, int ch, int stages, int kb) {
 // Largest cluster size device_clusters reports on (the portable limit).
 constexpr int kMaxCluster = 8;
 
-bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, const int* clusters, Plan* pl,
-                int* err) {
+bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int smem_per_sm, int features,
+                const int* clusters, Plan* pl, int* err) {
   *err = kOk;
   int min_m = MQ_WGMMA_MIN_M;
+  // Groups of 128 on 128-k stages may take the tiles built with scales after the MMA.
+  bool post = groupsize == 128 && k % 128 == 0;
+#ifdef MQ_EXPERIMENT
+  // Diagnostic builds only: MQ_WG_POST=0 keeps the scales before the MMA everywhere.
+  if (const char* env = getenv("MQ_WG_POST")) post = post && atoi(env) != 0;
+#endif
 #ifdef MQ_EXPERIMENT
   // Diagnostic builds only: MQ_WG_MIN_M=9 lets the Hopper path take m = 9-16 on every layer; a
   // tile forced by MQ_FORCE_WG (below) applies from m = 9, so that a sweep's "plan" keeps the
@@ -1735,14 +1809,20 @@ bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, i
   // 0.6-1.4 us slower on the smaller ones (4096x4096, 4096x12288, 11008x4096), which keep it
   // (H200, same-process sweep at m = 9, 12 and 16: the 70B set 172.8-177.6 us against
   // 178.0-186.2; benchmarks/logs/h200_s25/). Only 128-k stages are built for them.
-  const bool few_tokens = m > 8 && m < min_m && (long long)k * n >= (1LL << 26) && k % 128 == 0;
+  // Groups of 128 with their scales after the MMA take 16-token tiles on every layer: 16 x 256
+  // below 2^27 weights, 16 x 512 from there (H100, m = 16: 7B set 59.4 us against 60.9 with the
+  // rule above, 70B 174.1 against 175.0; per layer 4096x12288 14.6 against 15.8, 8192x10240 20.9
+  // against 22.2, 4096x4096 8.5 against 8.4; benchmarks/logs/h100_s28/).
+  const long long weights = (long long)k * n;
+  const bool few_tokens = m > 8 && m < min_m && k % 128 == 0 && (post || weights >= (1LL << 26));
   if (!(features & kFeatWgmma) || (m < min_m && !few_tokens)) return false;
   // Tile shapes (token rows, wgmmas per stripe), widest first: 128 x 256 above m = 64, 64 x 512
   // at m = 33-64, 32 x 512 at m = 17-32, 16 x 512 below; then 64 x 256 (32 x 256 at m = 17-32),
-  // for layers too narrow to give every SM a share of the wide tiles. 16-token tiles have no
-  // narrow shape: only the large layers take them, and 16 x 256 was no faster there.
+  // for layers too narrow to give every SM a share of the wide tiles. 16-token tiles have one
+  // shape per layer (above).
   const int ntok = m > 64 ? 128 : m > 32 ? 64 : m > 16 ? 32 : 16;
-  int shapes[2][2] = {{ntok, ntok == 128 ? 2 : 4}, {ntok == 128 ? 64 : ntok, 2}};
+  const int wide = ntok == 128 ? 2 : ntok == 16 && post && weights < (1LL << 27) ? 2 : 4;
+  int shapes[2][2] = {{ntok, wide}, {ntok == 128 ? 64 : ntok, 2}};
   int force_stages = 0, force_kb = 1, n_shapes = ntok == 16 ? 1 : 2;
 #ifdef MQ_EXPERIMENT
   // Diagnostic builds only: MQ_FORCE_WG=off (the tiled kernel) or ntok,ch,stages[,kb].
@@ -1779,6 +1859,7 @@ bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, i
   }
   if (cfg == nullptr) return false;
   pl->kind = kWgmma;
+  pl->post = post && wg_post_built(*cfg) ? 1 : 0;
   pl->m_blocks = cfg->ntok / 16;
   pl->wn = cfg->ch;
   pl->ks = 4 * cfg->kb;
@@ -1834,15 +1915,15 @@ bool plan_wgmma(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, i
   return true;
 }
 
-int make_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, const int* clusters,
-              Plan* plan) {
+int make_plan(int m, int n, int k, int groupsize, int sms, int smem_optin, int smem_per_sm, int features,
+              const int* clusters, Plan* plan) {
   Plan pl{};
   if (plan_skinny(m, n, k, sms, smem_optin, smem_per_sm, &pl)) {
     *plan = pl;
     return kOk;
   }
   int err = kOk;
-  if (plan_wgmma(m, n, k, sms, smem_optin, smem_per_sm, features, clusters, &pl, &err)) {
+  if (plan_wgmma(m, n, k, groupsize, sms, smem_optin, smem_per_sm, features, clusters, &pl, &err)) {
     *plan = pl;
     return err;
   }
@@ -1987,15 +2068,27 @@ int dispatch_skinny(const SkParams& p, const Plan& pl, bool pdl, int device, cud
 }
 
 
-template <int NTOK, int CH, int ST, int KB, bool PC>
+template <int NTOK, int CH, int ST, int KB, bool PC, bool POST = false>
 int launch_wg(const WgParams& p, int device, bool pdl, cudaStream_t stream) {
-  return launch_kernel<wgmma_gemm_kernel<NTOK, CH, ST, KB, PC>>(p, p.blocks, 256, WgTile<NTOK, CH, ST, KB>::SMEM, pdl, device,
-                                                              stream, p.pair ? 2 : 1);
+  return launch_kernel<wgmma_gemm_kernel<NTOK, CH, ST, KB, PC, POST>>(p, p.blocks, 256, WgTile<NTOK, CH, ST, KB>::SMEM, pdl,
+                                                                    device, stream, p.pair ? 2 : 1);
 }
 
 template <bool PC>
 int dispatch_wg(const WgParams& p, const Plan& pl, bool pdl, int device, cudaStream_t stream) {
   const int ntok = 16 * pl.m_blocks;
+  if constexpr (!PC) {
+    if (pl.post) {
+#define MQ_WGP(NTOK_, CH_, ST_) \
+  if (ntok == NTOK_ && pl.wn == CH_ && pl.stages == ST_ && pl.ks == 8) return launch_wg<NTOK_, CH_, ST_, 2, false, true>(p, device, pdl, stream);
+      MQ_WGP(32, 2, 8) MQ_WGP(16, 2, 8) MQ_WGP(16, 4, 4)
+#ifdef MQ_EXPERIMENT
+      MQ_WGP(32, 4, 4) MQ_WGP(64, 2, 6)
+#endif
+#undef MQ_WGP
+      return kSmem;
+    }
+  }
 #define MQ_WG(NTOK_, CH_, ST_, KB_)                                  \
   if (ntok == NTOK_ && pl.wn == CH_ && pl.stages == ST_ && pl.ks == 4 * KB_) \
     return launch_wg<NTOK_, CH_, ST_, KB_, PC>(p, device, pdl, stream);
@@ -2027,7 +2120,7 @@ __global__ void wgmma_probe_kernel(int* out) {
 int device_clusters(int features, int* out) {
   for (int s = 0; s <= kMaxCluster; s++) out[s] = 0;
   if (!(features & kFeatWgmma)) return kOk;
-  constexpr auto kernel = wgmma_gemm_kernel<64, 4, 4, 2, false>;
+  constexpr auto kernel = wgmma_gemm_kernel<64, 4, 4, 2, false, false>;
   constexpr int smem = WgTile<64, 4, 4, 2>::SMEM;
   // The first launch may come inside a CUDA-graph capture; these queries enqueue nothing, and
   // relaxed capture mode (this thread, for these calls) keeps a strict capture from refusing them.
@@ -2075,7 +2168,7 @@ int device_features(int major) {
 
 extern "C" {
 
-int mq_version() { return 5; }
+int mq_version() { return 6; }
 
 #ifdef MQ_TRACE
 // Diagnostic build only: the next launches are numbered from 0 again and the stamps cleared.
@@ -2158,18 +2251,23 @@ int mq_device_clusters(int device, int* out) {
 // blocks, counters (tickets), smem bytes, stripes per stage (per warp batch), kernel kind (0 tiled,
 // 1 skinny, 2 Hopper wgmma), columns per tile;
 // out[8] = blocks per cluster (2: pairs of blocks share each stream-K range; 0: no clusters);
+// out[9] = 1 where group scales apply after the MMA (groups of 128 on some Hopper tiles);
+// groupsize: -1 (per channel), 32, 64 or 128, as mq_gemm gets it;
 // clusters: mq_device_clusters' table (nullptr: the plan uses no clusters);
 // *partial_floats = fp32 elements of the partial buffer (0: none needed).
-int mq_plan(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, const int* clusters, int* out,
-            long long* partial_floats) {
+int mq_plan(int m, int n, int k, int groupsize, int sms, int smem_optin, int smem_per_sm, int features, const int* clusters,
+            int* out, long long* partial_floats) {
   if (m < 1 || n <= 0 || k <= 0 || n % 64 || k % 64) return mq::kBadShape;
+  if (!(groupsize == -1 || groupsize == 32 || groupsize == 64 || groupsize == 128)) return mq::kBadGroup;
+  if (groupsize != -1 && k % groupsize) return mq::kBadGroup;
   mq::Plan pl;
-  int err = mq::make_plan(m, n, k, sms, smem_optin, smem_per_sm, features, clusters, &pl);
+  int err = mq::make_plan(m, n, k, groupsize, sms, smem_optin, smem_per_sm, features, clusters, &pl);
   if (err) return err;
   out[0] = pl.m_blocks; out[1] = pl.stages; out[2] = pl.blocks; out[3] = pl.counters;
   out[4] = pl.smem; out[5] = pl.ks; out[6] = pl.kind;
   out[7] = pl.kind == mq::kSkinny ? 64 * pl.cw : pl.kind == mq::kWgmma ? 128 * pl.wn : 64 * pl.wn;
   out[8] = pl.pair ? 2 : 0;
+  out[9] = pl.post;
   *partial_floats = pl.partial_floats;
   return mq::kOk;
 }
@@ -2213,7 +2311,7 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
   if (smem_limit > 0 && smem_limit < optin) optin = smem_limit;
 
   mq::Plan pl;
-  int err = mq::make_plan(m, n, k, sms, optin, per_sm, f.features, f.clusters, &pl);
+  int err = mq::make_plan(m, n, k, groupsize, sms, optin, per_sm, f.features, f.clusters, &pl);
   if (err) return err;
   if (pl.partial_floats > 0 && (misaligned(partials) || partial_capacity < pl.partial_floats)) return mq::kSmallWorkspace;
   if (pl.counters > 0 && (counters == nullptr || counter_capacity < pl.counters)) return mq::kSmallWorkspace;

@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 _LIB_NAME = "libmarlin_quant_kernels.so"
-_LIB_VERSION = 5  # mq_version() of the csrc/ this binding speaks to (mq_plan with cluster capacities)
+_LIB_VERSION = 6  # mq_version() of the csrc/ this binding speaks to (mq_plan with the group size)
 _LIB_DIR = Path(__file__).resolve().parent / "_lib"
 _lib_lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -106,7 +106,7 @@ def _load_library() -> ctypes.CDLL:
             ctypes.c_void_p,  # stream
         ]
         lib.mq_plan.restype = ctypes.c_int
-        lib.mq_plan.argtypes = [ctypes.c_int] * 7 + [ctypes.POINTER(ctypes.c_int)] * 2 + [ctypes.POINTER(ctypes.c_longlong)]
+        lib.mq_plan.argtypes = [ctypes.c_int] * 8 + [ctypes.POINTER(ctypes.c_int)] * 2 + [ctypes.POINTER(ctypes.c_longlong)]
         lib.mq_device_features.restype = ctypes.c_int
         lib.mq_device_features.argtypes = [ctypes.c_int]
         lib.mq_device_clusters.restype = ctypes.c_int
@@ -149,6 +149,7 @@ class LaunchPlan:
     kernel: str = "tiled"  # "skinny" (m <= 8: weight streaming), "tiled" (mma.sync) or "wgmma" (Hopper)
     tile_columns: int = 512  # output columns per tile
     cluster: int = 0  # blocks per thread-block cluster (wgmma: 2 where pairs share each stream-K range)
+    scales_after_mma: bool = False  # wgmma, groups of 128: scales applied to fp32 sums, not to weights
 
 
 #: Feature flag of :func:`plan_launch`: the GPU is sm_90 and the library carries its sm_90a
@@ -160,23 +161,24 @@ _CLUSTER_SIZES = 9  # device_clusters() covers clusters of 0 .. 8 blocks
 
 @functools.lru_cache(maxsize=4096)
 def plan_launch(m: int, n: int, k: int, sms: int, smem_optin: int, smem_per_sm: int, features: int = 0,
-                clusters: tuple[int, ...] = ()) -> LaunchPlan:
-    """How the kernel will run a product of this shape on a GPU with ``sms`` SMs and these
-    feature flags (``FEATURE_WGMMA``; see :func:`device_features`). ``clusters[s]`` is how many
-    thread-block clusters of ``s`` blocks the GPU runs at once (:func:`device_clusters`; empty:
-    the plan uses none). No GPU needed."""
+                clusters: tuple[int, ...] = (), groupsize: int = 128) -> LaunchPlan:
+    """How the kernel will run a product of this shape and group size (-1: per channel) on a
+    GPU with ``sms`` SMs and these feature flags (``FEATURE_WGMMA``; see
+    :func:`device_features`). ``clusters[s]`` is how many thread-block clusters of ``s`` blocks
+    the GPU runs at once (:func:`device_clusters`; empty: the plan uses none). No GPU needed."""
     lib = _load_library()
-    out = (ctypes.c_int * 9)()
+    out = (ctypes.c_int * 10)()
     partial = ctypes.c_longlong(0)
     table = None
     if clusters:
         if len(clusters) != _CLUSTER_SIZES:
             raise ValueError(f"clusters must hold {_CLUSTER_SIZES} counts (cluster sizes 0..{_CLUSTER_SIZES - 1}), got {len(clusters)}")
         table = (ctypes.c_int * _CLUSTER_SIZES)(*clusters)
-    err = lib.mq_plan(m, n, k, sms, smem_optin, smem_per_sm, features, table, out, ctypes.byref(partial))
+    err = lib.mq_plan(m, n, k, groupsize, sms, smem_optin, smem_per_sm, features, table, out, ctypes.byref(partial))
     if err != 0:
-        raise ValueError(f"cannot plan m={m}, n={n}, k={k}: {lib.mq_error_string(err).decode()}")
-    return LaunchPlan(out[0], out[1], out[2], out[3], out[4], out[5], partial.value, _KINDS[out[6]], out[7], out[8])
+        raise ValueError(f"cannot plan m={m}, n={n}, k={k}, groupsize={groupsize}: {lib.mq_error_string(err).decode()}")
+    return LaunchPlan(out[0], out[1], out[2], out[3], out[4], out[5], partial.value, _KINDS[out[6]], out[7], out[8],
+                      bool(out[9]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,7 +349,7 @@ def _launch(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: int, w
             f"{torch.cuda.get_device_name(device)} is {cc[0]}.{cc[1]}. Move the tensors to CPU for the reference path"
         )
     lib = _load_library()
-    plan = plan_launch(m, n, k, sms, optin, per_sm, features, device_clusters(index) if features else ())
+    plan = plan_launch(m, n, k, sms, optin, per_sm, features, device_clusters(index) if features else (), groupsize)
     C = torch.empty((m, n), dtype=A.dtype, device=device)
     stream = _current_stream(index)
     # Inside a capture (where cudaMalloc is not allowed) fresh zeroed tensors serve the one call;

@@ -35,7 +35,7 @@ def main() -> int:
     A = torch.randn(a.m, a.k, dtype=torch.float16, device="cuda")
     ws = ops.make_workspace("cuda")
     f = ops._device_facts(0)
-    print(ops.plan_launch(a.m, a.n, a.k, f[0], f[1], f[2], f[4], ops.device_clusters(0) if f[4] else ()))
+    print(ops.plan_launch(a.m, a.n, a.k, f[0], f[1], f[2], f[4], ops.device_clusters(0) if f[4] else (), a.groupsize))
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     for _ in range(3):
         ops.gemm(A, B, s, a.groupsize, ws)

@@ -8,8 +8,9 @@ A configuration is ntok:ch:stages[:kb] of csrc's kWgConfigs (``off``: the tiled 
 64-column chunks per tile where the build reads it: benchmarks/logs/h200_s22/skinny_tb2.patch) or ``plan``
 (the planner's own choice), optionally with ``@single``: the Hopper path's stream-K ranges run by
 single blocks instead of pairs, and then ``/sN``: at most N stream-K ranges per tile (``/s1``: no
-tile split, no partials), and then ``+post``: group size 128 applied after the MMA on the Hopper
-tiles built for it (builds with benchmarks/logs/h100_s27/post_scales.patch); each runs every layer of the sets at every m,
+tile split, no partials), and then ``+post``: group size 128 applied after the MMA on every
+Hopper tile built for it (the release's and the experiment-only 32 x 512 and 64 x 256), or
+``+pre``: before it everywhere (the release before the twenty-third session); each runs every layer of the sets at every m,
 timed as scripts/bench_kernel.py times (CUDA graphs of 60 launches, weights rotated past L2),
 with fp16 ``torch.nn.functional.linear`` in the same run; each output is checked against that
 fp16 product first. The planner reads ``MQ_FORCE_WG`` / ``MQ_FORCE_SKINNY`` at every plan, so one process sweeps all.
@@ -39,9 +40,10 @@ def force(cfg: str) -> None:
     os.environ.pop("MQ_FORCE_PAIR", None)
     os.environ.pop("MQ_FORCE_SPLIT", None)
     os.environ.pop("MQ_WG_POST", None)
-    if cfg.endswith("+post"):
-        cfg = cfg[: -len("+post")]
-        os.environ["MQ_WG_POST"] = "1"
+    for suffix, value in (("+post", "1"), ("+pre", "0")):
+        if cfg.endswith(suffix):
+            cfg = cfg[: -len(suffix)]
+            os.environ["MQ_WG_POST"] = value
     if "/s" in cfg:
         cfg, split = cfg.rsplit("/s", 1)
         if not split.isdigit() or int(split) < 1:

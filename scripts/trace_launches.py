@@ -59,7 +59,8 @@ def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60, du
     ws = ops.make_workspace("cuda")
     props = torch.cuda.get_device_properties(0)
     plan = ops.plan_launch(m, n, k, props.multi_processor_count, props.shared_memory_per_block_optin,
-                           props.shared_memory_per_multiprocessor, ops.device_features(0), ops.device_clusters(0))
+                           props.shared_memory_per_multiprocessor, ops.device_features(0), ops.device_clusters(0),
+                           groupsize)
     crosses = None
     if plan.kernel == "skinny":
         # Block b runs range blocks - 1 - b of upb stripes (the planner's upb: the smallest

@@ -289,7 +289,8 @@ def test_gpu_bad_input():
 
 def test_hopper_path_is_taken_on_sm90():
     """On an sm_90 GPU with the sm_90a build, m >= 17 runs the wgmma kernel (so the sweeps above
-    test it), and m = 9-16 on layers of 2^26 weights or more; elsewhere the tiled kernel."""
+    test it), and m = 9-16 with groups of 128 (scales after the MMA), or on layers of 2^26 weights
+    or more; elsewhere the tiled kernel."""
     sms, optin, per_sm, cc, features = ops._device_facts(0)
     for m in (17, 64):
         plan = ops.plan_launch(m, 4096, 4096, sms, optin, per_sm, features)
@@ -298,10 +299,13 @@ def test_hopper_path_is_taken_on_sm90():
             assert plan.kernel == "wgmma"
         else:
             assert plan.kernel == "tiled"
+    hopper = "wgmma" if cc == (9, 0) else "tiled"
     for m in (9, 16):
-        plan = ops.plan_launch(m, 8192, 8192, sms, optin, per_sm, features)
-        assert plan.kernel == ("wgmma" if cc == (9, 0) else "tiled")
-        assert ops.plan_launch(m, 4096, 4096, sms, optin, per_sm, features).kernel == "tiled"
+        plan = ops.plan_launch(m, 8192, 8192, sms, optin, per_sm, features, groupsize=64)
+        assert plan.kernel == hopper
+        assert ops.plan_launch(m, 4096, 4096, sms, optin, per_sm, features, groupsize=64).kernel == "tiled"
+        plan = ops.plan_launch(m, 4096, 4096, sms, optin, per_sm, features, groupsize=128)
+        assert plan.kernel == hopper and plan.scales_after_mma == (cc == (9, 0))
 
 
 @pytest.mark.parametrize("groupsize", [32, 128, -1])
@@ -320,15 +324,21 @@ def test_every_hopper_tile(m, n, k, groupsize):
 
 @pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
 @pytest.mark.parametrize("m", [9, 12, 15, 16])
-@pytest.mark.parametrize("k,n", [(8192, 8192), (4096, 16448), (28672, 8192)])
+@pytest.mark.parametrize("k,n", [(8192, 8192), (4096, 16448), (28672, 8192), (8192, 57344), (4096, 4160), (11008, 4096)])
 def test_sixteen_token_tiles(m, k, n, groupsize):
-    """m = 9-16 on layers of 2^26 weights or more: 16 x 512 Hopper tiles (n not a multiple of
-    the tile in 4096x16448; stream-K and pairs in 8192x8192; long k ranges in 28672x8192), right
-    against the reference and the same bits on every call."""
+    """m = 9-16: 16-token Hopper tiles on layers of 2^26 weights or more, and with groups of 128
+    (scales after the MMA) on every layer, 16 x 256 below 2^27 weights (n not a multiple of the
+    tile in 4096x16448 and 4096x4160; stream-K and pairs in 8192x8192; long k ranges in
+    28672x8192), right against the reference and the same bits on every call."""
     sms, optin, per_sm, cc, features = ops._device_facts(0)
-    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0))
+    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
     if cc == (9, 0) and features & ops.FEATURE_WGMMA:
-        assert plan.kernel == "wgmma" and plan.m_blocks == 1 and plan.tile_columns == 512, plan
+        post = groupsize == 128
+        if post or k * n >= 2**26:
+            columns = 256 if post and k * n < 2**27 else 512
+            assert (plan.kernel, plan.m_blocks, plan.tile_columns, plan.scales_after_mma) == ("wgmma", 1, columns, post), plan
+        else:
+            assert plan.kernel == "tiled", plan
     check_repeatable(m, k, n, groupsize, seed=m + n)
 
 
@@ -342,7 +352,7 @@ def test_hopper_pairs(m, n, k, groupsize):
     sms, optin, per_sm, cc, features = ops._device_facts(0)
     if cc != (9, 0) or not features & ops.FEATURE_WGMMA:
         pytest.skip("pairs are a Hopper-path plan")
-    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0))
+    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
     assert plan.cluster == 2, plan
     check_repeatable(m, k, n, groupsize, seed=m + k)
 

@@ -133,7 +133,7 @@ def test_plan_covers_every_shape(kernel_library, monkeypatch):
     for sms, optin, per_sm in ((132, 232448, 233472), (108, 166912, 167936), (84, 101376, 102400)):
         for m in (1, 3, 4, 5, 8, 9, 16, 17, 32, 48, 64, 65, 1000, 16384):
             for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008)):
-                plan = ops.plan_launch(m, n, k, sms, optin, per_sm)
+                plan = ops.plan_launch(m, n, k, sms, optin, per_sm, groupsize=-1)
                 assert plan.smem <= optin and plan.smem + 1024 <= per_sm
                 assert plan.tickets <= ops.WORKSPACE_SIZE
                 if m <= 8:
@@ -178,7 +178,7 @@ def test_plan_covers_every_shape(kernel_library, monkeypatch):
     # Stream-K ranges are 32-bit (the split-k fixup divides by them): a shared-tile product with
     # 2^31 or more k-iterations is refused, not overflowed.
     with pytest.raises(ValueError, match="too large"):
-        ops.plan_launch(16, 131072, 2**31 - 64, 132, 232448, 233472)
+        ops.plan_launch(16, 131072, 2**31 - 64, 132, 232448, 233472, groupsize=64)
 
 
 def test_skinny_tile_widths_on_llama_layers(kernel_library, monkeypatch):
@@ -198,33 +198,44 @@ def test_skinny_tile_widths_on_llama_layers(kernel_library, monkeypatch):
             assert plan.kernel == "skinny" and plan.tile_columns == columns, (k, n, m, plan)
 
 
-def test_plan_hopper_path(kernel_library, monkeypatch):
+@pytest.mark.parametrize("groupsize", [128, 64, 32, -1])
+def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
     """With the wgmma feature (sm_90 + sm_90a code), m >= 17 takes the Hopper kernel: 128 x 256
     tiles above m = 64, 64 x 512 at m = 33-64, 32 x 512 up to 32, and 64 x 256 (32 x 256) where
     the wide tiles would leave SMs idle; 128-k stages where k allows, else 64-k (at m = 17-32,
-    which has 128-k stages only, the tiled kernel). At m = 9-16, 16 x 512 tiles on layers of 2^26
-    weights or more whose k is a multiple of 128, the tiled kernel on the rest."""
+    which has 128-k stages only, the tiled kernel). At m = 9-16, where k is a multiple of 128:
+    groups of 128 take 16-token tiles on every layer (16 x 256 below 2^27 weights, 16 x 512 from
+    there), the other group sizes 16 x 512 tiles on layers of 2^26 weights or more and the tiled
+    kernel on the rest. Groups of 128 apply their scales after the MMA on the 16 x 256, 16 x 512
+    and 32 x 256 tiles."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     sms, optin, per_sm = 132, 232448, 233472
     for m in (1, 3, 4, 5, 9, 12, 16, 17, 32, 33, 64, 65, 128, 300, 16384):
         for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008), (12288, 4096), (8192, 28672),
-                     (22016, 4096), (8192, 8192), (8192, 8064), (8064, 8192), (16384, 4160)):
-            plan = ops.plan_launch(m, n, k, sms, optin, per_sm, ops.FEATURE_WGMMA)
-            if m <= 8:
-                assert plan.kernel == "skinny"
+                     (22016, 4096), (8192, 8192), (8192, 8064), (8064, 8192), (16384, 4160), (10240, 8192)):
+            if groupsize != -1 and k % groupsize:
+                with pytest.raises(ValueError, match="group"):
+                    ops.plan_launch(m, n, k, sms, optin, per_sm, ops.FEATURE_WGMMA, groupsize=groupsize)
                 continue
-            if (m <= 32 and k % 128) or (m <= 16 and n * k < 2**26):
-                assert plan.kernel == "tiled", (m, n, k, plan)
+            plan = ops.plan_launch(m, n, k, sms, optin, per_sm, ops.FEATURE_WGMMA, groupsize=groupsize)
+            if m <= 8:
+                assert plan.kernel == "skinny" and not plan.scales_after_mma
+                continue
+            post = groupsize == 128
+            if (m <= 32 and k % 128) or (m <= 16 and not post and n * k < 2**26):
+                assert plan.kernel == "tiled" and not plan.scales_after_mma, (m, n, k, plan)
                 continue
             assert plan.kernel == "wgmma", (m, n, k, plan)
             assert plan.smem <= optin and plan.smem + 1024 <= per_sm
             assert plan.stripes == (8 if k % 128 == 0 else 4)
             ntok = plan.m_blocks * 16
             if m <= 16:
-                assert (ntok, plan.tile_columns) == (16, 512), (m, n, k, plan)
+                columns = 256 if post and n * k < 2**27 else 512
+                assert (ntok, plan.tile_columns, plan.scales_after_mma) == (16, columns, post), (m, n, k, plan)
                 continue
+            assert plan.scales_after_mma == (post and (ntok, plan.tile_columns) == (32, 256)), (m, n, k, plan)
             wide = (128, 256) if m > 64 else (64, 512) if m > 32 else (32, 512)
             # The wide tile unless it leaves SMs idle: fewer tiles than a fifth of the SMs (128
             # tokens) or half of them (32 and 64), and under 32 stages of 64 k per SM.
@@ -242,7 +253,7 @@ def test_plan_hopper_path(kernel_library, monkeypatch):
             else:
                 assert tiles >= 4 * sms and plan.blocks == tiles and plan.partial_floats == 0
     with pytest.raises(ValueError, match="too large"):
-        ops.plan_launch(64, 131072, 2**31 - 64, sms, optin, per_sm, ops.FEATURE_WGMMA)
+        ops.plan_launch(64, 131072, 2**31 - 64, sms, optin, per_sm, ops.FEATURE_WGMMA, groupsize=64)
 
 
 # Cluster capacities read off the H200 (ops.device_clusters: clusters of 0 .. 8 blocks at once).
@@ -264,8 +275,9 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
               (256, 12288, 4096), (64, 4096, 4032),  # k % 128 != 0, 64-k stages
               (32, 12288, 4096), (32, 57344, 8192), (64, 22016, 4096)}
     for m, n, k in paired | single:
-        plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS)
-        alone = ops.plan_launch(m, n, k, *facts)
+        groupsize = 128 if k % 128 == 0 else 64  # pairs do not depend on where the scales apply
+        plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS, groupsize)
+        alone = ops.plan_launch(m, n, k, *facts, groupsize=groupsize)
         assert plan.kernel == alone.kernel == "wgmma" and alone.cluster == 0
         if (m, n, k) in single:
             assert plan == alone, (m, n, k)

@@ -5,7 +5,7 @@ import os
 import pytest
 from script_loader import load_script
 
-KNOBS = ("MQ_FORCE_WG", "MQ_FORCE_SKINNY", "MQ_FORCE_PAIR", "MQ_FORCE_SPLIT")
+KNOBS = ("MQ_FORCE_WG", "MQ_FORCE_SKINNY", "MQ_FORCE_PAIR", "MQ_FORCE_SPLIT", "MQ_WG_POST")
 
 
 @pytest.fixture
@@ -31,6 +31,15 @@ def test_tile_single_blocks_and_ranges_per_tile(sweep):
     assert forced() == {"MQ_FORCE_SKINNY": "8,2"}
     sweep.force("off")
     assert forced() == {"MQ_FORCE_WG": "off"}
+    sweep.force("plan")
+    assert forced() == {}
+
+
+def test_scales_after_or_before_the_mma(sweep):
+    sweep.force("32:4:4:2+post")
+    assert forced() == {"MQ_FORCE_WG": "32,4,4,2", "MQ_WG_POST": "1"}
+    sweep.force("64:2:6:2@single+pre")
+    assert forced() == {"MQ_FORCE_WG": "64,2,6,2", "MQ_FORCE_PAIR": "0", "MQ_WG_POST": "0"}
     sweep.force("plan")
     assert forced() == {}
 
