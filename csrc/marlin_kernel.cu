@@ -1754,17 +1754,17 @@ constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}
 };
 
 // The tiles built with group scales after the MMA (POST; 128-k stages, groups of 128). The
-// 64 x 512 and 128-token tiles have no registers for the stage set.
+// 64 x 512 and 128-token tiles have no registers for the stage set; 64 x 256 takes 255 without
+// spilling, 32 x 512 spilled 264 bytes (and ran the 70B set at m = 32 a third slower).
 bool wg_post_built(const WgConfig& c) {
   if (c.kb != 2) return false;
-  if ((c.ntok == 32 && c.ch == 2 && c.stages == 8) || (c.ntok == 16 && c.ch == 2 && c.stages == 8) ||
-      (c.ntok == 16 && c.ch == 4 && c.stages == 4))
+  if ((c.ntok == 64 && c.ch == 2 && c.stages == 6) || (c.ntok == 32 && c.ch == 2 && c.stages == 8) ||
+      (c.ntok == 16 && c.ch == 2 && c.stages == 8) || (c.ntok == 16 && c.ch == 4 && c.stages == 4))
     return true;
 #ifdef MQ_EXPERIMENT
-  // Diagnostic builds only, with MQ_WG_POST=1: 32 x 512 and 64 x 256.
+  // Diagnostic builds only, with MQ_WG_POST=1: 32 x 512.
   const char* env = getenv("MQ_WG_POST");
-  if (env != nullptr && atoi(env) == 1)
-    return (c.ntok == 32 && c.ch == 4 && c.stages == 4) || (c.ntok == 64 && c.ch == 2 && c.stages == 6);
+  if (env != nullptr && atoi(env) == 1) return c.ntok == 32 && c.ch == 4 && c.stages == 4;
 #endif
   return false;
 }
@@ -1820,8 +1820,12 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // at m = 33-64, 32 x 512 at m = 17-32, 16 x 512 below; then 64 x 256 (32 x 256 at m = 17-32),
   // for layers too narrow to give every SM a share of the wide tiles. 16-token tiles have one
   // shape per layer (above).
+  // Groups of 128 at m = 33-64 take 64 x 256 tiles, whose scales apply after the MMA, on every
+  // layer: faster than the 64 x 512 / 64 x 256 plan before them on each Llama-2 layer (H100,
+  // same process: 7B set 87.8 us against 91.0-94.1, 70B 266.9 against 283.1-305.0; 8192x57344
+  // 141.7 against 149.7-161.7; benchmarks/logs/h100_s28/).
   const int ntok = m > 64 ? 128 : m > 32 ? 64 : m > 16 ? 32 : 16;
-  const int wide = ntok == 128 ? 2 : ntok == 16 && post && weights < (1LL << 27) ? 2 : 4;
+  const int wide = ntok == 128 || (post && ntok == 64) ? 2 : ntok == 16 && post && weights < (1LL << 27) ? 2 : 4;
   int shapes[2][2] = {{ntok, wide}, {ntok == 128 ? 64 : ntok, 2}};
   int force_stages = 0, force_kb = 1, n_shapes = ntok == 16 ? 1 : 2;
 #ifdef MQ_EXPERIMENT
@@ -2081,9 +2085,9 @@ int dispatch_wg(const WgParams& p, const Plan& pl, bool pdl, int device, cudaStr
     if (pl.post) {
 #define MQ_WGP(NTOK_, CH_, ST_) \
   if (ntok == NTOK_ && pl.wn == CH_ && pl.stages == ST_ && pl.ks == 8) return launch_wg<NTOK_, CH_, ST_, 2, false, true>(p, device, pdl, stream);
-      MQ_WGP(32, 2, 8) MQ_WGP(16, 2, 8) MQ_WGP(16, 4, 4)
+      MQ_WGP(64, 2, 6) MQ_WGP(32, 2, 8) MQ_WGP(16, 2, 8) MQ_WGP(16, 4, 4)
 #ifdef MQ_EXPERIMENT
-      MQ_WGP(32, 4, 4) MQ_WGP(64, 2, 6)
+      MQ_WGP(32, 4, 4)
 #endif
 #undef MQ_WGP
       return kSmem;

@@ -109,7 +109,7 @@ def test_library_stage_loops_keep_the_tensor_pipe_fed(library_sass, ptxas_log):
 IN_FLIGHT = {16: 3, 32: 3, 64: 3, 128: 1}
 # Tiles with group scales after the MMA (POST, the kernel's last template flag) wait for every
 # group once a stage, after its first stripe's dequantization, to fold the stage's sums.
-POST_KERNEL = re.compile(r"wgmma_gemm_kernelILi\d+ELi\d+ELi\d+ELi\d+ELb[01]ELb1E")
+POST_KERNEL = _sass.POST_KERNEL
 
 
 def test_library_stage_loops_keep_the_measured_wgmma_depth(library_sass):
@@ -121,7 +121,7 @@ def test_library_stage_loops_keep_the_measured_wgmma_depth(library_sass):
             wanted = 0 if POST_KERNEL.search(name) else IN_FLIGHT[ntok]
             depth[name] = (wanted, stage and _sass.mma_groups_in_flight(stage))
     assert len(depth) >= 16
-    assert sum(1 for name in depth if POST_KERNEL.search(name)) == 3, "16 x 256, 16 x 512 and 32 x 256 scale after the MMA"
+    assert sum(1 for name in depth if POST_KERNEL.search(name)) == 4, "16 x 256, 16 x 512, 32 x 256 and 64 x 256 scale after the MMA"
     assert {n: d for n, d in depth.items() if d[0] != d[1]} == {}, "(wanted, found) groups in flight"
 
 
@@ -155,6 +155,21 @@ def test_groups_in_flight_is_the_loops_smallest_wait():
              (32, "@P0 WARPGROUP.DEPBAR.LE gsb0, 0x1")]
     assert _sass.mma_groups_in_flight(stage) == 1
     assert _sass.mma_groups_in_flight(stage[1:2]) is None
+
+
+def test_a_full_wait_is_allowed_once_a_stage_where_scales_follow_the_mma():
+    def kernel(name, drains):
+        lines = [f"        /*{16 * i:04x}*/                   WARPGROUP.DEPBAR.LE gsb0, 0x0 ;" for i in range(drains)]
+        lines += [f"        /*{16 * drains:04x}*/                   HGMMA.64x32x16.F32 R24, gdesc[UR4], R24 ;",
+                  f"        /*{16 * drains + 16:04x}*/                   @P0 BRA 0x0 ;"]
+        return "\t\tFunction : " + name + "\n" + "\n".join(lines) + "\n"
+    post = "_ZN2mq17wgmma_gemm_kernelILi64ELi2ELi6ELi2ELb0ELb1EEEvNS_8WgParamsE"
+    pre = "_ZN2mq17wgmma_gemm_kernelILi64ELi2ELi6ELi2ELb0ELb0EEEvNS_8WgParamsE"
+    sass = "\tcode for sm_90a\n" + kernel(post, 1) + kernel(pre, 0)
+    assert _sass.sass_findings(sass) == ([], 2)
+    found, read = _sass.sass_findings("\tcode for sm_90a\n" + kernel(post, 2) + kernel(pre, 1))
+    assert read == 2 and found == [f"{post}: its stage loop waits for every wgmma group 2 times",
+                                   f"{pre}: its stage loop waits for every wgmma group 1 times"]
 
 
 def test_a_hopper_kernel_without_an_mma_loop_is_named():
