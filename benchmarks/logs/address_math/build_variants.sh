@@ -50,11 +50,9 @@ if [ "${OLD:-}" = 1 ]; then
 fi
 BASE=HEAD
 build head
-# Group scales after the MMA (h100_s27/post_scales.patch; MQ_WG_POST=1 takes it on the 32 x 256,
-# 16 x 256 and 16 x 512 tiles at group size 128): written in the twenty-second session, not run.
-# A patch, not in csrc: moving the kernel body into a device function changed the register
-# allocation of six release kernels that had just passed gpu_checks.sh on the H100.
-build post ../h100_s27/post_scales
+# Group scales after the MMA (h100_s27/post_scales.patch) ran in the twenty-third session and is
+# in csrc since (wgmma_gemm_kernel's POST); the patch no longer applies. head_exp.so has the
+# release's post tiles plus 32 x 512 with post (MQ_WG_POST=1; spills) and MQ_WG_POST=0 (none).
 # The twenty-first session shipped wg16.patch (16 x 512 tiles; head_exp.so has 16 x 256 and a
 # five-stage 16 x 512 as experiment tiles) and measured and rejected last_arriver.patch (la,
 # la_delay); tb2/tb2r were rejected in the twentieth. Their libraries are no longer built:

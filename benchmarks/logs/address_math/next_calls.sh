@@ -6,14 +6,12 @@
 #   still match csrc/, so that they need no rebuild; a rebuild records them again), then run modes through
 # benchmarks/logs/h200_s21/call.sh (several modes in one call, one tarball back), carrying what
 # they use. Each mode stops starting new work after 8 minutes. The plan (KERNEL_NOTES.md,
-# twenty-second session: running copy pointers shipped and checked on the H100, the release's
-# gpu_checks.sh passed there; per channel 9-14% faster than groups of 128 at m = 32-64):
-#   1. call.sh 575 "post" "skinny1"   carrying .dev/post_exp.so, .dev/head_exp.so,
-#      marlin_quant/_lib: group scales after the MMA (tests, then the sweep), and on an H100 one
-#      skinny block per SM against two.
-#   2. If post wins: move it into csrc (the six release kernels whose registers the refactor
-#      moved need the GPU tests again), then call.sh 575 "checks".
-#   3. No H200 has run this release: "checks" there refreshes benchmarks/h200.json.
+# twenty-third session: group scales after the MMA shipped on 16 x 256, 16 x 512, 32 x 256 and
+# 64 x 256; the release's GPU tests and memcheck passed on the H100, racecheck on two tests only):
+#   1. call.sh 575 "post128" "checks"   carrying .dev/head_exp.so, marlin_quant/_lib: 64 x 256
+#      tiles with scales after the MMA against the planner's 128 x 256 at m = 65-128, then the
+#      release's full gpu_checks.sh (its racecheck subset is owed).
+#   2. No H200 has run the last two releases: "checks" there refreshes benchmarks/h200.json.
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
 #                                 the previous release's passed in the twentieth session,
@@ -35,7 +33,10 @@
 #                                 two rounds (~7 min)
 #   next_calls.sh post            group scales after the MMA (.dev/post_exp.so): GPU tests, then
 #                                 the m = 16 / 32 sweep against the planner (~6 min)
-#   next_calls.sh skinny1         one skinny block per SM against two at m = 1 / 4 / 8 (for an H100)
+#   next_calls.sh skinny1         one skinny block per SM against two at m = 1 / 4 / 8 (for an H100;
+#                                 run in the twenty-third session: two stay)
+#   next_calls.sh post128         64 x 256 tiles with scales after the MMA against 128 x 256 at
+#                                 m = 96 / 128 (head_exp.so)
 #   next_calls.sh scales          the planner's plans at m = 8-64 with group scales and per
 #                                 channel, two rounds (release library; ~3 min): the ceiling of
 #                                 scaling after the MMA
@@ -227,6 +228,14 @@ case "$mode" in
     MARLIN_QUANT_LIB=.dev/post_exp.so timeout 200 python scripts/sweep_wgmma.py --m ${M:-16,32} \
       --configs plan,plan+post,32:2:8:2,32:2:8:2+post,16:4:4:2+post,16:2:8:2+post,plan --sets llama2-7b,llama2-70b > $OUT/sweep_post.log 2>&1
     tail -6 $OUT/sweep_post.log
+    ;;
+  post128)
+    # 64 x 256 tiles with group scales after the MMA (the release's m = 33-64 tile at groups of
+    # 128; forced, the planner keeps post on it) against the planner's 128 x 256 at m = 65-128,
+    # where the 128-token tiles have no registers for the stage set. Two rounds in one process.
+    MARLIN_QUANT_LIB=.dev/head_exp.so timeout 300 python scripts/sweep_wgmma.py --m ${M:-96,128} \
+      --configs plan,64:2:6:2,plan,64:2:6:2 --sets llama2-7b,llama2-70b > $OUT/sweep_post128.log 2>&1
+    tail -6 $OUT/sweep_post128.log
     ;;
   skinny1)
     # One skinny block per SM against the planner's two, m = 1-8 (head_exp.so): two were chosen on
