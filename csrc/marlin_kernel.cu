@@ -1796,8 +1796,6 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
 #ifdef MQ_EXPERIMENT
   // Diagnostic builds only: MQ_WG_POST=0 keeps the scales before the MMA everywhere.
   if (const char* env = getenv("MQ_WG_POST")) post = post && atoi(env) != 0;
-#endif
-#ifdef MQ_EXPERIMENT
   // Diagnostic builds only: MQ_WG_MIN_M=9 lets the Hopper path take m = 9-16 on every layer; a
   // tile forced by MQ_FORCE_WG (below) applies from m = 9, so that a sweep's "plan" keeps the
   // release's size rule while its forced tiles run everywhere.
@@ -1825,7 +1823,8 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // same process: 7B set 87.8 us against 91.0-94.1, 70B 266.9 against 283.1-305.0; 8192x57344
   // 141.7 against 149.7-161.7; benchmarks/logs/h100_s28/).
   const int ntok = m > 64 ? 128 : m > 32 ? 64 : m > 16 ? 32 : 16;
-  const int wide = ntok == 128 || (post && ntok == 64) ? 2 : ntok == 16 && post && weights < (1LL << 27) ? 2 : 4;
+  int wide = ntok == 128 ? 2 : 4;
+  if (post && (ntok == 64 || (ntok == 16 && weights < (1LL << 27)))) wide = 2;
   int shapes[2][2] = {{ntok, wide}, {ntok == 128 ? 64 : ntok, 2}};
   int force_stages = 0, force_kb = 1, n_shapes = ntok == 16 ? 1 : 2;
 #ifdef MQ_EXPERIMENT
@@ -1917,6 +1916,14 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
     pl->partial_floats = used * cfg->ntok * 128 * cfg->ch;  // one partial per range (a half per block of a pair)
   }
   return true;
+}
+
+// The shapes and group sizes the kernels take (mq_plan and mq_gemm refuse the rest alike).
+int check_product(int m, int n, int k, int groupsize) {
+  if (m < 1 || n <= 0 || k <= 0 || n % 64 || k % 64) return kBadShape;
+  if (!(groupsize == -1 || groupsize == 32 || groupsize == 64 || groupsize == 128)) return kBadGroup;
+  if (groupsize != -1 && k % groupsize) return kBadGroup;
+  return kOk;
 }
 
 int make_plan(int m, int n, int k, int groupsize, int sms, int smem_optin, int smem_per_sm, int features,
@@ -2261,9 +2268,7 @@ int mq_device_clusters(int device, int* out) {
 // *partial_floats = fp32 elements of the partial buffer (0: none needed).
 int mq_plan(int m, int n, int k, int groupsize, int sms, int smem_optin, int smem_per_sm, int features, const int* clusters,
             int* out, long long* partial_floats) {
-  if (m < 1 || n <= 0 || k <= 0 || n % 64 || k % 64) return mq::kBadShape;
-  if (!(groupsize == -1 || groupsize == 32 || groupsize == 64 || groupsize == 128)) return mq::kBadGroup;
-  if (groupsize != -1 && k % groupsize) return mq::kBadGroup;
+  if (int err = mq::check_product(m, n, k, groupsize)) return err;
   mq::Plan pl;
   int err = mq::make_plan(m, n, k, groupsize, sms, smem_optin, smem_per_sm, features, clusters, &pl);
   if (err) return err;
@@ -2285,9 +2290,7 @@ int mq_gemm(const void* A, const void* B, const void* s, void* C, void* partials
             void* stream) {
   auto misaligned = [](const void* ptr) { return ptr == nullptr || (reinterpret_cast<uintptr_t>(ptr) & 15); };
   if (misaligned(A) || misaligned(B) || misaligned(s) || misaligned(C)) return mq::kBadPointer;
-  if (m < 1 || n <= 0 || k <= 0 || n % 64 || k % 64) return mq::kBadShape;
-  if (!(groupsize == -1 || groupsize == 32 || groupsize == 64 || groupsize == 128)) return mq::kBadGroup;
-  if (groupsize != -1 && k % groupsize) return mq::kBadGroup;
+  if (int err = mq::check_product(m, n, k, groupsize)) return err;
 
   if (device < 0 || device >= mq::kMaxDevices) return cudaErrorInvalidDevice;
   int current = -1;

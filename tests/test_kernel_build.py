@@ -107,9 +107,8 @@ def test_library_stage_loops_keep_the_tensor_pipe_fed(library_sass, ptxas_log):
 # m = 33-64 2% faster, on 128-token tiles m = 256 3.5% slower. 32-token tiles were measured with
 # four (sixteenth session), 16-token tiles too (twenty-first).
 IN_FLIGHT = {16: 3, 32: 3, 64: 3, 128: 1}
-# Tiles with group scales after the MMA (POST, the kernel's last template flag) wait for every
-# group once a stage, after its first stripe's dequantization, to fold the stage's sums.
-POST_KERNEL = _sass.POST_KERNEL
+# Tiles with group scales after the MMA (_sass.POST_KERNEL) wait for every group once a stage,
+# after its first stripe's dequantization, to fold the stage's sums.
 
 
 def test_library_stage_loops_keep_the_measured_wgmma_depth(library_sass):
@@ -118,10 +117,10 @@ def test_library_stage_loops_keep_the_measured_wgmma_depth(library_sass):
         if "wgmma_gemm_kernel" in name:
             ntok = int(re.search(r"wgmma_gemm_kernelILi(\d+)E", name).group(1))
             stage = _sass.stage_loop(body)
-            wanted = 0 if POST_KERNEL.search(name) else IN_FLIGHT[ntok]
+            wanted = 0 if _sass.POST_KERNEL.search(name) else IN_FLIGHT[ntok]
             depth[name] = (wanted, stage and _sass.mma_groups_in_flight(stage))
     assert len(depth) >= 16
-    assert sum(1 for name in depth if POST_KERNEL.search(name)) == 4, "16 x 256, 16 x 512, 32 x 256 and 64 x 256 scale after the MMA"
+    assert sum(1 for name in depth if _sass.POST_KERNEL.search(name)) == 4, "16 x 256, 16 x 512, 32 x 256 and 64 x 256 scale after the MMA"
     assert {n: d for n, d in depth.items() if d[0] != d[1]} == {}, "(wanted, found) groups in flight"
 
 

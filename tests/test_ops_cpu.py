@@ -258,6 +258,8 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
                 assert tiles >= 4 * sms and plan.blocks == tiles and plan.partial_floats == 0
     with pytest.raises(ValueError, match="too large"):
         ops.plan_launch(64, 131072, 2**31 - 64, sms, optin, per_sm, ops.FEATURE_WGMMA, groupsize=64)
+    with pytest.raises(ValueError, match="groupsize=48: group size must be 32, 64, 128 or -1"):
+        ops.plan_launch(16, 4096, 4096, sms, optin, per_sm, ops.FEATURE_WGMMA, groupsize=48)
 
 
 # Cluster capacities read off the H200 (ops.device_clusters: clusters of 0 .. 8 blocks at once).
