@@ -237,6 +237,20 @@ case "$mode" in
       --configs plan,64:2:6:2,plan,64:2:6:2 --sets llama2-7b,llama2-70b > $OUT/sweep_post128.log 2>&1
     tail -6 $OUT/sweep_post128.log
     ;;
+  t256)
+    # 256 x 128 Hopper tiles (one wgmma n256 per stripe and warpgroup; .dev/t256_exp.so, experiment
+    # configs 256:1:6:1, 256:1:5:1, 256:1:3:2): GPU tests with each forced from m = 9, then the
+    # sweep at m = 192 / 256 against the planner's 128 x 256 and 64 x 256 with post, two rounds.
+    for c in 256,1,6,1 256,1,3,2; do
+      late "tests $c" && break
+      MQ_FORCE_WG=$c MARLIN_QUANT_LIB=.dev/t256_exp.so timeout 100 python -m pytest -q -x -p no:cacheprovider \
+        tests/test_kernel_gpu.py -k "m_sweep or llama or small_and_odd or deterministic" > $OUT/gpu_tests_t256_${c//,/_}.log 2>&1
+      echo "== tests $c: $(tail -1 $OUT/gpu_tests_t256_${c//,/_}.log)"
+    done
+    MARLIN_QUANT_LIB=.dev/t256_exp.so timeout 280 python scripts/sweep_wgmma.py --m ${M:-256,192} \
+      --configs plan,256:1:6:1,256:1:5:1,256:1:3:2,64:2:6:2,plan,256:1:6:1 --sets llama2-7b,llama2-70b > $OUT/sweep_t256.log 2>&1
+    tail -8 $OUT/sweep_t256.log
+    ;;
   skinny1)
     # One skinny block per SM against the planner's two, m = 1-8 (head_exp.so): two were chosen on
     # the H200 (HBM3e needs 64 KB in flight per SM); on the H100, before the Hopper path, one
