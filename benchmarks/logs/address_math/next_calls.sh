@@ -8,7 +8,7 @@
 # they use. Each mode stops starting new work after 8 minutes. The plan (KERNEL_NOTES.md,
 # twenty-fourth session, no device start: 256 x 128 tiles written for m = 129-256, experiment
 # configs in csrc and a candidate release in benchmarks/logs/h100_s29/t256_release.patch; its
-# device call, with the steps before it, is benchmarks/logs/h100_s29/call1.sh, to run first.
+# device call, with the steps before it, is benchmarks/logs/h100_s29/call.sh, to run first.
 # Twenty-third session: group scales after the MMA shipped on 16 x 256, 16 x 512, 32 x 256 and
 # 64 x 256; the release's GPU tests and memcheck passed on the H100, racecheck on two tests only):
 #   1. call.sh 575 "post128" "checks"   carrying .dev/head_exp.so, marlin_quant/_lib: 64 x 256
