@@ -1029,9 +1029,8 @@ struct WgTile {
   static constexpr int SMEM = STAGES * STAGE + 1024;  // + alignment slack for the 1024-byte atoms
   static constexpr int ACC = NTOK / 2;           // fp32 accumulators per thread per wgmma
   static constexpr int PARTIAL = NTOK * F;       // floats per partial tile
-  static_assert(NTOK == 16 || NTOK == 32 || NTOK == 64 || NTOK == 128 || NTOK == 256, "token tiles of 16-256");
-  // 256-token tiles take one wgmma per stripe and warpgroup (128 accumulators a thread, as 128 x 256).
-  static_assert(CH == 2 || CH == 4 || (CH == 1 && NTOK == 256), "2 or 4 wgmmas per stripe (1 on 256 tokens)");
+  static_assert(NTOK == 16 || NTOK == 32 || NTOK == 64 || NTOK == 128, "token tiles of 16, 32, 64 or 128");
+  static_assert(CH == 2 || CH == 4, "2 or 4 wgmmas per stripe");
   static_assert(STAGES >= 3, "the ring refills two stages behind the one multiplied");
   static_assert(KB == 1 || KB == 2, "stages of 64 or 128 k");
   // A pair's hand-over of half a tile goes through the two stages the ring leaves idle at a
@@ -1043,18 +1042,16 @@ struct WgTile {
 // K-major in shared memory, described by `desc`) + (accumulate ? D : 0).
 template <int N>
 __device__ __forceinline__ void wgmma_rs(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t desc, bool accumulate);
-// The asm operand lists of the shapes the kernel uses (n16: 8 accumulators, n32: 16, n64: 32,
-// n128: 64, n256: 128).
+// The asm operand lists of the three shapes the kernel uses (n32: 16 accumulators, n64: 32,
+// n128: 64).
 #define MQ_D8(d, i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]), "+f"(d[i + 7])
 #define MQ_D16(d) MQ_D8(d, 0), MQ_D8(d, 8)
 #define MQ_R8 "{%0,%1,%2,%3,%4,%5,%6,%7}"
 #define MQ_D32(d) MQ_D16(d), MQ_D8(d, 16), MQ_D8(d, 24)
 #define MQ_D64(d) MQ_D32(d), MQ_D8(d, 32), MQ_D8(d, 40), MQ_D8(d, 48), MQ_D8(d, 56)
-#define MQ_D128(d) MQ_D64(d), MQ_D8(d, 64), MQ_D8(d, 72), MQ_D8(d, 80), MQ_D8(d, 88), MQ_D8(d, 96), MQ_D8(d, 104), MQ_D8(d, 112), MQ_D8(d, 120)
 #define MQ_R16 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}"
 #define MQ_R32 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}"
 #define MQ_R64 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}"
-#define MQ_R128 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}"
 // scale-d is an immediate: 1 accumulates into D, 0 overwrites it.
 #define MQ_WGMMA_RS(N, REGS, AREGS, DESC, SCALE_D) \
   "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32.f16.f16 " REGS ", " AREGS ", " DESC ", " SCALE_D ", 1, 1, 0;\n"
@@ -1080,19 +1077,12 @@ __device__ __forceinline__ void wgmma_rs<128>(float (&d)[64], const uint32_t (&a
   if (accumulate) asm volatile(MQ_WGMMA_RS(128, MQ_R64, "{%64,%65,%66,%67}", "%68", "1") : MQ_D64(d) : MQ_A_IN);
   else asm volatile(MQ_WGMMA_RS(128, MQ_R64, "{%64,%65,%66,%67}", "%68", "0") : MQ_D64(d) : MQ_A_IN);
 }
-template <>
-__device__ __forceinline__ void wgmma_rs<256>(float (&d)[128], const uint32_t (&a)[4], uint64_t desc, bool accumulate) {
-  if (accumulate) asm volatile(MQ_WGMMA_RS(256, MQ_R128, "{%128,%129,%130,%131}", "%132", "1") : MQ_D128(d) : MQ_A_IN);
-  else asm volatile(MQ_WGMMA_RS(256, MQ_R128, "{%128,%129,%130,%131}", "%132", "0") : MQ_D128(d) : MQ_A_IN);
-}
 #undef MQ_A_IN
 #undef MQ_WGMMA_RS
-#undef MQ_R128
 #undef MQ_R64
 #undef MQ_R32
 #undef MQ_R16
 #undef MQ_R8
-#undef MQ_D128
 #undef MQ_D64
 #undef MQ_D32
 #undef MQ_D16
@@ -1124,10 +1114,8 @@ template <int CH>
 __device__ __forceinline__ void lds_words(uint32_t (&w)[CH], uint32_t addr) {
   if constexpr (CH == 4) {
     asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(w[0]), "=r"(w[1]), "=r"(w[2]), "=r"(w[3]) : "r"(addr) : "memory");
-  } else if constexpr (CH == 2) {
-    asm volatile("ld.shared.v2.u32 {%0,%1}, [%2];\n" : "=r"(w[0]), "=r"(w[1]) : "r"(addr) : "memory");
   } else {
-    asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(w[0]) : "r"(addr) : "memory");
+    asm volatile("ld.shared.v2.u32 {%0,%1}, [%2];\n" : "=r"(w[0]), "=r"(w[1]) : "r"(addr) : "memory");
   }
 }
 
@@ -1305,7 +1293,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   // was 3.5% slower in every round (benchmarks/logs/h200_s20/); read-ahead alone there was not
   // measured. 32-token tiles were measured with four groups only. DEPTH divides the stripes of
   // a stage, so the register buffers continue across stages.
-  constexpr int DEPTH = NTOK >= 128 ? 2 : 4;
+  constexpr int DEPTH = NTOK == 128 ? 2 : 4;
   constexpr bool AHEAD = DEPTH == 4;
   static_assert(T::KS % DEPTH == 0 && DEPTH <= T::KS, "register buffers continue across stages");
   uint32_t af[DEPTH][CH][4];
@@ -1569,7 +1557,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     if (i == n_iters) MQ_TRACE_MARK(2);
 #endif
     bool paired = false;
-    if constexpr (KB == 2 && CH >= 2) {
+    if constexpr (KB == 2) {
       if (p.pair) {
         int row0, col0;
         tile_coords(tile, row0, col0);
@@ -1761,9 +1749,7 @@ constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}
                                    {16, 2, 8, 2},
 #ifdef MQ_EXPERIMENT
                                    // 16 x 512 with a fifth stage: faster only on 28672x8192 (H100).
-                                   {16, 4, 5, 2},
-                                   // 256 x 128: each weight dequantized once per 256 tokens.
-                                   {256, 1, 3, 2}, {256, 1, 6, 1}, {256, 1, 5, 1}
+                                   {16, 4, 5, 2}
 #endif
 };
 
@@ -1904,7 +1890,7 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
     // ranges per tile up (H200, benchmarks/logs/pairs/). clusters[2]: clusters of two the GPU
     // runs at once.
     const long long partial_kb = cfg->ntok * cfg->ch / 2;
-    bool pair = clusters != nullptr && cfg->kb == 2 && cfg->ch >= 2 && pl->k_iters % 2 == 0 && clusters[2] >= 1 &&
+    bool pair = clusters != nullptr && cfg->kb == 2 && pl->k_iters % 2 == 0 && clusters[2] >= 1 &&
                 partial_kb * (sms - tiles) >= 128 * tiles;
 #ifdef MQ_EXPERIMENT
     // Diagnostic builds only: MQ_FORCE_PAIR=0 runs single blocks.
@@ -2120,7 +2106,7 @@ int dispatch_wg(const WgParams& p, const Plan& pl, bool pdl, int device, cudaStr
   MQ_WG(128, 2, 4, 2) MQ_WG(128, 2, 6, 1) MQ_WG(64, 4, 4, 2) MQ_WG(64, 4, 6, 1) MQ_WG(64, 2, 6, 2)
   MQ_WG(64, 2, 8, 1) MQ_WG(32, 4, 4, 2) MQ_WG(32, 2, 8, 2) MQ_WG(16, 4, 4, 2)
 #ifdef MQ_EXPERIMENT
-  MQ_WG(16, 2, 8, 2) MQ_WG(16, 4, 5, 2) MQ_WG(256, 1, 3, 2) MQ_WG(256, 1, 6, 1) MQ_WG(256, 1, 5, 1)
+  MQ_WG(16, 2, 8, 2) MQ_WG(16, 4, 5, 2)
 #endif
 #undef MQ_WG
   return kSmem;

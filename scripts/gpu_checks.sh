@@ -28,8 +28,10 @@ grep -E "ERROR SUMMARY|passed|failed" "$out/memcheck.log" | tail -2
 
 step "racecheck (split-k tiles, all kernels; Hopper pairs)"
 # Every report printed, so that racecheck_summary.py can set aside the tool's false positive on
-# the pairs' distributed-shared-memory store and fail on any other hazard.
-NV_COMPUTE_SANITIZER_MAX_RACECHECK_HAZARDS=1000000 compute-sanitizer --tool racecheck --print-limit 100000 \
+# the pairs' distributed-shared-memory store and fail on any other hazard. The hazard cap is high:
+# the 64 x 256 pairs at m = 64 alone draw over a million (H100, benchmarks/logs/h100_s29/run/), and
+# a capped run prints no summary.
+NV_COMPUTE_SANITIZER_MAX_RACECHECK_HAZARDS=50000000 compute-sanitizer --tool racecheck --print-limit 100000 \
   python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
   -k "deterministic or (hopper_pairs and (20-4096-4096 or 33-4096-4096))" > "$out/racecheck.log" 2>&1
 grep -E "RACECHECK SUMMARY|passed|failed" "$out/racecheck.log" | tail -2

@@ -6,11 +6,10 @@
 #   still match csrc/, so that they need no rebuild; a rebuild records them again), then run modes through
 # benchmarks/logs/h200_s21/call.sh (several modes in one call, one tarball back), carrying what
 # they use. Each mode stops starting new work after 8 minutes. The plan (KERNEL_NOTES.md,
-# twenty-fourth session, no device start: 256 x 128 tiles written for m = 129-256, experiment
-# configs in csrc and a candidate release in benchmarks/logs/h100_s29/t256_release.patch; its
-# device call, with the steps before it, is benchmarks/logs/h100_s29/call.sh, to run first.
-# Twenty-third session: group scales after the MMA shipped on 16 x 256, 16 x 512, 32 x 256 and
-# 64 x 256; the release's GPU tests and memcheck passed on the H100, racecheck on two tests only):
+# twenty-fifth session: 256 x 128 tiles measured slower at m = 256 and reverted, their csrc kept
+# as benchmarks/logs/h100_s29/t256_experiment.patch. Twenty-third session: group scales after the
+# MMA shipped on 16 x 256, 16 x 512, 32 x 256 and 64 x 256; the release's GPU tests and memcheck
+# passed on the H100):
 #   1. call.sh 575 "post128" "checks"   carrying .dev/head_exp.so, marlin_quant/_lib: 64 x 256
 #      tiles with scales after the MMA against the planner's 128 x 256 at m = 65-128, then the
 #      release's full gpu_checks.sh (its racecheck subset is owed).
@@ -239,20 +238,6 @@ case "$mode" in
     MARLIN_QUANT_LIB=.dev/head_exp.so timeout 300 python scripts/sweep_wgmma.py --m ${M:-96,128} \
       --configs plan,64:2:6:2,plan,64:2:6:2 --sets llama2-7b,llama2-70b > $OUT/sweep_post128.log 2>&1
     tail -6 $OUT/sweep_post128.log
-    ;;
-  t256)
-    # 256 x 128 Hopper tiles (one wgmma n256 per stripe and warpgroup; .dev/t256_exp.so, experiment
-    # configs 256:1:6:1, 256:1:5:1, 256:1:3:2): GPU tests with each forced from m = 9, then the
-    # sweep at m = 192 / 256 against the planner's 128 x 256 and 64 x 256 with post, two rounds.
-    for c in 256,1,6,1 256,1,3,2; do
-      late "tests $c" && break
-      MQ_FORCE_WG=$c MARLIN_QUANT_LIB=.dev/t256_exp.so timeout 100 python -m pytest -q -x -p no:cacheprovider \
-        tests/test_kernel_gpu.py -k "m_sweep or llama or small_and_odd or deterministic" > $OUT/gpu_tests_t256_${c//,/_}.log 2>&1
-      echo "== tests $c: $(tail -1 $OUT/gpu_tests_t256_${c//,/_}.log)"
-    done
-    MARLIN_QUANT_LIB=.dev/t256_exp.so timeout 280 python scripts/sweep_wgmma.py --m ${M:-256,192} \
-      --configs plan,256:1:6:1,256:1:5:1,256:1:3:2,64:2:6:2,plan,256:1:6:1 --sets llama2-7b,llama2-70b > $OUT/sweep_t256.log 2>&1
-    tail -8 $OUT/sweep_t256.log
     ;;
   skinny1)
     # One skinny block per SM against the planner's two, m = 1-8 (head_exp.so): two were chosen on

@@ -4,6 +4,8 @@
 # (the working tree with t256_release.patch: the planner takes 256 x 128 above m = 128 where the
 # padding is no worse): GPU tests, memcheck and racecheck reaching the new tile, the benchmark.
 #   bash benchmarks/logs/h100_s29/call.sh [full|short|min]   (~590 s, ~420 s, ~200 s of device time)
+# Ran (full) in the twenty-fifth session: benchmarks/logs/h100_s29/run/. The experiment configs it
+# forces were in csrc from 9dd93f6 to 7accab0; since then they are t256_experiment.patch.
 # Set up on the CPU machine first:
 #   bash benchmarks/logs/address_math/build_variants.sh && cp .dev/head_exp.so .dev/t256_exp.so
 #     (head_exp.so is built from HEAD, whose experiment configs include 256:1:6:1 / 3:2 / 5:1)
