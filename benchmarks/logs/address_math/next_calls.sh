@@ -10,10 +10,8 @@
 # as benchmarks/logs/h100_s29/t256_experiment.patch. Twenty-third session: group scales after the
 # MMA shipped on 16 x 256, 16 x 512, 32 x 256 and 64 x 256; the release's GPU tests and memcheck
 # passed on the H100):
-#   1. call.sh 575 "post128" "checks"   carrying .dev/head_exp.so, marlin_quant/_lib: 64 x 256
-#      tiles with scales after the MMA against the planner's 128 x 256 at m = 65-128, then the
-#      release's full gpu_checks.sh (its racecheck subset is owed).
-#   2. No H200 has run the last two releases: "checks" there refreshes benchmarks/h200.json.
+#   1. No H200 has run the last two releases: "checks" there refreshes benchmarks/h200.json.
+#   (post128 and the release's racecheck subset ran in the twenty-fifth session, on the H100.)
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
 #                                 the previous release's passed in the twentieth session,
