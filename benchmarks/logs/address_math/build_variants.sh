@@ -13,6 +13,7 @@
 #   la        h200_s23/last_arriver.patch: the skinny kernel's split-k sum by the last share to arrive
 #   la_delay  the same with -DMQ_SKINNY_DELAY_MID (tests only): mid-range shares arrive last
 #   ship_tb2, ship_tb2r  h200_s23/ship_V.patch: candidate releases (release flags)
+#   copysel   h100_s30/copy_select.patch: the weight copies' address select once a stage (16 x 512, 32 x 512)
 # OLD=1 builds instead the fourteenth session's variants, whose patches apply to 3a5a324 (measured in
 # the fifteenth: benchmarks/logs/h200_s20/): .dev/{head,tma,lds,depth,tma_depth,tma_rel,tma_depth_rel,
 # wg32,wg32_depth,tiled_bulk}_exp.so; stage_release.patch applies on top of tma_copies.patch only.
@@ -58,5 +59,8 @@ build head
 # la_delay); tb2/tb2r were rejected in the twentieth. Their libraries are no longer built:
 # ahead_128.patch and ship_V.patch no longer apply to HEAD, skinny_tb2.patch and
 # last_arriver.patch still do (build them by hand with `build tb2 skinny_tb2` and the like).
+# The twenty-fifth session's variant, not yet on a GPU: one select a stage for the weight copies
+# of 16 x 512 and 32 x 512 tiles (h100_s30/copy_select.patch; next_calls.sh copysel).
+build copysel ../h100_s30/copy_select
 python scripts/build_kernels.py --out /tmp/shipped.so && cp /tmp/shipped.so marlin_quant/_lib/libmarlin_quant_kernels.so
 bash benchmarks/logs/h200_s23/manifest.sh

@@ -10,7 +10,10 @@
 # as benchmarks/logs/h100_s29/t256_experiment.patch. Twenty-third session: group scales after the
 # MMA shipped on 16 x 256, 16 x 512, 32 x 256 and 64 x 256; the release's GPU tests and memcheck
 # passed on the H100):
-#   1. No H200 has run the last two releases: "checks" there refreshes benchmarks/h200.json.
+#   1. call.sh 420 "copysel"   carrying .dev/head_exp.so, .dev/copysel_exp.so, marlin_quant/_lib:
+#      the weight copies' address select once a stage on 16 x 512 / 32 x 512 tiles (70B m = 16, 3.4x
+#      of 3.6x, runs them on its two large layers), tests, memcheck, then m = 16 / 32 against head.
+#   2. No H200 has run the last two releases: "checks" there refreshes benchmarks/h200.json.
 #   (post128 and the release's racecheck subset ran in the twenty-fifth session, on the H100.)
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
@@ -151,6 +154,20 @@ case "$mode" in
     done
     echo "timing: $timed"
     sweep_rounds ${M:-33,64,128,256} $timed
+    ;;
+  copysel)
+    # h100_s30/copy_select.patch (.dev/copysel_exp.so): 16 x 512 and 32 x 512 tiles select their
+    # weight-copy base once a stage (B's base with no stride for columns past n) instead of two
+    # SELs a copy; stage loops 742 -> 720 (16 x 512), 599 -> 586 (with scales after the MMA),
+    # 750 -> 735 (32 x 512) instructions, every other kernel's SASS unchanged. Tests on those tiles
+    # (ragged n included: 4096x16448 has columns past n in its last tile), memcheck on the ragged
+    # copies, then m = 16 / 32 against head, two rounds.
+    gpu_tests copysel_exp copysel 150 "sixteen_token or every_hopper_tile or m_sweep or llama or small_and_odd or deterministic" || exit 1
+    MARLIN_QUANT_LIB=.dev/copysel_exp.so timeout 90 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
+      -p no:cacheprovider tests/test_kernel_gpu.py -k "every_hopper_tile or (sixteen_token and (4096-16448 or 28672-8192-16-128))" \
+      > $OUT/memcheck_copysel.log 2>&1
+    echo "== memcheck copysel: $(grep -E 'ERROR SUMMARY' $OUT/memcheck_copysel.log | tail -1); $(tail -1 $OUT/memcheck_copysel.log)"
+    SWEEP_S=60 sweep_rounds ${M:-16,32} head copysel
     ;;
   la)
     # The skinny kernel's split-k sum by the last share to arrive (h200_s23/last_arriver.patch,
