@@ -10,11 +10,9 @@
 # as benchmarks/logs/h100_s29/t256_experiment.patch. Twenty-third session: group scales after the
 # MMA shipped on 16 x 256, 16 x 512, 32 x 256 and 64 x 256; the release's GPU tests and memcheck
 # passed on the H100):
-#   1. call.sh 420 "copysel"   carrying .dev/head_exp.so, .dev/copysel_exp.so, marlin_quant/_lib:
-#      the weight copies' address select once a stage on 16 x 512 / 32 x 512 tiles (70B m = 16, 3.4x
-#      of 3.6x, runs them on its two large layers), tests, memcheck, then m = 16 / 32 against head.
-#   2. No H200 has run the last two releases: "checks" there refreshes benchmarks/h200.json.
-#   (post128 and the release's racecheck subset ran in the twenty-fifth session, on the H100.)
+#   1. No H200 has run the last two releases: "checks" there refreshes benchmarks/h200.json.
+#   (post128, the release's racecheck subset and a short copysel run, level at m = 16, ran in the
+#   twenty-fifth session, on the H100; "copysel" is kept for a longer m = 32 run.)
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
 #                                 the previous release's passed in the twentieth session,
