@@ -59,8 +59,9 @@ build head
 # la_delay); tb2/tb2r were rejected in the twentieth. Their libraries are no longer built:
 # ahead_128.patch and ship_V.patch no longer apply to HEAD, skinny_tb2.patch and
 # last_arriver.patch still do (build them by hand with `build tb2 skinny_tb2` and the like).
-# The twenty-fifth session's variant, level with head at m = 16 on the H100: one select a stage for
-# the weight copies of 16 x 512 and 32 x 512 tiles (h100_s30/copy_select.patch; next_calls.sh copysel).
-build copysel ../h100_s30/copy_select
+# The twenty-fifth session's variant, level with head at m = 16 on the H100 and so no longer built
+# by default: one select a stage for the weight copies of 16 x 512 and 32 x 512 tiles
+# (h100_s30/copy_select.patch; next_calls.sh copysel). Build it by hand for a longer m = 32 run:
+# `build copysel ../h100_s30/copy_select`.
 python scripts/build_kernels.py --out /tmp/shipped.so && cp /tmp/shipped.so marlin_quant/_lib/libmarlin_quant_kernels.so
 bash benchmarks/logs/h200_s23/manifest.sh

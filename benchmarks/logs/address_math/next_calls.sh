@@ -12,7 +12,8 @@
 # passed on the H100):
 #   1. No H200 has run the last two releases: "checks" there refreshes benchmarks/h200.json.
 #   (post128, the release's racecheck subset and a short copysel run, level at m = 16, ran in the
-#   twenty-fifth session, on the H100; "copysel" is kept for a longer m = 32 run.)
+#   twenty-fifth session, on the H100; "copysel" is kept for a longer m = 32 run, its library
+#   built by hand as build_variants.sh says.)
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
 #                                 the previous release's passed in the twentieth session,
