@@ -1674,22 +1674,40 @@ int skinny_smem(int nw, int cw, int d) {
   return 2 * (nw / cw) * d * 256 + nw * 2 * (d / 2) * 128;
 }
 
-bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, Plan* pl) {
-  int max_m = MQ_SKINNY_MAX_M, per_sm = 0;
+bool skinny_ranges(int n, int k, int per_sm, int force_cw, int sms, int smem_optin, int smem_per_sm, Plan* pl);
+
+bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, Plan* pl) {
+  int max_m = MQ_SKINNY_MAX_M, per_sm = 0, force_cw = 0;
 #ifdef MQ_EXPERIMENT
-  // Diagnostic builds only: MQ_FORCE_SKINNY=max_m[,blocks per SM].
-  if (const char* env = getenv("MQ_FORCE_SKINNY")) sscanf(env, "%d,%d", &max_m, &per_sm);
+  // Diagnostic builds only: MQ_FORCE_SKINNY=max_m[,blocks per SM[,chunks per tile]].
+  if (const char* env = getenv("MQ_FORCE_SKINNY")) sscanf(env, "%d,%d,%d", &max_m, &per_sm, &force_cw);
+  if (force_cw != 2 && force_cw != 4 && force_cw != 8) force_cw = 0;
 #endif
   if (m > max_m || m > 8) return false;
+  if (!skinny_ranges(n, k, per_sm > 0 ? per_sm : 2, force_cw, sms, smem_optin, smem_per_sm, pl)) return false;
+  // Where two blocks per SM would each stream a single batch (the whole layer in flight at once:
+  // 4096x4096), they gain no depth, and filling the register file keeps the next launch's block
+  // from starting beside them; one per SM then wins (H100, m = 1 / 4 / 8: 4096x4096 6.8 / 6.9 /
+  // 7.3 us against 7.2 / 7.3 / 7.8, two rounds, benchmarks/logs/h100_s28/c1/skinny1/; H200 level
+  // to 0.4 us either way, benchmarks/logs/skinny_shared_acts/). Hopper only: the next launch's
+  // block starts early through programmatic dependent launch (sm_90), and kFeatWgmma stands for
+  // sm_90 here.
+  if (per_sm <= 0 && (features & kFeatWgmma) && pl->upb <= (pl->nw / pl->cw) * pl->d)
+    return skinny_ranges(n, k, 1, force_cw, sms, smem_optin, smem_per_sm, pl);
+  return true;
+}
+
+// The skinny plan's tiles and stream-K ranges at per_sm blocks of a launch per SM (force_cw:
+// chunks per tile, 0 for the planner's choice).
+bool skinny_ranges(int n, int k, int per_sm, int force_cw, int sms, int smem_optin, int smem_per_sm, Plan* pl) {
   // Two blocks of this launch per SM keep 64 KB of weights in flight instead of 32 KB, which the
   // H200's HBM3e needs (70B set at m = 1: 153.5 -> 128.9 us; 8192x57344 78.3 -> 65.3); they fill
   // the register file, so the next launch's block no longer starts beside them (PDL still starts
   // it as they retire). Once the activations were copied once per block, two were faster on
   // every Llama layer at every m <= 8 but 4096x4096 at m = 1-2 (0.1-0.4 us slower; before, the
   // k = 4096 layers lost at m = 3-4: the per-warp activation copies;
-  // benchmarks/logs/skinny_shared_acts/). Not measured on an H100, where one block beside the
-  // next launch's used to win on the 7B set.
-  if (per_sm <= 0) per_sm = 2;
+  // benchmarks/logs/skinny_shared_acts/). On an H100 too, one per SM lost on every 7B and 70B
+  // layer but 4096x4096 (plan_skinny; benchmarks/logs/h100_s28/c1/skinny1/).
   pl->kind = kSkinny;
   pl->tb = 1;
   pl->d = kSkinnyD;
@@ -1711,7 +1729,7 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   int choice = 4;
   if (2 * tiles4 > blocks_max && !wasteful(8)) choice = 8;
   else if (10 * tiles4 < blocks_max || wasteful(4)) choice = 2;
-  pl->cw = choice;
+  pl->cw = force_cw ? force_cw : choice;
   pl->smem = skinny_smem(pl->nw, pl->cw, pl->d);
   if (pl->smem > smem_optin || pl->smem + kSmemReserve > smem_per_sm) return false;
   const long long tiles = (n_chunks + pl->cw - 1) / pl->cw;
@@ -1929,7 +1947,7 @@ int check_product(int m, int n, int k, int groupsize) {
 int make_plan(int m, int n, int k, int groupsize, int sms, int smem_optin, int smem_per_sm, int features,
               const int* clusters, Plan* plan) {
   Plan pl{};
-  if (plan_skinny(m, n, k, sms, smem_optin, smem_per_sm, &pl)) {
+  if (plan_skinny(m, n, k, sms, smem_optin, smem_per_sm, features, &pl)) {
     *plan = pl;
     return kOk;
   }

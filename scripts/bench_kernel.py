@@ -29,6 +29,9 @@ from marlin_quant import ops, packing  # noqa: E402
 LAYER_SETS = {
     "llama2-7b": [(4096, 12288), (4096, 4096), (4096, 22016), (11008, 4096)],
     "llama2-70b": [(8192, 10240), (8192, 8192), (8192, 57344), (28672, 8192)],
+    # Llama-3.2-3B: hidden 3072, 8 KV heads of 128 (fused q/k/v 5120), MLP 8192. Its q/k/v and
+    # o layers are small enough that two skinny blocks per SM would each stream one batch.
+    "llama3.2-3b": [(3072, 5120), (3072, 3072), (3072, 16384), (8192, 3072)],
     "smollm2-135m": [(576, 960), (576, 576), (576, 3072), (1536, 576)],
 }
 DEFAULT_M = (1, 2, 4, 8, 16, 32, 64, 128, 256)

@@ -194,8 +194,41 @@ def test_skinny_tile_widths_on_llama_layers(kernel_library, monkeypatch):
     }
     for (k, n), columns in expected.items():
         for m in (1, 8):
-            plan = ops.plan_launch(m, n, k, 132, 232448, 233472, ops.FEATURE_WGMMA)
+            plan = ops.plan_launch(m, n, k, 132, 232448, 233472)
             assert plan.kernel == "skinny" and plan.tile_columns == columns, (k, n, m, plan)
+
+
+def test_skinny_one_block_per_sm_where_two_would_stream_one_batch(kernel_library, monkeypatch):
+    """On Hopper, a layer that two blocks per SM would stream in a single batch each (32 KB of
+    weights a block: the whole of 4096x4096) runs one block per SM, so that the next launch's
+    block can start beside it; every other layer keeps two per SM. Elsewhere (no programmatic
+    dependent launch) two per SM everywhere."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    sms = 132
+
+    def batch_stripes(plan):  # stripes of one tile a block's batch holds: 8 a warp, 8 / chunks k-warps
+        return plan.stripes * 8 // (plan.tile_columns // 64)
+
+    for m in (1, 4, 8):
+        # (k, n): whether two per SM would give each block one batch or less
+        for (k, n), single in {(4096, 4096): True, (3072, 3072): True, (3072, 5120): True, (2048, 8192): True,
+                               (4096, 12288): False, (11008, 4096): False, (8192, 8192): False,
+                               (8192, 3072): False, (8192, 57344): False}.items():
+            hopper = ops.plan_launch(m, n, k, sms, 232448, 233472, ops.FEATURE_WGMMA)
+            other = ops.plan_launch(m, n, k, sms, 232448, 233472)
+            assert hopper.kernel == other.kernel == "skinny"
+            tiles = -(-n // other.tile_columns)
+            assert (tiles * (k // 16) <= other.blocks * batch_stripes(other)) == single, (k, n, other)
+            assert other.blocks > sms
+            if single:
+                assert hopper.blocks <= sms, (k, n, hopper)
+            else:
+                assert hopper == other, (k, n, hopper)
+    # 4096x4096: 16 tiles of four chunks at one block per SM (half the blocks, two batches each).
+    plan = ops.plan_launch(1, 4096, 4096, sms, 232448, 233472, ops.FEATURE_WGMMA)
+    assert (plan.tile_columns, plan.tickets, plan.blocks) == (256, 16, 128)
 
 
 @pytest.mark.parametrize("groupsize", [128, 64, 32, -1])
