@@ -1,0 +1,47 @@
+#!/bin/bash
+# The twenty-sixth session's device calls (carry marlin_quant/_lib and .dev). Logs go to $OUT/x/,
+# returned as one tarball (a call brings back at most 8 files).
+#   call.sh a   one skinny block per SM where two would stream one batch each (the release's new
+#               planner rule): the sweep (head_exp.so, `plan` = the rule, `sk=8:2` = two per SM
+#               everywhere, as before) at m = 1 / 4 / 8 on the 7B and Llama-3.2-3B sets, two
+#               rounds; the benchmark of the release before (.dev/release_prev.so, same kernels)
+#               and this one alternating, two rounds; then this release's full benchmark and its
+#               memcheck subset (~5 min)
+#   call.sh b   this release's GPU test file and racecheck subset (~7 min)
+export PYTHONUNBUFFERED=1
+cd "$(dirname "$0")/../../.."
+D=$OUT/x
+mkdir -p "$D"
+start=$SECONDS
+nvidia-smi --query-gpu=name,clocks.max.sm,power.limit,memory.total --format=csv > "$D/gpu_$1.txt" 2>&1
+left() { echo $(( ${LIMIT:-560} - (SECONDS - start) )); }
+case "$1" in
+a)
+  timeout 120 env MARLIN_QUANT_LIB=.dev/head_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
+    --configs plan,sk=8:2,plan,sk=8:2 --sets llama2-7b,llama3.2-3b > "$D/sweep.log" 2>&1
+  echo "== sweep ($((SECONDS - start)) s)"; grep -A20 "^totals" "$D/sweep.log"
+  for r in 1 2; do
+    for v in prev new; do
+      lib=; [ $v = prev ] && lib=.dev/release_prev.so
+      timeout 100 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
+        --per-layer > "$D/bench_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -E "^llama" "$D/bench_${v}_$r.log"
+    done
+  done
+  timeout $(( $(left) > 200 ? 200 : $(left) )) python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench.log" 2>&1
+  echo "== benchmark ($((SECONDS - start)) s)"; cat "$D/bench.log"
+  timeout $(( $(left) )) compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "(small_and_odd and (1- or 7- or 16- or 20- or 33- or 300-)) or every_hopper_tile or (sixteen_token and (4096-16448-9- or 8192-8192-12- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096 or 200-8192-8192))" > "$D/memcheck.log" 2>&1
+  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck.log" | tail -2
+  ;;
+b)
+  timeout 330 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py > "$D/gpu_tests.log" 2>&1
+  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests.log" | tail -3
+  NV_COMPUTE_SANITIZER_MAX_RACECHECK_HAZARDS=50000000 timeout $(left) compute-sanitizer --tool racecheck --print-limit 100000 \
+    python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "deterministic or (hopper_pairs and (20-4096-4096 or 33-4096-4096))" > "$D/racecheck.log" 2>&1
+  echo "== racecheck ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck.log" | tail -2
+  python scripts/racecheck_summary.py "$D/racecheck.log"; echo "racecheck_summary rc=$?"
+  ;;
+esac
+tar czf "$OUT/logs_$1.tgz" -C "$OUT" x && rm -rf "$D"
