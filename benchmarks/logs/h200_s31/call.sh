@@ -8,6 +8,9 @@
 #               and this one alternating, two rounds; then this release's full benchmark and its
 #               memcheck subset (~5 min)
 #   call.sh b   this release's GPU test file and racecheck subset (~7 min)
+#   call.sh c   (for an H100) the skinny plan's chunks per tile and blocks per SM at m = 1 / 4 / 8
+#               on the three sets (`sk=8:PER_SM:CHUNKS`, head_exp.so), then call a's A/B
+#               benchmark and the release's full benchmark (~5 min)
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."
 D=$OUT/x
@@ -33,6 +36,21 @@ a)
   timeout $(( $(left) )) compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
     -k "(small_and_odd and (1- or 7- or 16- or 20- or 33- or 300-)) or every_hopper_tile or (sixteen_token and (4096-16448-9- or 8192-8192-12- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096 or 200-8192-8192))" > "$D/memcheck.log" 2>&1
   echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck.log" | tail -2
+  ;;
+c)
+  timeout 150 env MARLIN_QUANT_LIB=.dev/head_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
+    --configs plan,sk=8:2,sk=8:2:2,sk=8:2:4,sk=8:1:2,plan --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks.log" 2>&1
+  echo "== sweep ($((SECONDS - start)) s)"; grep -A20 "^totals" "$D/sweep_chunks.log"
+  for r in 1 2; do
+    for v in prev new; do
+      lib=; [ $v = prev ] && lib=.dev/release_prev.so
+      timeout 100 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
+        --per-layer > "$D/bench_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -E "^llama" "$D/bench_${v}_$r.log"
+    done
+  done
+  timeout $(( $(left) > 240 ? 240 : $(left) )) python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench.log" 2>&1
+  echo "== benchmark ($((SECONDS - start)) s)"; cat "$D/bench.log"
   ;;
 b)
   timeout 330 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py > "$D/gpu_tests.log" 2>&1
