@@ -11,6 +11,7 @@
 #   call.sh c   (for an H100) the skinny plan's chunks per tile and blocks per SM at m = 1 / 4 / 8
 #               on the three sets (`sk=8:PER_SM:CHUNKS`, head_exp.so), then call a's A/B
 #               benchmark and the release's full benchmark (~5 min)
+#   call.sh d   (for an H200) two rounds of the chunks-per-tile sweep at two blocks per SM (~1 min)
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."
 D=$OUT/x
@@ -51,6 +52,11 @@ c)
   done
   timeout $(( $(left) > 240 ? 240 : $(left) )) python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench.log" 2>&1
   echo "== benchmark ($((SECONDS - start)) s)"; cat "$D/bench.log"
+  ;;
+d)
+  timeout 200 env MARLIN_QUANT_LIB=.dev/head_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
+    --configs plan,sk=8:2:4,sk=8:2:2,plan,sk=8:2:4,sk=8:2:2 --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks_h200.log" 2>&1
+  echo "== sweep ($((SECONDS - start)) s)"; cat "$D/sweep_chunks_h200.log"
   ;;
 b)
   timeout 330 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py > "$D/gpu_tests.log" 2>&1
