@@ -1676,6 +1676,9 @@ int skinny_smem(int nw, int cw, int d) {
 
 bool skinny_ranges(int n, int k, int per_sm, int force_cw, int sms, int smem_optin, int smem_per_sm, Plan* pl);
 
+// Stripes of one tile that a skinny block's batch holds: D a warp, over its chunk's k-warps.
+int skinny_batch(const Plan& pl) { return pl.nw / pl.cw * pl.d; }
+
 bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, Plan* pl) {
   int max_m = MQ_SKINNY_MAX_M, per_sm = 0, force_cw = 0;
 #ifdef MQ_EXPERIMENT
@@ -1692,9 +1695,23 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   // to 0.4 us either way, benchmarks/logs/skinny_shared_acts/). Hopper only: the next launch's
   // block starts early through programmatic dependent launch (sm_90), and kFeatWgmma stands for
   // sm_90 here.
-  if (per_sm <= 0 && (features & kFeatWgmma) && pl->upb <= (pl->nw / pl->cw) * pl->d)
-    return skinny_ranges(n, k, 1, force_cw, sms, smem_optin, smem_per_sm, pl);
+  // The ranges at one per SM must be whole batches: 3072x3072 (40 stripes, a batch and a quarter)
+  // lost 0.2-0.4 us with one per SM on both GPUs (benchmarks/logs/h100_s31/, h200_s31/).
+  if (per_sm <= 0 && (features & kFeatWgmma) && pl->upb <= skinny_batch(*pl)) {
+    Plan one = *pl;
+    if (skinny_ranges(n, k, 1, force_cw, sms, smem_optin, smem_per_sm, &one) && one.upb % skinny_batch(one) == 0)
+      *pl = one;
+  }
   return true;
+}
+
+// Stripes of a skinny block's stream-K range, for `total` (tile, stripe) units over at most
+// `blocks` blocks. Ranges start at multiples of 8 stripes (k is a multiple of the group size, so
+// tiles are too): every batch then holds whole scale groups (see Skinny<>::SPG).
+long long range_stripes(long long total, long long blocks) {
+  long long upb = (total + blocks - 1) / blocks;
+  if (upb < 16) upb = 16;
+  return (upb + 7) / 8 * 8;
 }
 
 // The skinny plan's tiles and stream-K ranges at per_sm blocks of a launch per SM (force_cw:
@@ -1719,27 +1736,32 @@ bool skinny_ranges(int n, int k, int per_sm, int force_cw, int sms, int smem_opt
   // with two), which at m = 8 cost the two-chunk plans 1-2 us on 8192x8192 and 28672x8192; with
   // eight chunks a tile's k is split over more blocks, whose partials its summer adds (4096x22016:
   // 0.4-0.6 us). Eight where four-chunk tiles outnumber half the blocks (8192x57344), two where
-  // fewer than a tenth (the n = 4096 layers). H200: benchmarks/logs/skinny_cw/.
+  // fewer than a tenth (the n = 4096 layers) unless the ranges are long (below). H200:
+  // benchmarks/logs/skinny_cw/.
   const long long blocks_max = (long long)per_sm * sms;
   auto wasteful = [&](int cw) {  // more than a fifth of the warps without a chunk
     const long long slots = (long long)(n_chunks + cw - 1) / cw * cw;
     return 5 * (slots - n_chunks) > slots;
   };
+  // Where four-chunk tiles would give every block three batches or more, four stay also when a
+  // tile is shared by more than ten blocks: the block's fixed costs (its segment end, its
+  // partial) are then spread thin, and the four-chunk batch is the cheaper one (the activations
+  // of 16 stripes instead of 32, two k-warps to hand off instead of four). H100, m = 1 / 4 / 8,
+  // three rounds: 11008x4096 11.7-11.8 / 11.9 / 12.2 us against 12.1-12.2 / 12.4-12.5 / 13.1-13.2
+  // with two chunks; 8192x3072 (one and a half batches) stays faster with two, 8.7 / 8.9 / 9.5
+  // against 9.1-9.2 / 9.3 / 9.6 (benchmarks/logs/h100_s31/sweep_chunks*.log).
   const long long tiles4 = (n_chunks + 3) / 4;
+  const bool long_ranges4 = range_stripes(tiles4 * stripes, blocks_max) >= 3 * (kSkinnyNW / 4) * kSkinnyD;
   int choice = 4;
   if (2 * tiles4 > blocks_max && !wasteful(8)) choice = 8;
-  else if (10 * tiles4 < blocks_max || wasteful(4)) choice = 2;
+  else if ((10 * tiles4 < blocks_max && !long_ranges4) || wasteful(4)) choice = 2;
   pl->cw = force_cw ? force_cw : choice;
   pl->smem = skinny_smem(pl->nw, pl->cw, pl->d);
   if (pl->smem > smem_optin || pl->smem + kSmemReserve > smem_per_sm) return false;
   const long long tiles = (n_chunks + pl->cw - 1) / pl->cw;
   const long long total = tiles * stripes;
   if (tiles > kMaxTickets || total > 0x3fffffffLL) return false;
-  // Block ranges start at multiples of 8 stripes (k is a multiple of the group size, so tiles
-  // are too): every batch then holds whole scale groups (see Skinny<>::SPG).
-  long long upb = (total + blocks_max - 1) / blocks_max;
-  if (upb < 16) upb = 16;
-  upb = (upb + 7) / 8 * 8;
+  const long long upb = range_stripes(total, blocks_max);
   pl->tiles = (int)tiles;
   pl->total = (int)total;
   pl->upb = (int)upb;

@@ -184,13 +184,16 @@ def test_plan_covers_every_shape(kernel_library, monkeypatch):
 def test_skinny_tile_widths_on_llama_layers(kernel_library, monkeypatch):
     """Decode-sized plans take four-chunk (256-column) tiles unless they would be shared by fewer
     than 2 or more than 10 of the 2 x 132 blocks (measured per layer on the H200,
-    benchmarks/logs/skinny_cw/)."""
+    benchmarks/logs/skinny_cw/), and by more than 10 only where each block's range would be
+    shorter than three batches (H100, benchmarks/logs/h100_s31/: 11008x4096 four, 8192x3072
+    two)."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     expected = {  # (k, n): tile columns
-        (4096, 12288): 256, (4096, 4096): 128, (4096, 22016): 256, (11008, 4096): 128,
+        (4096, 12288): 256, (4096, 4096): 128, (4096, 22016): 256, (11008, 4096): 256,
         (8192, 10240): 256, (8192, 8192): 256, (8192, 57344): 512, (28672, 8192): 256,
+        (3072, 3072): 128, (8192, 3072): 128, (4096, 6144): 128, (14336, 4096): 256,
     }
     for (k, n), columns in expected.items():
         for m in (1, 8):
@@ -201,8 +204,9 @@ def test_skinny_tile_widths_on_llama_layers(kernel_library, monkeypatch):
 def test_skinny_one_block_per_sm_where_two_would_stream_one_batch(kernel_library, monkeypatch):
     """On Hopper, a layer that two blocks per SM would stream in a single batch each (32 KB of
     weights a block: the whole of 4096x4096) runs one block per SM, so that the next launch's
-    block can start beside it; every other layer keeps two per SM. Elsewhere (no programmatic
-    dependent launch) two per SM everywhere."""
+    block can start beside it, where the one-per-SM ranges are whole batches (not 3072x3072);
+    every other layer keeps two per SM. Elsewhere (no programmatic dependent launch) two per SM
+    everywhere."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
@@ -213,7 +217,7 @@ def test_skinny_one_block_per_sm_where_two_would_stream_one_batch(kernel_library
 
     for m in (1, 4, 8):
         # (k, n): whether two per SM would give each block one batch or less
-        for (k, n), single in {(4096, 4096): True, (3072, 3072): True, (3072, 5120): True, (2048, 8192): True,
+        for (k, n), single in {(4096, 4096): True, (3072, 5120): True, (2048, 8192): True,
                                (4096, 12288): False, (11008, 4096): False, (8192, 8192): False,
                                (8192, 3072): False, (8192, 57344): False}.items():
             hopper = ops.plan_launch(m, n, k, sms, 232448, 233472, ops.FEATURE_WGMMA)
@@ -229,6 +233,10 @@ def test_skinny_one_block_per_sm_where_two_would_stream_one_batch(kernel_library
     # 4096x4096: 16 tiles of four chunks at one block per SM (half the blocks, two batches each).
     plan = ops.plan_launch(1, 4096, 4096, sms, 232448, 233472, ops.FEATURE_WGMMA)
     assert (plan.tile_columns, plan.tickets, plan.blocks) == (256, 16, 128)
+    # 3072x3072: two per SM would stream 24 stripes a block (under one 32-stripe batch), one per
+    # SM 40 (a batch and a quarter): it keeps two per SM.
+    plan = ops.plan_launch(1, 3072, 3072, sms, 232448, 233472, ops.FEATURE_WGMMA)
+    assert plan == ops.plan_launch(1, 3072, 3072, sms, 232448, 233472) and plan.blocks == 192
 
 
 @pytest.mark.parametrize("groupsize", [128, 64, 32, -1])
