@@ -81,6 +81,17 @@ def test_llama_shapes(k, n, m, groupsize):
     check(A, B, s, W, groupsize)
 
 
+@pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
+@pytest.mark.parametrize("k,n", [(4096, 4096), (11008, 4096), (14336, 4096), (3072, 5120), (3072, 3072)])
+@pytest.mark.parametrize("m", [1, 5, 8])
+def test_skinny_plan_shapes(m, k, n, groupsize):
+    """The skinny plans the decode planner picks by layer size on Hopper: one block per SM with
+    four-chunk tiles (4096x4096, 3072x5120), four-chunk tiles over long ranges that cross tile
+    boundaries (11008x4096, 14336x4096), two per SM under one batch (3072x3072); every group
+    size, the same bits on repeated calls."""
+    check_repeatable(m, k, n, groupsize, seed=m + k)
+
+
 def test_large_m():
     B, s, W = make(4096, 4096, 128)
     A = torch.randn(16384, 4096, device="cuda", dtype=torch.float16)

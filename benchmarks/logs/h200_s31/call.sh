@@ -11,7 +11,12 @@
 #   call.sh c   (for an H100) the skinny plan's chunks per tile and blocks per SM at m = 1 / 4 / 8
 #               on the three sets (`sk=8:PER_SM:CHUNKS`, head_exp.so), then call a's A/B
 #               benchmark and the release's full benchmark (~5 min)
-#   call.sh d   (for an H200) two rounds of the chunks-per-tile sweep at two blocks per SM (~1 min)
+#   call.sh d   (for an H200) two rounds of the chunks-per-tile sweep at two blocks per SM (~1 min;
+#               it ran on the H100 held then: benchmarks/logs/h100_s31/sweep_chunks_2.log)
+#   call.sh e   the candidate planner (four-chunk tiles on long ranges, one per SM on whole
+#               batches only) against the session's first release, two rounds; GPU tests of
+#               the m <= 8 paths, memcheck and racecheck of the changed plans; the benchmark
+#               if time is left (~7 min)
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."
 D=$OUT/x
@@ -57,6 +62,29 @@ d)
   timeout 200 env MARLIN_QUANT_LIB=.dev/head_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
     --configs plan,sk=8:2:4,sk=8:2:2,plan,sk=8:2:4,sk=8:2:2 --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks_h200.log" 2>&1
   echo "== sweep ($((SECONDS - start)) s)"; cat "$D/sweep_chunks_h200.log"
+  ;;
+e)
+  for r in 1 2; do
+    for v in prev new; do
+      lib=; [ $v = prev ] && lib=.dev/release_prev.so
+      timeout 60 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
+        --per-layer > "$D/bench_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -E "^llama|k=11008|k=4096 n=4096|k=3072 n=3072" "$D/bench_${v}_$r.log"
+    done
+  done
+  timeout 170 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "m_sweep or small_and_odd or llama_shapes or skinny_plan or deterministic or streams or back_to_back or graph" > "$D/gpu_tests_e.log" 2>&1
+  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_e.log" | tail -2
+  sub="deterministic and (1-4096 or 8-4096 or 1-11008 or 8-11008)"
+  timeout 90 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "$sub or (skinny_plan and (5-11008 or 5-4096-4096 or 8-14336))" > "$D/memcheck_e.log" 2>&1
+  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_e.log" | tail -2
+  timeout 120 compute-sanitizer --tool racecheck --print-limit 100000 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "$sub" > "$D/racecheck_e.log" 2>&1
+  echo "== racecheck ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck_e.log" | tail -2
+  python scripts/racecheck_summary.py "$D/racecheck_e.log"; echo "racecheck_summary rc=$?"
+  (( $(left) > 140 )) && timeout $(( $(left) - 10 )) python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench.log" 2>&1 \
+    && echo "== benchmark ($((SECONDS - start)) s)" && cat "$D/bench.log"
   ;;
 b)
   timeout 330 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py > "$D/gpu_tests.log" 2>&1
