@@ -19,8 +19,12 @@
 #               if time is left (~7 min)
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."
-D=$OUT/x
-mkdir -p "$D"
+# Logs are written outside $OUT and packed after every step, so that a call cut by its time limit
+# still brings back one tarball of what ran.
+D=/tmp/x
+rm -rf "$D"; mkdir -p "$D"
+pack() { tar czf "$OUT/logs_$MODE.tgz" -C /tmp x; }
+MODE=$1
 start=$SECONDS
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit,memory.total --format=csv > "$D/gpu_$1.txt" 2>&1
 left() { echo $(( ${LIMIT:-560} - (SECONDS - start) )); }
@@ -69,16 +73,16 @@ e)
       lib=; [ $v = prev ] && lib=.dev/release_prev.so
       timeout 60 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
         --per-layer > "$D/bench_${v}_$r.log" 2>&1
-      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -E "^llama|k=11008|k=4096 n=4096|k=3072 n=3072" "$D/bench_${v}_$r.log"
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -E "^llama|k=11008|k=4096 n=4096|k=3072 n=3072" "$D/bench_${v}_$r.log"; pack
     done
   done
   timeout 170 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
     -k "m_sweep or small_and_odd or llama_shapes or skinny_plan or deterministic or streams or back_to_back or graph" > "$D/gpu_tests_e.log" 2>&1
-  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_e.log" | tail -2
+  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_e.log" | tail -2; pack
   sub="deterministic and (1-4096 or 8-4096 or 1-11008 or 8-11008)"
   timeout 90 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
     -k "$sub or (skinny_plan and (5-11008 or 5-4096-4096 or 8-14336))" > "$D/memcheck_e.log" 2>&1
-  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_e.log" | tail -2
+  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_e.log" | tail -2; pack
   timeout 120 compute-sanitizer --tool racecheck --print-limit 100000 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
     -k "$sub" > "$D/racecheck_e.log" 2>&1
   echo "== racecheck ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck_e.log" | tail -2
@@ -96,4 +100,4 @@ b)
   python scripts/racecheck_summary.py "$D/racecheck.log"; echo "racecheck_summary rc=$?"
   ;;
 esac
-tar czf "$OUT/logs_$1.tgz" -C "$OUT" x && rm -rf "$D"
+pack
