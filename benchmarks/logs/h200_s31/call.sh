@@ -17,6 +17,8 @@
 #               batches only) against the session's first release, two rounds; GPU tests of
 #               the m <= 8 paths, memcheck and racecheck of the changed plans; the benchmark
 #               if time is left (~7 min)
+#   call.sh f   call e cut to what fits the session's last device minutes: one A/B round, the
+#               skinny plans' GPU tests, memcheck of two of them (~3 min)
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."
 # Logs are written outside $OUT and packed after every step, so that a call cut by its time limit
@@ -89,6 +91,20 @@ e)
   python scripts/racecheck_summary.py "$D/racecheck_e.log"; echo "racecheck_summary rc=$?"
   (( $(left) > 140 )) && timeout $(( $(left) - 10 )) python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench.log" 2>&1 \
     && echo "== benchmark ($((SECONDS - start)) s)" && cat "$D/bench.log"
+  ;;
+f)
+  for v in prev new; do
+    lib=; [ $v = prev ] && lib=.dev/release_prev.so
+    timeout 45 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
+      --per-layer > "$D/bench_${v}_f.log" 2>&1
+    echo "== bench $v ($((SECONDS - start)) s)"; grep -E "^llama|k=11008|k=4096 n=4096|k=3072 n=3072" "$D/bench_${v}_f.log"; pack
+  done
+  timeout 90 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "skinny_plan or deterministic or (llama_shapes and (1- or 8-))" > "$D/gpu_tests_f.log" 2>&1
+  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_f.log" | tail -2; pack
+  timeout 60 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "skinny_plan and (5-11008-4096-128 or 5-4096-4096-128 or 1-11008-4096--1)" > "$D/memcheck_f.log" 2>&1
+  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_f.log" | tail -2
   ;;
 b)
   timeout 330 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py > "$D/gpu_tests.log" 2>&1
