@@ -30,19 +30,25 @@ MODE=$1
 start=$SECONDS
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit,memory.total --format=csv > "$D/gpu_$1.txt" 2>&1
 left() { echo $(( ${LIMIT:-560} - (SECONDS - start) )); }
+# The release before (.dev/release_prev.so) and this one in turn, one process each, 7B and
+# Llama-3.2-3B sets at m = 1 / 4 / 8, per layer: ROUNDS SECONDS-EACH SUFFIX LINES-REGEX;
+# logs $D/bench_{prev,new}_ROUND$SUFFIX.log.
+ab_bench() {
+  for r in $(seq "$1"); do
+    for v in prev new; do
+      lib=; [ $v = prev ] && lib=.dev/release_prev.so
+      timeout "$2" env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
+        --per-layer > "$D/bench_${v}_$r$3.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -E "$4" "$D/bench_${v}_$r$3.log"; pack
+    done
+  done
+}
 case "$1" in
 a)
   timeout 120 env MARLIN_QUANT_LIB=.dev/head_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
     --configs plan,sk=8:2,plan,sk=8:2 --sets llama2-7b,llama3.2-3b > "$D/sweep.log" 2>&1
   echo "== sweep ($((SECONDS - start)) s)"; grep -A20 "^totals" "$D/sweep.log"
-  for r in 1 2; do
-    for v in prev new; do
-      lib=; [ $v = prev ] && lib=.dev/release_prev.so
-      timeout 100 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
-        --per-layer > "$D/bench_${v}_$r.log" 2>&1
-      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -E "^llama" "$D/bench_${v}_$r.log"
-    done
-  done
+  ab_bench 2 100 "" "^llama"
   timeout $(( $(left) > 200 ? 200 : $(left) )) python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench.log" 2>&1
   echo "== benchmark ($((SECONDS - start)) s)"; cat "$D/bench.log"
   timeout $(( $(left) )) compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
@@ -53,14 +59,7 @@ c)
   timeout 150 env MARLIN_QUANT_LIB=.dev/head_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
     --configs plan,sk=8:2,sk=8:2:2,sk=8:2:4,sk=8:1:2,plan --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks.log" 2>&1
   echo "== sweep ($((SECONDS - start)) s)"; grep -A20 "^totals" "$D/sweep_chunks.log"
-  for r in 1 2; do
-    for v in prev new; do
-      lib=; [ $v = prev ] && lib=.dev/release_prev.so
-      timeout 100 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
-        --per-layer > "$D/bench_${v}_$r.log" 2>&1
-      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -E "^llama" "$D/bench_${v}_$r.log"
-    done
-  done
+  ab_bench 2 100 "" "^llama"
   timeout $(( $(left) > 240 ? 240 : $(left) )) python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench.log" 2>&1
   echo "== benchmark ($((SECONDS - start)) s)"; cat "$D/bench.log"
   ;;
@@ -70,14 +69,7 @@ d)
   echo "== sweep ($((SECONDS - start)) s)"; cat "$D/sweep_chunks_h200.log"
   ;;
 e)
-  for r in 1 2; do
-    for v in prev new; do
-      lib=; [ $v = prev ] && lib=.dev/release_prev.so
-      timeout 60 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
-        --per-layer > "$D/bench_${v}_$r.log" 2>&1
-      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -E "^llama|k=11008|k=4096 n=4096|k=3072 n=3072" "$D/bench_${v}_$r.log"; pack
-    done
-  done
+  ab_bench 2 60 "" "^llama|k=11008|k=4096 n=4096|k=3072 n=3072"
   timeout 170 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
     -k "m_sweep or small_and_odd or llama_shapes or skinny_plan or deterministic or streams or back_to_back or graph" > "$D/gpu_tests_e.log" 2>&1
   echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_e.log" | tail -2; pack
@@ -93,12 +85,7 @@ e)
     && echo "== benchmark ($((SECONDS - start)) s)" && cat "$D/bench.log"
   ;;
 f)
-  for v in prev new; do
-    lib=; [ $v = prev ] && lib=.dev/release_prev.so
-    timeout 45 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
-      --per-layer > "$D/bench_${v}_f.log" 2>&1
-    echo "== bench $v ($((SECONDS - start)) s)"; grep -E "^llama|k=11008|k=4096 n=4096|k=3072 n=3072" "$D/bench_${v}_f.log"; pack
-  done
+  ab_bench 1 45 _f "^llama|k=11008|k=4096 n=4096|k=3072 n=3072"
   timeout 90 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
     -k "skinny_plan or deterministic or (llama_shapes and (1- or 8-))" > "$D/gpu_tests_f.log" 2>&1
   echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_f.log" | tail -2; pack
