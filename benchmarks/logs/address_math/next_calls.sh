@@ -6,14 +6,15 @@
 #   still match csrc/, so that they need no rebuild; a rebuild records them again), then run modes through
 # benchmarks/logs/h200_s21/call.sh (several modes in one call, one tarball back), carrying what
 # they use. Each mode stops starting new work after 8 minutes. The plan (KERNEL_NOTES.md,
-# twenty-fifth session: 256 x 128 tiles measured slower at m = 256 and reverted, their csrc kept
-# as benchmarks/logs/h100_s29/t256_experiment.patch. Twenty-third session: group scales after the
-# MMA shipped on 16 x 256, 16 x 512, 32 x 256 and 64 x 256; the release's GPU tests and memcheck
-# passed on the H100):
-#   1. No H200 has run the last two releases: "checks" there refreshes benchmarks/h200.json.
-#   (post128, the release's racecheck subset and a short copysel run, level at m = 16, ran in the
-#   twenty-fifth session, on the H100; "copysel" is kept for a longer m = 32 run, its library
-#   built by hand as build_variants.sh says.)
+# twenty-sixth session: the skinny planner's per-layer rules, one block per SM on single-batch
+# layers and four-chunk tiles on long ranges, shipped; the library with the first rule passed
+# gpu_checks.sh on the H200):
+#   1. `bash benchmarks/logs/h200_s31/call.sh e` (carry .dev/release_prev.so, the library the
+#      session started from, and marlin_quant/_lib; ~7 min): the final planner's own GPU run
+#      (test_skinny_plan_shapes is new and has not run), the A/B against release_prev, memcheck
+#      and racecheck of the changed plans. On an H200 it also says whether four-chunk tiles on
+#      11008x4096 win there too (measured only on the H100). `call.sh f` is a 3-minute cut of it.
+#   2. "checks" below on an H100 for the full gpu_checks.sh of the final library.
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
 #                                 the previous release's passed in the twentieth session,
