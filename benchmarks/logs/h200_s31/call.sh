@@ -1,6 +1,10 @@
 #!/bin/bash
-# The twenty-sixth session's device calls (carry marlin_quant/_lib and .dev). Logs go to $OUT/x/,
-# returned as one tarball (a call brings back at most 8 files).
+# The twenty-sixth session's device calls (carry marlin_quant/_lib and the .dev libraries a mode
+# uses). Logs are returned as one tarball (a call brings back at most 8 files).
+# .dev/release_prev.so is the release the session started from (21231fa); on a fresh checkout:
+#   out=$PWD/.dev/release_prev.so; git worktree add /tmp/prev 21231fa && \
+#     (cd /tmp/prev && python scripts/build_kernels.py --out "$out"); git worktree remove --force /tmp/prev
+# (run from the repository root; ~2.5 min), and .dev/head_exp.so by address_math/build_variants.sh.
 #   call.sh a   one skinny block per SM where two would stream one batch each (the release's new
 #               planner rule): the sweep (head_exp.so, `plan` = the rule, `sk=8:2` = two per SM
 #               everywhere, as before) at m = 1 / 4 / 8 on the 7B and Llama-3.2-3B sets, two
