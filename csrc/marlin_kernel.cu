@@ -1690,11 +1690,11 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   if (!skinny_ranges(n, k, per_sm > 0 ? per_sm : 2, force_cw, sms, smem_optin, smem_per_sm, pl)) return false;
   // Where two blocks per SM would each stream a single batch (the whole layer in flight at once:
   // 4096x4096), they gain no depth, and filling the register file keeps the next launch's block
-  // from starting beside them; one per SM then wins (H100, m = 1 / 4 / 8: 4096x4096 6.8 / 6.9 /
-  // 7.3 us against 7.2 / 7.3 / 7.8, two rounds, benchmarks/logs/h100_s28/c1/skinny1/; H200 level
-  // to 0.4 us either way, benchmarks/logs/skinny_shared_acts/). Hopper only: the next launch's
-  // block starts early through programmatic dependent launch (sm_90), and kFeatWgmma stands for
-  // sm_90 here.
+  // from starting beside them; one per SM then wins (4096x4096 at m = 1 / 4 / 8, the library
+  // before and after in turn, two rounds: H100 7.2-7.3 / 7.7 / 7.9 -> 6.8 / 7.1 / 7.4 us, H200
+  // 6.7-6.8 / 7.2 / 7.8 -> 6.4-6.5 / 6.7 / 7.3; benchmarks/logs/h100_s31/, h200_s31/). Hopper
+  // only: the next launch's block starts early through programmatic dependent launch (sm_90),
+  // and kFeatWgmma stands for sm_90 here.
   // The ranges at one per SM must be whole batches: 3072x3072 (40 stripes, a batch and a quarter)
   // lost 0.2-0.4 us with one per SM on both GPUs (benchmarks/logs/h100_s31/, h200_s31/).
   if (per_sm <= 0 && (features & kFeatWgmma) && pl->upb <= skinny_batch(*pl)) {
