@@ -13,7 +13,8 @@
 #      session started from, and marlin_quant/_lib; ~7 min): the final planner's own GPU run
 #      (test_skinny_plan_shapes is new and has not run), the A/B against release_prev, memcheck
 #      and racecheck of the changed plans. On an H200 it also says whether four-chunk tiles on
-#      11008x4096 win there too (measured only on the H100). `call.sh f` is a 3-minute cut of it.
+#      11008x4096 win there too (measured only on the H100); `call.sh d` (1 min, carry
+#      .dev/head_exp.so) adds the same-process chunk sweep there. `call.sh f` is a 3-minute cut of e.
 #   2. "checks" below on an H100 for the full gpu_checks.sh of the final library.
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
