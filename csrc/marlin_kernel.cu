@@ -1676,8 +1676,9 @@ int skinny_smem(int nw, int cw, int d) {
 
 bool skinny_ranges(int n, int k, int per_sm, int force_cw, int sms, int smem_optin, int smem_per_sm, Plan* pl);
 
-// Stripes of one tile that a skinny block's batch holds: D a warp, over its chunk's k-warps.
-int skinny_batch(const Plan& pl) { return pl.nw / pl.cw * pl.d; }
+// Stripes of one tile that a skinny block's batch holds with `cw` chunks a tile: D a warp, over
+// its chunk's k-warps.
+constexpr int skinny_batch(int cw) { return kSkinnyNW / cw * kSkinnyD; }
 
 bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, int features, Plan* pl) {
   int max_m = MQ_SKINNY_MAX_M, per_sm = 0, force_cw = 0;
@@ -1697,9 +1698,9 @@ bool plan_skinny(int m, int n, int k, int sms, int smem_optin, int smem_per_sm, 
   // and kFeatWgmma stands for sm_90 here.
   // The ranges at one per SM must be whole batches: 3072x3072 (40 stripes, a batch and a quarter)
   // lost 0.2-0.4 us with one per SM on both GPUs (benchmarks/logs/h100_s31/, h200_s31/).
-  if (per_sm <= 0 && (features & kFeatWgmma) && pl->upb <= skinny_batch(*pl)) {
+  if (per_sm <= 0 && (features & kFeatWgmma) && pl->upb <= skinny_batch(pl->cw)) {
     Plan one = *pl;
-    if (skinny_ranges(n, k, 1, force_cw, sms, smem_optin, smem_per_sm, &one) && one.upb % skinny_batch(one) == 0)
+    if (skinny_ranges(n, k, 1, force_cw, sms, smem_optin, smem_per_sm, &one) && one.upb % skinny_batch(one.cw) == 0)
       *pl = one;
   }
   return true;
@@ -1751,7 +1752,7 @@ bool skinny_ranges(int n, int k, int per_sm, int force_cw, int sms, int smem_opt
   // with two chunks; 8192x3072 (one and a half batches) stays faster with two, 8.7 / 8.9 / 9.5
   // against 9.1-9.2 / 9.3 / 9.6 (benchmarks/logs/h100_s31/sweep_chunks*.log).
   const long long tiles4 = (n_chunks + 3) / 4;
-  const bool long_ranges4 = range_stripes(tiles4 * stripes, blocks_max) >= 3 * (kSkinnyNW / 4) * kSkinnyD;
+  const bool long_ranges4 = range_stripes(tiles4 * stripes, blocks_max) >= 3 * skinny_batch(4);
   int choice = 4;
   if (2 * tiles4 > blocks_max && !wasteful(8)) choice = 8;
   else if ((10 * tiles4 < blocks_max && !long_ranges4) || wasteful(4)) choice = 2;
