@@ -1,0 +1,77 @@
+#!/bin/bash
+# The twenty-seventh session's device calls (H100; carry what a mode names). Logs are packed into
+# one tarball after every step (a call brings back at most 8 files).
+#   call.sh floor   where the fixed cost of a small layer goes on the H100, where the targets were
+#                   set: scripts/stream_floor.cu (.dev/floor) at one and two blocks per SM on the
+#                   7B and 70B layers' weight bytes (the H200 numbers in the README are from the
+#                   eighth session), then a -DMQ_TRACE timeline of this release (.dev/trace.so,
+#                   nvcc -DMQ_TRACE of csrc/ at HEAD) on the 7B layers at m = 1 / 8 / 16 and the 70B
+#                   layers at m = 1 / 16 (~3 min).
+#   call.sh either  see the mode below: the H200 chunk sweep owed, or on an H100 the two
+#                   benchmark rows that moved between starts.
+export PYTHONUNBUFFERED=1
+cd "$(dirname "$0")/../../.."
+D=/tmp/x
+rm -rf "$D"; mkdir -p "$D"
+pack() { tar czf "$OUT/logs_$MODE.tgz" -C /tmp x; }
+MODE=$1
+start=$SECONDS
+nvidia-smi --query-gpu=name,clocks.max.sm,power.limit,memory.total --format=csv > "$D/gpu_$1.txt" 2>&1
+case "$1" in
+floor)
+  # Weight bytes only (scales add 3%): 4096x12288, 4096x4096, 4096x22016, 11008x4096 (7B);
+  # 8192x10240, 8192x8192, 8192x57344, 28672x8192 (70B).
+  for per_sm in 1 2; do
+    timeout 60 .dev/floor --per-sm $per_sm 25.2 8.4 45.1 22.5 41.9 33.6 234.9 117.4 > "$D/floor_$per_sm.log" 2>&1
+    echo "== floor, $per_sm per SM ($((SECONDS - start)) s)"; cat "$D/floor_$per_sm.log"; pack
+  done
+  timeout 150 env MARLIN_QUANT_LIB=.dev/trace.so python scripts/trace_launches.py --m 1,8,16 > "$D/trace_7b.log" 2>&1
+  echo "== trace ($((SECONDS - start)) s)"; cat "$D/trace_7b.log"; pack
+  timeout 120 env MARLIN_QUANT_LIB=.dev/trace.so python scripts/trace_launches.py --m 1,16 \
+    --layers 8192x57344,28672x8192,8192x10240,8192x8192 > "$D/trace_70b.log" 2>&1
+  echo "== trace 70B ($((SECONDS - start)) s)"; cat "$D/trace_70b.log"
+  ;;
+either)
+  # On an H200: the twenty-sixth session's owed chunk sweep (h200_s31/call.sh d: four against two
+  # chunks a tile, same process, two rounds; carry .dev/head_exp.so), whose rule was measured on
+  # the H100 only. On an H100: the release's benchmark rows that moved between machine starts
+  # (7B m = 64, 70B m = 32), three times in one process each, to place this start among the
+  # others (~1.5 min).
+  if grep -q H200 "$D/gpu_$1.txt"; then
+    timeout 200 env MARLIN_QUANT_LIB=.dev/head_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
+      --configs plan,sk=8:2:4,sk=8:2:2,plan,sk=8:2:4,sk=8:2:2 --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks_h200.log" 2>&1
+    echo "== sweep ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_chunks_h200.log"; grep "11008x4096\|13824\|14336" "$D/sweep_chunks_h200.log"
+  fi
+  for r in 1 2 3; do
+    timeout 100 python scripts/bench_kernel.py --m 32,64 --per-layer > "$D/bench_m32_64_$r.log" 2>&1
+    echo "== bench m = 32 / 64, round $r ($((SECONDS - start)) s)"; grep "^llama" "$D/bench_m32_64_$r.log"; pack
+  done
+  ;;
+sum)
+  # The skinny summer's partial reads split over a chunk's k-warps (.dev/sum_exp.so, sm_90a build
+  # of the working tree; carry it and marlin_quant/_lib, the release at HEAD): the same bits as
+  # the release on the summing shapes; the release and the variant in turn, one process each,
+  # per layer, 7B and Llama-3.2-3B sets at m = 1 / 4 / 8, two rounds; the variant's GPU tests
+  # of the skinny paths; memcheck of its summing shapes (~5 min).
+  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
+  MARLIN_QUANT_LIB=.dev/sum_exp.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_sum.pt >> "$D/bits.log" 2>&1
+  python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_sum.pt >> "$D/bits.log" 2>&1
+  echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -3 "$D/bits.log"; pack
+  for r in 1 2; do
+    for v in rel sum; do
+      lib=; [ $v = sum ] && lib=.dev/sum_exp.so
+      timeout 60 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
+        --per-layer > "$D/bench_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -E "^llama|k=11008|k=4096 n=4096|k=3072 n=3072" "$D/bench_${v}_$r.log"; pack
+    done
+  done
+  timeout 110 env MARLIN_QUANT_LIB=.dev/sum_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "skinny_plan or deterministic or (llama_shapes and (1- or 8-)) or (m_sweep and (1- or 3- or 8-)) or graph or back_to_back" > "$D/gpu_tests_sum.log" 2>&1
+  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_sum.log" | tail -2; pack
+  timeout 60 env MARLIN_QUANT_LIB=.dev/sum_exp.so compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
+    -p no:cacheprovider tests/test_kernel_gpu.py -k "skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)" > "$D/memcheck_sum.log" 2>&1
+  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_sum.log" | tail -2
+  ;;
+*) echo "usage: call.sh floor | either | sum" >&2; exit 2 ;;
+esac
+pack
