@@ -6,16 +6,14 @@
 #   still match csrc/, so that they need no rebuild; a rebuild records them again), then run modes through
 # benchmarks/logs/h200_s21/call.sh (several modes in one call, one tarball back), carrying what
 # they use. Each mode stops starting new work after 8 minutes. The plan (KERNEL_NOTES.md,
-# twenty-sixth session: the skinny planner's per-layer rules, one block per SM on single-batch
-# layers and four-chunk tiles on long ranges, shipped; the library with the first rule passed
-# gpu_checks.sh on the H200):
-#   1. `bash benchmarks/logs/h200_s31/call.sh e` (carry .dev/release_prev.so, the library the
-#      session started from, and marlin_quant/_lib; ~7 min): the final planner's own GPU run
-#      (test_skinny_plan_shapes is new and has not run), the A/B against release_prev, memcheck
-#      and racecheck of the changed plans. On an H200 it also says whether four-chunk tiles on
-#      11008x4096 win there too (measured only on the H100); `call.sh d` (1 min, carry
-#      .dev/head_exp.so) adds the same-process chunk sweep there. `call.sh f` is a 3-minute cut of e.
-#   2. "checks" below on an H100 for the full gpu_checks.sh of the final library.
+# twenty-seventh session: the release with both skinny planner rules passed gpu_checks.sh on the
+# H100, benchmarks/logs/h100_s32/checks/; the summer's reads split over k-warps was rejected):
+#   1. On an H200: `bash benchmarks/logs/h100_s32/call.sh either` (carry .dev/head_exp.so and
+#      marlin_quant/_lib; ~2 min): the four-chunk rule's sweep there, owed since it shipped on
+#      H100 evidence only. On an H100 the same mode re-times the two rows that flip between starts.
+#   2. Before another try at the summer (h100_s32/sum/summer_split.patch lost 0.4-0.6 us a layer
+#      on the H100, also where the summing is short): compare the four-chunk g128 kernel's main
+#      loop with and without the patch on the CPU machine first (cuobjdump); no device needed.
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
 #                                 the previous release's passed in the twentieth session,
