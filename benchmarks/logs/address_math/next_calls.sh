@@ -11,9 +11,10 @@
 #   1. On an H200: `bash benchmarks/logs/h100_s32/call.sh either` (carry .dev/head_exp.so and
 #      marlin_quant/_lib; ~2 min): the four-chunk rule's sweep there, owed since it shipped on
 #      H100 evidence only. On an H100 the same mode re-times the two rows that flip between starts.
-#   2. Before another try at the summer (h100_s32/sum/summer_split.patch lost 0.4-0.6 us a layer
-#      on the H100, also where the summing is short): compare the four-chunk g128 kernel's main
-#      loop with and without the patch on the CPU machine first (cuobjdump); no device needed.
+#   2. `bash benchmarks/logs/h100_s32/grp/build.sh`, then `bash benchmarks/logs/h100_s32/call.sh grp`
+#      (carry .dev/grp_exp.so and marlin_quant/_lib; ~5 min): the skinny summer's partials four
+#      ranges a round trip (the release runs count % 4 leftover ranges one trip each; the
+#      rejected k-warp split lost by running up to 7 that way). Same bits, A/B, tests, memcheck.
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
 #                                 the previous release's passed in the twentieth session,
