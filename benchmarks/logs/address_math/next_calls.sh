@@ -12,9 +12,10 @@
 #      marlin_quant/_lib; ~2 min): the four-chunk rule's sweep there, owed since it shipped on
 #      H100 evidence only. On an H100 the same mode re-times the two rows that flip between starts.
 #   2. `bash benchmarks/logs/h100_s32/grp/build.sh`, then `bash benchmarks/logs/h100_s32/call.sh grp`
-#      (carry .dev/grp_exp.so and marlin_quant/_lib; ~5 min): the skinny summer's partials four
-#      ranges a round trip (the release runs count % 4 leftover ranges one trip each; the
-#      rejected k-warp split lost by running up to 7 that way). Same bits, A/B, tests, memcheck.
+#      (carry .dev/grp_exp.so and marlin_quant/_lib; ~6 min): the summers' partials four ranges
+#      a round trip in the skinny kernel (m <= 8) and the unpaired 16 x 256 Hopper tile (m = 9-16);
+#      the release runs count % N leftover ranges one trip each, and the rejected k-warp split
+#      lost by running up to 7 that way. Same bits, A/B at m = 1-16, tests, memcheck.
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
 #                                 the previous release's passed in the twentieth session,

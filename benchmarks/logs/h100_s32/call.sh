@@ -8,7 +8,7 @@
 #                   nvcc -DMQ_TRACE of csrc/ at HEAD) on the 7B layers at m = 1 / 8 / 16 and the 70B
 #                   layers at m = 1 / 16 (~3 min).
 #   call.sh sum     the summer's reads split over k-warps (rejected; see the mode)
-#   call.sh grp     the summer's partials four ranges a round trip (not yet run; see the mode)
+#   call.sh grp     the summers' partials four ranges a round trip (not yet run; see the mode)
 #   call.sh either  see the mode below: the H200 chunk sweep owed, or on an H100 the two
 #                   benchmark rows that moved between starts.
 export PYTHONUNBUFFERED=1
@@ -75,11 +75,14 @@ sum)
   echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_sum.log" | tail -2
   ;;
 grp)
-  # The skinny summer's partials four ranges a round trip with the last round predicated, instead
-  # of `#pragma unroll 4`, which runs the count % 4 leftover ranges first, one trip each
-  # (grp/summer_groups.patch; .dev/grp_exp.so from grp/build.sh; carry it and marlin_quant/_lib):
-  # the same bits as the release (same additions in the same order), then the A/B as in `sum`,
-  # with the 70B set at m = 1, then the variant's GPU tests and memcheck (~5 min).
+  # The summers' partials several ranges a round trip, the last round predicated, instead of
+  # `#pragma unroll N`, which runs the count % N leftover ranges first, one trip each
+  # (grp/summer_groups.patch: the skinny kernel, four ranges a trip, m <= 8; the unpaired
+  # 16 x 256 Hopper tile, four a trip, m = 9-16 at groups of 128 below 2^27 weights;
+  # .dev/grp_exp.so from grp/build.sh; carry it and marlin_quant/_lib): the same bits as the
+  # release (same additions in the same order), then the release and the variant in turn, one
+  # process each, two rounds (7B and Llama-3.2-3B sets at m = 1 / 4 / 8 / 16, 70B at m = 1 / 16,
+  # where 16 x 512 is unchanged: a control), then the variant's GPU tests and memcheck (~6 min).
   python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
   MARLIN_QUANT_LIB=.dev/grp_exp.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_grp.pt >> "$D/bits.log" 2>&1
   python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_grp.pt >> "$D/bits.log" 2>&1
@@ -87,18 +90,18 @@ grp)
   for r in 1 2; do
     for v in rel grp; do
       lib=; [ $v = grp ] && lib=.dev/grp_exp.so
-      timeout 60 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
+      timeout 70 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8,16 \
         --per-layer > "$D/bench_${v}_$r.log" 2>&1
-      timeout 40 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-70b --m 1 \
+      timeout 50 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-70b --m 1,16 \
         --per-layer > "$D/bench70_${v}_$r.log" 2>&1
-      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -hE "^llama|k=4096 n=4096|k=11008|k=4096 n=22016" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log"; pack
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log"; pack
     done
   done
-  timeout 110 env MARLIN_QUANT_LIB=.dev/grp_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "skinny_plan or deterministic or (llama_shapes and (1- or 8-)) or (m_sweep and (1- or 3- or 8-)) or graph or back_to_back" > "$D/gpu_tests_grp.log" 2>&1
+  timeout 120 env MARLIN_QUANT_LIB=.dev/grp_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "skinny_plan or deterministic or sixteen_token or (llama_shapes and (1- or 8- or 16-)) or (m_sweep and (1- or 3- or 8- or 12- or 16-)) or graph or back_to_back" > "$D/gpu_tests_grp.log" 2>&1
   echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_grp.log" | tail -2; pack
   timeout 60 env MARLIN_QUANT_LIB=.dev/grp_exp.so compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
-    -p no:cacheprovider tests/test_kernel_gpu.py -k "skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)" > "$D/memcheck_grp.log" 2>&1
+    -p no:cacheprovider tests/test_kernel_gpu.py -k "(skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)) or (sixteen_token and (11008-4096-16-128 or 4096-4160-9-128))" > "$D/memcheck_grp.log" 2>&1
   echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_grp.log" | tail -2
   ;;
 *) echo "usage: call.sh floor | either | sum | grp" >&2; exit 2 ;;
