@@ -11,11 +11,17 @@
 #   1. On an H200: `bash benchmarks/logs/h100_s32/call.sh either` (carry .dev/head_exp.so and
 #      marlin_quant/_lib; ~2 min): the four-chunk rule's sweep there, owed since it shipped on
 #      H100 evidence only. On an H100 the same mode re-times the two rows that flip between starts.
-#   2. `bash benchmarks/logs/h100_s32/grp/build.sh`, then `bash benchmarks/logs/h100_s32/call.sh grp`
-#      (carry .dev/grp_exp.so and marlin_quant/_lib; ~6 min): the summers' partials four ranges
-#      a round trip in the skinny kernel (m <= 8) and the unpaired 16 x 256 Hopper tile (m = 9-16);
-#      the release runs count % N leftover ranges one trip each, and the rejected k-warp split
-#      lost by running up to 7 that way. Same bits, A/B at m = 1-16, tests, memcheck.
+#   2. Two summer experiments, written in the twenty-seventh session, not yet run. Build (CPU
+#      machine, ~2 min each):
+#        bash benchmarks/logs/h100_s32/build_exp.sh grp benchmarks/logs/h100_s32/grp/summer_groups.patch
+#        bash benchmarks/logs/h100_s32/build_exp.sh dct benchmarks/logs/h100_s32/dct/deferred_count.patch
+#      then `bash benchmarks/logs/h100_s32/call.sh summers` (~5.5 min) and `call.sh summers_tests`
+#      (~4 min), carrying .dev/grp_exp.so, .dev/dct_exp.so and marlin_quant/_lib. grp: the
+#      summers' partials four ranges a round trip (skinny kernel, m <= 8; unpaired 16 x 256 Hopper
+#      tile, m = 9-16), where the release runs count % N leftover ranges one trip each. dct: a
+#      crossing range counts in at its end, not mid-range where the release waits for the next
+#      batch's loads (the crossing ranges' 0.8-1.0 us lag). Both keep the same bits; the calls
+#      check that, time them against the release, and run their tests and memcheck.
 # Modes:
 #   next_calls.sh checks          the shipped library's gpu_checks.sh, benchmark first (~6-7 min;
 #                                 the previous release's passed in the twentieth session,

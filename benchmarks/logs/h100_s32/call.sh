@@ -9,6 +9,7 @@
 #                   layers at m = 1 / 16 (~3 min).
 #   call.sh sum     the summer's reads split over k-warps (rejected; see the mode)
 #   call.sh grp     the summers' partials four ranges a round trip (not yet run; see the mode)
+#   call.sh summers, summers_tests   grp and dct (a crossing range's count at its end) together
 #   call.sh either  see the mode below: the H200 chunk sweep owed, or on an H100 the two
 #                   benchmark rows that moved between starts.
 export PYTHONUNBUFFERED=1
@@ -104,6 +105,46 @@ grp)
     -p no:cacheprovider tests/test_kernel_gpu.py -k "(skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)) or (sixteen_token and (11008-4096-16-128 or 4096-4160-9-128))" > "$D/memcheck_grp.log" 2>&1
   echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_grp.log" | tail -2
   ;;
-*) echo "usage: call.sh floor | either | sum | grp" >&2; exit 2 ;;
+summers)
+  # Both of the session's unmeasured summer changes against the release, in one call (~5.5 min):
+  # grp (grp/summer_groups.patch: partials four ranges a round trip) and dct
+  # (dct/deferred_count.patch: a crossing range counts its first segment in at its own end, where
+  # no weight load is in flight for the release to wait for). Build both first:
+  #   bash benchmarks/logs/h100_s32/build_exp.sh grp benchmarks/logs/h100_s32/grp/summer_groups.patch
+  #   bash benchmarks/logs/h100_s32/build_exp.sh dct benchmarks/logs/h100_s32/dct/deferred_count.patch
+  # and carry .dev/grp_exp.so, .dev/dct_exp.so, marlin_quant/_lib. Same bits as the release for
+  # each (both keep the additions and their order), then the three libraries in turn, one process
+  # each, two rounds: 7B and Llama-3.2-3B sets at m = 1 / 4 / 8 / 16, 70B at m = 1 / 16.
+  # `summers_tests` (next call, ~4 min) runs both variants' GPU tests and memcheck.
+  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
+  for v in grp dct; do
+    MARLIN_QUANT_LIB=.dev/${v}_exp.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
+    python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
+    echo "== bits $v rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"
+  done
+  pack
+  for r in 1 2; do
+    for v in rel grp dct; do
+      lib=; [ $v != rel ] && lib=.dev/${v}_exp.so
+      timeout 70 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8,16 \
+        --per-layer > "$D/bench_${v}_$r.log" 2>&1
+      timeout 50 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-70b --m 1,16 \
+        --per-layer > "$D/bench70_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log"; pack
+    done
+  done
+  ;;
+summers_tests)
+  # The GPU tests and memcheck of both summer variants (carry as for `summers`; ~4 min).
+  for v in grp dct; do
+    timeout 100 env MARLIN_QUANT_LIB=.dev/${v}_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+      -k "skinny_plan or deterministic or sixteen_token or (llama_shapes and (1- or 8- or 16-)) or (m_sweep and (1- or 3- or 8- or 12- or 16-)) or graph or back_to_back" > "$D/gpu_tests_$v.log" 2>&1
+    echo "== GPU tests $v ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_$v.log" | tail -2; pack
+    timeout 45 env MARLIN_QUANT_LIB=.dev/${v}_exp.so compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
+      -p no:cacheprovider tests/test_kernel_gpu.py -k "(skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)) or (sixteen_token and (11008-4096-16-128 or 4096-4160-9-128)) or (deterministic and 1-11008)" > "$D/memcheck_$v.log" 2>&1
+    echo "== memcheck $v ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_$v.log" | tail -2; pack
+  done
+  ;;
+*) echo "usage: call.sh floor | either | sum | grp | summers | summers_tests" >&2; exit 2 ;;
 esac
 pack
