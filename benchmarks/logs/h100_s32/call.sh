@@ -20,6 +20,45 @@ pack() { tar czf "$OUT/logs_$MODE.tgz" -C /tmp x; }
 MODE=$1
 start=$SECONDS
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit,memory.total --format=csv > "$D/gpu_$1.txt" 2>&1
+lib_of() { [ "$1" = rel ] || echo ".dev/$1_exp.so"; }  # a variant's library (rel: the release)
+# Whether each variant V gives the release's bits on same_bits.py's shapes: V..., log $D/bits.log.
+same_bits() {
+  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
+  for v in "$@"; do
+    MARLIN_QUANT_LIB=$(lib_of $v) python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
+    python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
+    echo "== bits $v rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"
+  done
+  pack
+}
+# The release and variants V... in turn, one process each, per layer: ROUNDS M M70 V..., the 7B
+# and Llama-3.2-3B sets at m = M and (unless M70 is empty) the 70B set at m = M70; logs
+# $D/bench_V_ROUND.log, $D/bench70_V_ROUND.log.
+ab() {
+  local rounds=$1 m=$2 m70=$3 r v; shift 3
+  for r in $(seq "$rounds"); do
+    for v in rel "$@"; do
+      timeout 70 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m "$m" \
+        --per-layer > "$D/bench_${v}_$r.log" 2>&1
+      [ -n "$m70" ] && timeout 50 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/bench_kernel.py --sets llama2-70b \
+        --m "$m70" --per-layer > "$D/bench70_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log" 2>/dev/null; pack
+    done
+  done
+}
+# A variant's GPU tests and its memcheck subset: V SECONDS TESTS-K MEMCHECK-K.
+checks() {
+  timeout "$2" env MARLIN_QUANT_LIB=$(lib_of $1) python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "$3" > "$D/gpu_tests_$1.log" 2>&1
+  echo "== GPU tests $1 ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_$1.log" | tail -2; pack
+  timeout 60 env MARLIN_QUANT_LIB=$(lib_of $1) compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
+    -p no:cacheprovider tests/test_kernel_gpu.py -k "$4" > "$D/memcheck_$1.log" 2>&1
+  echo "== memcheck $1 ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_$1.log" | tail -2; pack
+}
+SKINNY_TESTS="skinny_plan or deterministic or (llama_shapes and (1- or 8-)) or (m_sweep and (1- or 3- or 8-)) or graph or back_to_back"
+SUMMER_TESTS="skinny_plan or deterministic or sixteen_token or (llama_shapes and (1- or 8- or 16-)) or (m_sweep and (1- or 3- or 8- or 12- or 16-)) or graph or back_to_back"
+SKINNY_MEMCHECK="skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)"
+SUMMER_MEMCHECK="($SKINNY_MEMCHECK) or (sixteen_token and (11008-4096-16-128 or 4096-4160-9-128)) or (deterministic and 1-11008)"
 case "$1" in
 floor)
   # Weight bytes only (scales add 3%): 4096x12288, 4096x4096, 4096x22016, 11008x4096 (7B);
@@ -52,28 +91,15 @@ either)
   ;;
 sum)
   # The skinny summer's partial reads split over a chunk's k-warps (.dev/sum_exp.so, sm_90a build
-  # of the working tree; carry it and marlin_quant/_lib, the release at HEAD): the same bits as
-  # the release on the summing shapes; the release and the variant in turn, one process each,
-  # per layer, 7B and Llama-3.2-3B sets at m = 1 / 4 / 8, two rounds; the variant's GPU tests
-  # of the skinny paths; memcheck of its summing shapes (~5 min).
-  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
-  MARLIN_QUANT_LIB=.dev/sum_exp.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_sum.pt >> "$D/bits.log" 2>&1
-  python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_sum.pt >> "$D/bits.log" 2>&1
-  echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -3 "$D/bits.log"; pack
-  for r in 1 2; do
-    for v in rel sum; do
-      lib=; [ $v = sum ] && lib=.dev/sum_exp.so
-      timeout 60 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8 \
-        --per-layer > "$D/bench_${v}_$r.log" 2>&1
-      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -E "^llama|k=11008|k=4096 n=4096|k=3072 n=3072" "$D/bench_${v}_$r.log"; pack
-    done
-  done
-  timeout 110 env MARLIN_QUANT_LIB=.dev/sum_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "skinny_plan or deterministic or (llama_shapes and (1- or 8-)) or (m_sweep and (1- or 3- or 8-)) or graph or back_to_back" > "$D/gpu_tests_sum.log" 2>&1
-  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_sum.log" | tail -2; pack
-  timeout 60 env MARLIN_QUANT_LIB=.dev/sum_exp.so compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
-    -p no:cacheprovider tests/test_kernel_gpu.py -k "skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)" > "$D/memcheck_sum.log" 2>&1
-  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_sum.log" | tail -2
+  # of the working tree then, now sum/summer_split.patch; carry it and marlin_quant/_lib, the
+  # release at HEAD): the same bits as the release on the summing shapes; the release and the
+  # variant in turn, 7B and Llama-3.2-3B sets at m = 1 / 4 / 8, two rounds; the variant's GPU
+  # tests of the skinny paths; memcheck of its summing shapes (~5 min). (Ran in the twenty-seventh
+  # session, before these helpers; the bits step failed then: same_bits.py lacked the repository
+  # on its import path.)
+  same_bits sum
+  ab 2 1,4,8 "" sum
+  checks sum 110 "$SKINNY_TESTS" "$SKINNY_MEMCHECK"
   ;;
 grp)
   # The summers' partials several ranges a round trip, the last round predicated, instead of
@@ -81,69 +107,27 @@ grp)
   # (grp/summer_groups.patch: the skinny kernel, four ranges a trip, m <= 8; the unpaired
   # 16 x 256 Hopper tile, four a trip, m = 9-16 at groups of 128 below 2^27 weights;
   # .dev/grp_exp.so from grp/build.sh; carry it and marlin_quant/_lib): the same bits as the
-  # release (same additions in the same order), then the release and the variant in turn, one
-  # process each, two rounds (7B and Llama-3.2-3B sets at m = 1 / 4 / 8 / 16, 70B at m = 1 / 16,
-  # where 16 x 512 is unchanged: a control), then the variant's GPU tests and memcheck (~6 min).
-  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
-  MARLIN_QUANT_LIB=.dev/grp_exp.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_grp.pt >> "$D/bits.log" 2>&1
-  python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_grp.pt >> "$D/bits.log" 2>&1
-  echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -3 "$D/bits.log"; pack
-  for r in 1 2; do
-    for v in rel grp; do
-      lib=; [ $v = grp ] && lib=.dev/grp_exp.so
-      timeout 70 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8,16 \
-        --per-layer > "$D/bench_${v}_$r.log" 2>&1
-      timeout 50 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-70b --m 1,16 \
-        --per-layer > "$D/bench70_${v}_$r.log" 2>&1
-      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log"; pack
-    done
-  done
-  timeout 120 env MARLIN_QUANT_LIB=.dev/grp_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "skinny_plan or deterministic or sixteen_token or (llama_shapes and (1- or 8- or 16-)) or (m_sweep and (1- or 3- or 8- or 12- or 16-)) or graph or back_to_back" > "$D/gpu_tests_grp.log" 2>&1
-  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_grp.log" | tail -2; pack
-  timeout 60 env MARLIN_QUANT_LIB=.dev/grp_exp.so compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
-    -p no:cacheprovider tests/test_kernel_gpu.py -k "(skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)) or (sixteen_token and (11008-4096-16-128 or 4096-4160-9-128))" > "$D/memcheck_grp.log" 2>&1
-  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_grp.log" | tail -2
+  # release (same additions in the same order), then the release and the variant in turn, two
+  # rounds (7B and Llama-3.2-3B sets at m = 1 / 4 / 8 / 16, 70B at m = 1 / 16, where 16 x 512 is
+  # unchanged: a control), then the variant's GPU tests and memcheck (~6 min).
+  same_bits grp
+  ab 2 1,4,8,16 1,16 grp
+  checks grp 120 "$SUMMER_TESTS" "$SUMMER_MEMCHECK"
   ;;
 summers)
   # Both of the session's unmeasured summer changes against the release, in one call (~5.5 min):
-  # grp (grp/summer_groups.patch: partials four ranges a round trip) and dct
-  # (dct/deferred_count.patch: a crossing range counts its first segment in at its own end, where
-  # no weight load is in flight for the release to wait for). Build both first:
+  # grp (above) and dct (dct/deferred_count.patch: a crossing range counts its first segment in
+  # at its own end, where no weight load is in flight for the release to wait for). Build both:
   #   bash benchmarks/logs/h100_s32/build_exp.sh grp benchmarks/logs/h100_s32/grp/summer_groups.patch
   #   bash benchmarks/logs/h100_s32/build_exp.sh dct benchmarks/logs/h100_s32/dct/deferred_count.patch
   # and carry .dev/grp_exp.so, .dev/dct_exp.so, marlin_quant/_lib. Same bits as the release for
-  # each (both keep the additions and their order), then the three libraries in turn, one process
-  # each, two rounds: 7B and Llama-3.2-3B sets at m = 1 / 4 / 8 / 16, 70B at m = 1 / 16.
-  # `summers_tests` (next call, ~4 min) runs both variants' GPU tests and memcheck.
-  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
-  for v in grp dct; do
-    MARLIN_QUANT_LIB=.dev/${v}_exp.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
-    python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
-    echo "== bits $v rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"
-  done
-  pack
-  for r in 1 2; do
-    for v in rel grp dct; do
-      lib=; [ $v != rel ] && lib=.dev/${v}_exp.so
-      timeout 70 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,4,8,16 \
-        --per-layer > "$D/bench_${v}_$r.log" 2>&1
-      timeout 50 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-70b --m 1,16 \
-        --per-layer > "$D/bench70_${v}_$r.log" 2>&1
-      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log"; pack
-    done
-  done
+  # each (both keep the additions and their order), then the three libraries in turn, two
+  # rounds, as in grp. `summers_tests` (next call, ~4 min): both variants' GPU tests, memcheck.
+  same_bits grp dct
+  ab 2 1,4,8,16 1,16 grp dct
   ;;
 summers_tests)
-  # The GPU tests and memcheck of both summer variants (carry as for `summers`; ~4 min).
-  for v in grp dct; do
-    timeout 100 env MARLIN_QUANT_LIB=.dev/${v}_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-      -k "skinny_plan or deterministic or sixteen_token or (llama_shapes and (1- or 8- or 16-)) or (m_sweep and (1- or 3- or 8- or 12- or 16-)) or graph or back_to_back" > "$D/gpu_tests_$v.log" 2>&1
-    echo "== GPU tests $v ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_$v.log" | tail -2; pack
-    timeout 45 env MARLIN_QUANT_LIB=.dev/${v}_exp.so compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
-      -p no:cacheprovider tests/test_kernel_gpu.py -k "(skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)) or (sixteen_token and (11008-4096-16-128 or 4096-4160-9-128)) or (deterministic and 1-11008)" > "$D/memcheck_$v.log" 2>&1
-    echo "== memcheck $v ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_$v.log" | tail -2; pack
-  done
+  for v in grp dct; do checks $v 100 "$SUMMER_TESTS" "$SUMMER_MEMCHECK"; done
   ;;
 *) echo "usage: call.sh floor | either | sum | grp | summers | summers_tests" >&2; exit 2 ;;
 esac
