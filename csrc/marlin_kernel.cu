@@ -831,16 +831,50 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     }
     __syncthreads();
     if (kw == 0) {
-#pragma unroll 4
-      for (int r = range + 1; r <= last; r++) {
-        const float4* src = reinterpret_cast<const float4*>(p.partials + (long long)r * S::PARTIAL);
+      // Four ranges' partials a round trip, the last round predicated: `#pragma unroll 4` over
+      // the ranges runs the count % 4 leftover ranges first, one L2 round trip each (3072x3072's
+      // summers read 7 partials in 4 trips, not 2; 5.9 -> 5.6-5.7 us at m = 1, H100). Added in
+      // range order, as before: same bits. Two-chunk tiles only: with this loop the four-chunk
+      // g128 kernel's main loop (and the eight-chunk g32 one's) rematerialized thread indices,
+      // and the 7B and 70B layers on four-chunk tiles ran 0.2-0.5 us slower
+      // (benchmarks/logs/h100_s33/).
+      if constexpr (CW == 2) {
+        constexpr int RANGES_IN_FLIGHT = 4;
+#pragma unroll 1
+        for (int r0 = range + 1; r0 <= last; r0 += RANGES_IN_FLIGHT) {
+          float4 v[RANGES_IN_FLIGHT][4][TB];
 #pragma unroll
-        for (int t = 0; t < 4; t++)
+          for (int j = 0; j < RANGES_IN_FLIGHT; j++) {
+            const float4* src = reinterpret_cast<const float4*>(p.partials + (long long)(r0 + j) * S::PARTIAL);
 #pragma unroll
-          for (int tb = 0; tb < TB; tb++) {
-            float4 v = __ldcg(src + ((cw * 4 + t) * TB + tb) * 32 + lane);
-            acc[t][tb][0] += v.x; acc[t][tb][1] += v.y; acc[t][tb][2] += v.z; acc[t][tb][3] += v.w;
+            for (int t = 0; t < 4; t++)
+#pragma unroll
+              for (int tb = 0; tb < TB; tb++)
+                if (r0 + j <= last) v[j][t][tb] = __ldcg(src + ((cw * 4 + t) * TB + tb) * 32 + lane);
           }
+#pragma unroll
+          for (int j = 0; j < RANGES_IN_FLIGHT; j++)
+            if (r0 + j <= last)
+#pragma unroll
+              for (int t = 0; t < 4; t++)
+#pragma unroll
+                for (int tb = 0; tb < TB; tb++) {
+                  const float4 x = v[j][t][tb];
+                  acc[t][tb][0] += x.x; acc[t][tb][1] += x.y; acc[t][tb][2] += x.z; acc[t][tb][3] += x.w;
+                }
+        }
+      } else {
+#pragma unroll 4
+        for (int r = range + 1; r <= last; r++) {
+          const float4* src = reinterpret_cast<const float4*>(p.partials + (long long)r * S::PARTIAL);
+#pragma unroll
+          for (int t = 0; t < 4; t++)
+#pragma unroll
+            for (int tb = 0; tb < TB; tb++) {
+              float4 v = __ldcg(src + ((cw * 4 + t) * TB + tb) * 32 + lane);
+              acc[t][tb][0] += v.x; acc[t][tb][1] += v.y; acc[t][tb][2] += v.z; acc[t][tb][3] += v.w;
+            }
+        }
       }
       write_c(tile);
     }
@@ -1447,17 +1481,53 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
       *counter = 0;
     }
     __syncthreads();
+    // Unpaired 16 x 256 tiles (4 float4 a lane per range): four ranges' partials a round trip,
+    // the last round predicated, added in range order as before (same bits). `#pragma unroll 2`
+    // read 4096x4096's 7 partials at m = 16 in 4 trips (its one leftover range first); the 7B
+    // set at m = 16 went 59.3-59.6 -> 57.6-57.9 us (H100, benchmarks/logs/h100_s33/). It takes
+    // the kernel from 147 to 217 registers. Eight ranges a trip, or four on the larger tiles and
+    // on pairs, spilled 0.1-3 KB (the summer's loads are live with the main loop's state), so
+    // the other tiles keep the old loop.
+    constexpr int LOADS = NI * (NTOK / 8);  // float4 a lane reads per range
+    if constexpr (LOADS <= 4 && !HALF) {
+      constexpr int RANGES_IN_FLIGHT = 4;
+#pragma unroll 1
+      for (int r0 = range + 1; r0 <= last; r0 += RANGES_IN_FLIGHT) {
+        float4 v[RANGES_IN_FLIGHT][NI][NTOK / 8];
+#pragma unroll
+        for (int j = 0; j < RANGES_IN_FLIGHT; j++) {
+          const float4* part = partial_of(r0 + j);
+#pragma unroll
+          for (int i = 0; i < NI; i++)
+#pragma unroll
+            for (int jn = 0; jn < NTOK / 8; jn++)
+              if (r0 + j <= last && 8 * jn < rows_left) v[j][i][jn] = __ldcg(part + frag_index(NI, i, jn));
+        }
+#pragma unroll
+        for (int j = 0; j < RANGES_IN_FLIGHT; j++)
+          if (r0 + j <= last)
+#pragma unroll
+            for (int i = 0; i < NI; i++)
+#pragma unroll
+              for (int jn = 0; jn < NTOK / 8; jn++)
+                if (8 * jn < rows_left) {
+                  const float4 x = v[j][i][jn];
+                  acc[i][4 * jn] += x.x; acc[i][4 * jn + 1] += x.y; acc[i][4 * jn + 2] += x.z; acc[i][4 * jn + 3] += x.w;
+                }
+      }
+    } else {
 #pragma unroll 2
-    for (int r = range + 1; r <= last; r++) {
-      const float4* part = partial_of(r);
+      for (int r = range + 1; r <= last; r++) {
+        const float4* part = partial_of(r);
 #pragma unroll
-      for (int i = 0; i < NI; i++)
+        for (int i = 0; i < NI; i++)
 #pragma unroll
-        for (int jn = 0; jn < NTOK / 8; jn++)
-          if (8 * jn < rows_left) {
-            const float4 v = __ldcg(part + frag_index(NI, i, jn));
-            acc[i][4 * jn] += v.x; acc[i][4 * jn + 1] += v.y; acc[i][4 * jn + 2] += v.z; acc[i][4 * jn + 3] += v.w;
-          }
+          for (int jn = 0; jn < NTOK / 8; jn++)
+            if (8 * jn < rows_left) {
+              const float4 v = __ldcg(part + frag_index(NI, i, jn));
+              acc[i][4 * jn] += v.x; acc[i][4 * jn + 1] += v.y; acc[i][4 * jn + 2] += v.z; acc[i][4 * jn + 3] += v.w;
+            }
+      }
     }
     write_c(half_tag, row0, col0, rows_left);
   };
