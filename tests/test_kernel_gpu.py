@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from marlin_quant import MarlinLinear, ops, packing
+from summer_shapes import SUMMER_PARTIALS
 
 pytestmark = pytest.mark.gpu
 
@@ -90,6 +91,17 @@ def test_skinny_plan_shapes(m, k, n, groupsize):
     boundaries (11008x4096, 14336x4096), two per SM under one batch (3072x3072); every group
     size, the same bits on repeated calls."""
     check_repeatable(m, k, n, groupsize, seed=m + k)
+
+
+@pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
+@pytest.mark.parametrize("k,n", list(SUMMER_PARTIALS))
+@pytest.mark.parametrize("m", [1, 8, 16])
+def test_summer_partial_counts(m, k, n, groupsize):
+    """Shared two-chunk skinny tiles whose summers read 1 to 16 partials (on 132 SMs; see
+    tests/summer_shapes.py), four a round trip with the last round predicated: right results and
+    the same bits on repeated calls. m = 16 runs the same layers on the 16-token Hopper tiles,
+    whose g128 summer reads partials the same way."""
+    check_repeatable(m, k, n, groupsize, seed=k + n + m)
 
 
 def test_large_m():

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from marlin_quant import MarlinLinear, ops, packing
+from summer_shapes import SUMMER_PARTIALS
 
 
 def make_layer(k, n, groupsize, gen):
@@ -237,6 +238,31 @@ def test_skinny_one_block_per_sm_where_two_would_stream_one_batch(kernel_library
     # SM 40 (a batch and a quarter): it keeps two per SM.
     plan = ops.plan_launch(1, 3072, 3072, sms, 232448, 233472, ops.FEATURE_WGMMA)
     assert plan == ops.plan_launch(1, 3072, 3072, sms, 232448, 233472) and plan.blocks == 192
+
+
+def test_two_chunk_summers_read_every_count_of_partials(kernel_library, monkeypatch):
+    """tests/summer_shapes.py's layers still plan as two-chunk skinny tiles on 132 SMs whose
+    summers read the listed numbers of partials (so the GPU test over them reaches every
+    remainder of the summer's four-range rounds). A tile's summer is the range that holds its
+    first stripe; it reads one partial from each later range that holds part of the tile."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    seen = set()
+    for (k, n), counts in SUMMER_PARTIALS.items():
+        for m in (1, 8):
+            plan = ops.plan_launch(m, n, k, 132, 232448, 233472, ops.FEATURE_WGMMA)
+            assert plan.kernel == "skinny" and plan.tile_columns == 128, (k, n, m, plan)
+            stripes, tiles = k // 16, n // 128
+            total = tiles * stripes
+            # Range length in stripes: a multiple of 8, at least 16, the fewest ranges (the planner's rule).
+            upb = max(16, -(-total // plan.blocks))
+            upb = -(-upb // 8) * 8
+            assert -(-total // upb) == plan.blocks, (k, n, plan)
+            reads = {(t * stripes + stripes - 1) // upb - t * stripes // upb for t in range(tiles)}
+            assert tuple(sorted(reads - {0})) == counts, (k, n, m, sorted(reads))
+            seen |= reads
+    assert set(range(1, 17)) <= seen
 
 
 @pytest.mark.parametrize("groupsize", [128, 64, 32, -1])

@@ -1,0 +1,68 @@
+#!/bin/bash
+# The twenty-eighth session's device calls (H100). Logs are packed into one tarball after every
+# step (a call brings back at most 8 files).
+#   call.sh split   grp (h100_s32/grp/summer_groups.patch) without its four-chunk skinny part
+#                   (split/summer_groups_split.patch; .dev/split_exp.so from
+#                   `bash benchmarks/logs/h100_s32/build_exp.sh split
+#                   benchmarks/logs/h100_s33/split/summer_groups_split.patch`; carry it and
+#                   marlin_quant/_lib, the release): the same bits as the release at m = 1 / 3 / 8
+#                   / 12 / 16; the release and split in turn, two rounds (7B and Llama-3.2-3B sets
+#                   at m = 1 / 4 / 8 / 16, 70B at m = 1 / 16); split's GPU tests of the summing
+#                   paths and their memcheck (~6 min).
+#   call.sh ship    scripts/gpu_checks.sh on the shipped library (split in csrc; carry
+#                   marlin_quant/_lib), the benchmark first, logs under $OUT/final (~9.5 min).
+export PYTHONUNBUFFERED=1
+cd "$(dirname "$0")/../../.."
+D=/tmp/x
+rm -rf "$D"; mkdir -p "$D"
+pack() { tar czf "$OUT/logs_$MODE.tgz" -C /tmp x; }
+MODE=$1
+start=$SECONDS
+nvidia-smi --query-gpu=name,clocks.max.sm,power.limit,memory.total --format=csv > "$D/gpu_$1.txt" 2>&1
+lib_of() { [ "$1" = rel ] || echo ".dev/$1_exp.so"; }  # a variant's library (rel: the release)
+same_bits() {
+  python benchmarks/logs/h100_s33/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
+  for v in "$@"; do
+    MARLIN_QUANT_LIB=$(lib_of $v) python benchmarks/logs/h100_s33/same_bits.py dump /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
+    python benchmarks/logs/h100_s33/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
+    echo "== bits $v rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"
+  done
+  pack
+}
+ab() {
+  local rounds=$1 m=$2 m70=$3 r v; shift 3
+  for r in $(seq "$rounds"); do
+    for v in rel "$@"; do
+      timeout 70 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m "$m" \
+        --per-layer > "$D/bench_${v}_$r.log" 2>&1
+      [ -n "$m70" ] && timeout 50 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/bench_kernel.py --sets llama2-70b \
+        --m "$m70" --per-layer > "$D/bench70_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log" 2>/dev/null; pack
+    done
+  done
+}
+checks() {
+  timeout "$2" env MARLIN_QUANT_LIB=$(lib_of $1) python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "$3" > "$D/gpu_tests_$1.log" 2>&1
+  echo "== GPU tests $1 ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_$1.log" | tail -2; pack
+  timeout 60 env MARLIN_QUANT_LIB=$(lib_of $1) compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
+    -p no:cacheprovider tests/test_kernel_gpu.py -k "$4" > "$D/memcheck_$1.log" 2>&1
+  echo "== memcheck $1 ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_$1.log" | tail -2; pack
+}
+SKINNY_MEMCHECK="skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)"
+SUMMER_TESTS="skinny_plan or deterministic or sixteen_token or (llama_shapes and (1- or 8- or 16-)) or (m_sweep and (1- or 3- or 8- or 12- or 16-)) or graph or back_to_back"
+SUMMER_MEMCHECK="($SKINNY_MEMCHECK) or (sixteen_token and (11008-4096-16-128 or 4096-4160-9-128)) or (deterministic and 1-11008)"
+case "$1" in
+split)
+  same_bits split
+  ab 2 1,4,8,16 1,16 split
+  checks split 110 "$SUMMER_TESTS" "$SUMMER_MEMCHECK"
+  ;;
+ship)
+  BENCH_FIRST=1 OUT=$OUT/final timeout 560 bash scripts/gpu_checks.sh
+  echo "== gpu_checks rc=$? ($((SECONDS - start)) s)"
+  gzip -f "$OUT/final/racecheck.log"
+  ;;
+*) echo "usage: call.sh split | ship" >&2; exit 2 ;;
+esac
+pack
