@@ -832,13 +832,22 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     __syncthreads();
     if (kw == 0) {
       // Four ranges' partials a round trip, the last round predicated: `#pragma unroll 4` over
-      // the ranges runs the count % 4 leftover ranges first, one L2 round trip each (3072x3072's
-      // summers read 7 partials in 4 trips, not 2; 5.9 -> 5.6-5.7 us at m = 1, H100). Added in
-      // range order, as before: same bits. Two-chunk tiles only: with this loop the four-chunk
-      // g128 kernel's main loop (and the eight-chunk g32 one's) rematerialized thread indices,
-      // and the 7B and 70B layers on four-chunk tiles ran 0.2-0.5 us slower
-      // (benchmarks/logs/h100_s33/).
-      if constexpr (CW == 2) {
+      // the ranges runs the count % 4 leftover ranges first, one L2 round trip each (7 partials
+      // in 4 trips, not 2: 3072x3072 5.9 -> 5.6-5.7 us, 4096x4096 6.8 -> 6.6 at m = 1, H100).
+      // Added in range order, as before: same bits. On four-chunk tiles the lane's offset comes
+      // from a fresh read of the thread index (asm volatile: the compiler can neither hoist it
+      // nor merge it with the kernel's own read); with the offset from `cw` and `lane`, the
+      // g128 kernel's main loop recomputed thread indices (5 S2R) and ran 0.2-0.5 us slower on
+      // 7B and 70B layers. On two-chunk tiles the fresh read costs a spill
+      // load in the g32 and g64 loops instead; the four-chunk g32 and eight-chunk kernels keep
+      // the old loop (their main loops changed either way). benchmarks/logs/h100_s33/.
+      if constexpr (CW == 2 || (CW == 4 && G != 32)) {
+        int off = cw * 4 * TB * 32 + lane;
+        if constexpr (CW == 4) {
+          unsigned tid_now;
+          asm volatile("mov.u32 %0, %%tid.x;" : "=r"(tid_now));
+          off = (int)(((tid_now >> 5) % CW) * 4 * TB * 32 + (tid_now & 31));
+        }
         constexpr int RANGES_IN_FLIGHT = 4;
 #pragma unroll 1
         for (int r0 = range + 1; r0 <= last; r0 += RANGES_IN_FLIGHT) {
@@ -850,7 +859,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
             for (int t = 0; t < 4; t++)
 #pragma unroll
               for (int tb = 0; tb < TB; tb++)
-                if (r0 + j <= last) v[j][t][tb] = __ldcg(src + ((cw * 4 + t) * TB + tb) * 32 + lane);
+                if (r0 + j <= last) v[j][t][tb] = __ldcg(src + off + (t * TB + tb) * 32);
           }
 #pragma unroll
           for (int j = 0; j < RANGES_IN_FLIGHT; j++)

@@ -9,6 +9,11 @@
 #                   / 12 / 16; the release and split in turn, two rounds (7B and Llama-3.2-3B sets
 #                   at m = 1 / 4 / 8 / 16, 70B at m = 1 / 16); split's GPU tests of the summing
 #                   paths and their memcheck (~6 min).
+#   call.sh vh      the same four-range summer on four-chunk skinny tiles (not g32), its offsets from
+#                   a fresh read of the thread index (vh/summer_four_chunk.patch on the release;
+#                   .dev/vh_exp.so from build_exp.sh; carry it and marlin_quant/_lib): same bits;
+#                   the release and vh in turn, two rounds, 7B and 3B sets at m = 1 / 4 / 8, 70B at
+#                   m = 1; vh's GPU tests of the skinny paths and their memcheck (~5.5 min).
 #   call.sh ship    scripts/gpu_checks.sh on the shipped library (split in csrc; carry
 #                   marlin_quant/_lib), the benchmark first, logs under $OUT/final (~9.5 min).
 export PYTHONUNBUFFERED=1
@@ -49,6 +54,7 @@ checks() {
     -p no:cacheprovider tests/test_kernel_gpu.py -k "$4" > "$D/memcheck_$1.log" 2>&1
   echo "== memcheck $1 ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_$1.log" | tail -2; pack
 }
+SKINNY_TESTS="skinny_plan or deterministic or (llama_shapes and (1- or 8-)) or (m_sweep and (1- or 3- or 8-)) or graph or back_to_back"
 SKINNY_MEMCHECK="skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)"
 SUMMER_TESTS="skinny_plan or deterministic or sixteen_token or (llama_shapes and (1- or 8- or 16-)) or (m_sweep and (1- or 3- or 8- or 12- or 16-)) or graph or back_to_back"
 SUMMER_MEMCHECK="($SKINNY_MEMCHECK) or (sixteen_token and (11008-4096-16-128 or 4096-4160-9-128)) or (deterministic and 1-11008)"
@@ -58,11 +64,16 @@ split)
   ab 2 1,4,8,16 1,16 split
   checks split 110 "$SUMMER_TESTS" "$SUMMER_MEMCHECK"
   ;;
+vh)
+  same_bits vh
+  ab 2 1,4,8 1 vh
+  checks vh 200 "$SKINNY_TESTS or (summer_partial and (1- or 8-))" "$SKINNY_MEMCHECK or (summer_partial and 1-2048-1024)"
+  ;;
 ship)
   BENCH_FIRST=1 OUT=$OUT/final timeout 560 bash scripts/gpu_checks.sh
   echo "== gpu_checks rc=$? ($((SECONDS - start)) s)"
   gzip -f "$OUT/final/racecheck.log"
   ;;
-*) echo "usage: call.sh split | ship" >&2; exit 2 ;;
+*) echo "usage: call.sh split | vh | ship" >&2; exit 2 ;;
 esac
 pack
