@@ -6,9 +6,11 @@
 
 One process per library (a process loads one). The shapes are the skinny plans' whose tiles are
 split between blocks (the summers' path), every group size, m = 1 / 3 / 8; inputs from fixed
-seeds. Exit status 1 if any output differs in any bit.
+seeds. Exit status 1 if any output differs in any bit. SAME_BITS_M (default 1,3,8): the m values
+(the twenty-eighth session added 12,16: the same shapes on the 16-token Hopper tiles).
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository root
 
 SHAPES = [(4096, 4096), (4096, 12288), (11008, 4096), (3072, 3072), (8192, 3072), (4096, 22016)]
+M = [int(m) for m in os.environ.get("SAME_BITS_M", "1,3,8").split(",")]
 
 
 def dump(path: str) -> None:
@@ -29,7 +32,7 @@ def dump(path: str) -> None:
             codes = torch.randint(0, 16, (k, n), generator=g, dtype=torch.int32).cuda()
             scales = (torch.rand(packing.num_groups(k, gs), n, generator=g) * 0.02 + 0.001).half().cuda()
             B, s = packing.pack(codes, scales, gs)
-            for m in (1, 3, 8):
+            for m in M:
                 A = torch.randn(m, k, generator=g).half().cuda()
                 out[(k, n, gs, m)] = ops.gemm(A, B, s, gs).cpu()
     torch.save(out, path)

@@ -6,16 +6,18 @@
 #                   `bash benchmarks/logs/h100_s32/build_exp.sh split
 #                   benchmarks/logs/h100_s33/split/summer_groups_split.patch`; carry it and
 #                   marlin_quant/_lib, the release): the same bits as the release at m = 1 / 3 / 8
-#                   / 12 / 16; the release and split in turn, two rounds (7B and Llama-3.2-3B sets
-#                   at m = 1 / 4 / 8 / 16, 70B at m = 1 / 16); split's GPU tests of the summing
-#                   paths and their memcheck (~6 min).
+#                   / 12 / 16 (h100_s32/same_bits.py with SAME_BITS_M; run then as a copy here);
+#                   the release and split in turn, two rounds (7B and Llama-3.2-3B sets at m = 1 /
+#                   4 / 8 / 16, 70B at m = 1 / 16); split's GPU tests of the summing paths and
+#                   their memcheck (~6 min).
 #   call.sh vh      the same four-range summer on four-chunk skinny tiles (not g32), its offsets from
 #                   a fresh read of the thread index (vh/summer_four_chunk.patch on the release;
 #                   .dev/vh_exp.so from build_exp.sh; carry it and marlin_quant/_lib): same bits;
 #                   the release and vh in turn, two rounds, 7B and 3B sets at m = 1 / 4 / 8, 70B at
 #                   m = 1; vh's GPU tests of the skinny paths and their memcheck (~5.5 min).
 #   call.sh ship    scripts/gpu_checks.sh on the shipped library (split in csrc; carry
-#                   marlin_quant/_lib), the benchmark first, logs under $OUT/final (~9.5 min).
+#                   marlin_quant/_lib), the benchmark first, logs under $OUT/final (~7 min).
+#   call.sh ship_short   the same in less time (NO_BENCH=1: no benchmark); see the mode.
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."
 D=/tmp/x
@@ -26,10 +28,11 @@ start=$SECONDS
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit,memory.total --format=csv > "$D/gpu_$1.txt" 2>&1
 lib_of() { [ "$1" = rel ] || echo ".dev/$1_exp.so"; }  # a variant's library (rel: the release)
 same_bits() {
-  python benchmarks/logs/h100_s33/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
+  export SAME_BITS_M=1,3,8,12,16  # h100_s32/same_bits.py's shapes, on the 16-token Hopper tiles too
+  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
   for v in "$@"; do
-    MARLIN_QUANT_LIB=$(lib_of $v) python benchmarks/logs/h100_s33/same_bits.py dump /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
-    python benchmarks/logs/h100_s33/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
+    MARLIN_QUANT_LIB=$(lib_of $v) python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
+    python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
     echo "== bits $v rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"
   done
   pack
