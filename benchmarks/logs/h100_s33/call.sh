@@ -15,6 +15,13 @@
 #                   .dev/vh_exp.so from build_exp.sh; carry it and marlin_quant/_lib): same bits;
 #                   the release and vh in turn, two rounds, 7B and 3B sets at m = 1 / 4 / 8, 70B at
 #                   m = 1; vh's GPU tests of the skinny paths and their memcheck (~5.5 min).
+#   call.sh h2      (written, not run) two ranges a round trip in the Hopper summers of 16 x 512
+#                   and 32 x 256 tiles, grouped scales, unpaired (h2/hopper_two_ranges.patch;
+#                   .dev/h2_exp.so from `bash benchmarks/logs/h100_s32/build_exp.sh h2
+#                   benchmarks/logs/h100_s33/h2/hopper_two_ranges.patch`; carry it and
+#                   marlin_quant/_lib): same bits at m = 12 / 16 / 24 / 32; the release and h2 in
+#                   turn, two rounds, 7B and 70B sets at m = 16 / 24 / 32; h2's GPU tests of the
+#                   16- and 32-token tiles and their memcheck (~7 min).
 #   call.sh ship    scripts/gpu_checks.sh on the shipped library (split in csrc; carry
 #                   marlin_quant/_lib), the benchmark first, logs under $OUT/final (~7 min).
 #   call.sh ship_short   the same in less time (NO_BENCH=1: no benchmark); see the mode.
@@ -28,7 +35,7 @@ start=$SECONDS
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit,memory.total --format=csv > "$D/gpu_$1.txt" 2>&1
 lib_of() { [ "$1" = rel ] || echo ".dev/$1_exp.so"; }  # a variant's library (rel: the release)
 same_bits() {
-  export SAME_BITS_M=1,3,8,12,16  # h100_s32/same_bits.py's shapes, on the 16-token Hopper tiles too
+  export SAME_BITS_M=${SAME_BITS_M_OVERRIDE:-1,3,8,12,16}  # h100_s32/same_bits.py's shapes, on the 16-token Hopper tiles too
   python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
   for v in "$@"; do
     MARLIN_QUANT_LIB=$(lib_of $v) python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
@@ -72,6 +79,12 @@ vh)
   ab 2 1,4,8 1 vh
   checks vh 200 "$SKINNY_TESTS or (summer_partial and (1- or 8-))" "$SKINNY_MEMCHECK or (summer_partial and 1-2048-1024)"
   ;;
+h2)
+  SAME_BITS_M_OVERRIDE=12,16,24,32 same_bits h2
+  ab 2 16,24,32 16,24,32 h2
+  checks h2 150 "sixteen_token or every_hopper_tile or (m_sweep and (16- or 17- or 31- or 32-)) or (llama_shapes and (16- or 32-))" \
+    "(sixteen_token and (8192-8192-12- or 28672-8192-16-128)) or every_hopper_tile"
+  ;;
 ship)
   BENCH_FIRST=1 OUT=$OUT/final timeout 470 bash scripts/gpu_checks.sh
   echo "== gpu_checks rc=$? ($((SECONDS - start)) s)"
@@ -94,6 +107,6 @@ ship_short)
     -k "deterministic and (1-4096 or 8-4096 or 1-11008 or 8-11008)" > "$F/racecheck.log" 2>&1
   echo "== racecheck ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$F/racecheck.log" | tail -2
   ;;
-*) echo "usage: call.sh split | vh | ship | ship_short" >&2; exit 2 ;;
+*) echo "usage: call.sh split | vh | h2 | ship | ship_short" >&2; exit 2 ;;
 esac
 pack
