@@ -22,6 +22,15 @@
 #                   marlin_quant/_lib): same bits at m = 12 / 16 / 24 / 32; the release and h2 in
 #                   turn, two rounds, 7B and 70B sets at m = 16 / 24 / 32; h2's GPU tests of the
 #                   16- and 32-token tiles and their memcheck (~7 min).
+#   call.sh trace   why 4096x12288 and 11008x4096 lose 0.1-0.2 us with the four-chunk summer loop
+#                   (vh): -DMQ_TRACE timelines of the 7B layers at m = 1 / 8, split (6beaab7's
+#                   csrc) against the release (vh), two rounds (~3 min). Build on the CPU machine
+#                   (carry both and marlin_quant/_lib):
+#                     nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -lineinfo -DMQ_TRACE \
+#                       -gencode arch=compute_90a,code=sm_90a csrc/marlin_kernel.cu -o .dev/trace_vh_exp.so
+#                   and the same from a worktree at 6beaab7 into .dev/trace_split_exp.so (the two
+#                   differ in the 3 four-chunk skinny kernels only; the stamps change the code, so
+#                   the loss may not reproduce under tracing).
 #   call.sh ship    scripts/gpu_checks.sh on the shipped library (split in csrc; carry
 #                   marlin_quant/_lib), the benchmark first, logs under $OUT/final (~7 min).
 #   call.sh ship_short   the same in less time (NO_BENCH=1: no benchmark); see the mode.
@@ -85,6 +94,14 @@ h2)
   checks h2 150 "sixteen_token or every_hopper_tile or (m_sweep and (16- or 17- or 31- or 32-)) or (llama_shapes and (16- or 32-))" \
     "(sixteen_token and (8192-8192-12- or 28672-8192-16-128)) or every_hopper_tile"
   ;;
+trace)
+  for r in 1 2; do
+    for v in trace_split trace_vh; do
+      timeout 80 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/trace_launches.py --m 1,8 > "$D/${v}_$r.log" 2>&1
+      echo "== $v $r ($((SECONDS - start)) s)"; cat "$D/${v}_$r.log"; pack
+    done
+  done
+  ;;
 ship)
   BENCH_FIRST=1 OUT=$OUT/final timeout 470 bash scripts/gpu_checks.sh
   echo "== gpu_checks rc=$? ($((SECONDS - start)) s)"
@@ -107,6 +124,6 @@ ship_short)
     -k "deterministic and (1-4096 or 8-4096 or 1-11008 or 8-11008)" > "$F/racecheck.log" 2>&1
   echo "== racecheck ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$F/racecheck.log" | tail -2
   ;;
-*) echo "usage: call.sh split | vh | h2 | ship | ship_short" >&2; exit 2 ;;
+*) echo "usage: call.sh split | vh | h2 | trace | ship | ship_short" >&2; exit 2 ;;
 esac
 pack
