@@ -31,7 +31,7 @@
 #                   and the same from a worktree at 6beaab7 into .dev/trace_split_exp.so (the two
 #                   differ in the 3 four-chunk skinny kernels only; the stamps change the code, so
 #                   the loss may not reproduce under tracing).
-#   call.sh ship    scripts/gpu_checks.sh on the shipped library (split in csrc; carry
+#   call.sh ship    scripts/gpu_checks.sh on the shipped library (csrc at HEAD; carry
 #                   marlin_quant/_lib), the benchmark first, logs under $OUT/final (~7 min).
 #   call.sh ship_short   the same in less time (NO_BENCH=1: no benchmark); see the mode.
 export PYTHONUNBUFFERED=1
