@@ -1,0 +1,51 @@
+# Helpers of the device-call scripts h100_s32/call.sh and h100_s33/call.sh, sourced by them
+# (`. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"`): the working folder, log packing, the
+# same-bits check, the A/B timing and a variant's GPU tests with their memcheck.
+export PYTHONUNBUFFERED=1
+cd "$(dirname "$0")/../../.."  # the repository root (callers live two folders down)
+D=/tmp/x
+rm -rf "$D"; mkdir -p "$D"
+pack() { tar czf "$OUT/logs_$MODE.tgz" -C /tmp x; }
+MODE=$1
+start=$SECONDS
+nvidia-smi --query-gpu=name,clocks.max.sm,power.limit,memory.total --format=csv > "$D/gpu_$1.txt" 2>&1
+lib_of() { [ "$1" = rel ] || echo ".dev/$1_exp.so"; }  # a variant's library (rel: the release)
+# Whether each variant V gives the release's bits on same_bits.py's shapes (its m values from
+# SAME_BITS_M, default 1,3,8): V..., log $D/bits.log.
+same_bits() {
+  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
+  for v in "$@"; do
+    MARLIN_QUANT_LIB=$(lib_of $v) python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
+    python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_$v.pt >> "$D/bits.log" 2>&1
+    echo "== bits $v rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"
+  done
+  pack
+}
+# The release and variants V... in turn, one process each, per layer: ROUNDS M M70 V..., the 7B
+# and Llama-3.2-3B sets at m = M and (unless M70 is empty) the 70B set at m = M70; logs
+# $D/bench_V_ROUND.log, $D/bench70_V_ROUND.log.
+ab() {
+  local rounds=$1 m=$2 m70=$3 r v; shift 3
+  for r in $(seq "$rounds"); do
+    for v in rel "$@"; do
+      timeout 70 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m "$m" \
+        --per-layer > "$D/bench_${v}_$r.log" 2>&1
+      [ -n "$m70" ] && timeout 50 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/bench_kernel.py --sets llama2-70b \
+        --m "$m70" --per-layer > "$D/bench70_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log" 2>/dev/null; pack
+    done
+  done
+}
+# A variant's GPU tests and its memcheck subset: V SECONDS TESTS-K MEMCHECK-K.
+checks() {
+  timeout "$2" env MARLIN_QUANT_LIB=$(lib_of $1) python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "$3" > "$D/gpu_tests_$1.log" 2>&1
+  echo "== GPU tests $1 ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_$1.log" | tail -2; pack
+  timeout 60 env MARLIN_QUANT_LIB=$(lib_of $1) compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
+    -p no:cacheprovider tests/test_kernel_gpu.py -k "$4" > "$D/memcheck_$1.log" 2>&1
+  echo "== memcheck $1 ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_$1.log" | tail -2; pack
+}
+SKINNY_TESTS="skinny_plan or deterministic or (llama_shapes and (1- or 8-)) or (m_sweep and (1- or 3- or 8-)) or graph or back_to_back"
+SUMMER_TESTS="skinny_plan or deterministic or sixteen_token or (llama_shapes and (1- or 8- or 16-)) or (m_sweep and (1- or 3- or 8- or 12- or 16-)) or graph or back_to_back"
+SKINNY_MEMCHECK="skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)"
+SUMMER_MEMCHECK="($SKINNY_MEMCHECK) or (sixteen_token and (11008-4096-16-128 or 4096-4160-9-128)) or (deterministic and 1-11008)"
