@@ -130,7 +130,7 @@ __device__ __forceinline__ void wait_count(const int* counter, int others) {
 // stamps %globaltimer at fixed points of the launch, so scripts/trace_launches.py can show where
 // a launch's time goes between its first block's start and the next launch's release.
 #ifdef MQ_TRACE
-constexpr int kTraceLaunches = 64, kTraceBlocks = 1024, kTraceSlots = 8;
+constexpr int kTraceLaunches = 64, kTraceBlocks = 1024, kTraceSlots = 10;
 __device__ unsigned long long mq_trace_buf[kTraceLaunches][kTraceBlocks][kTraceSlots];
 __device__ __forceinline__ void trace_mark(int id, int slot) {
   if (threadIdx.x != 0 || blockIdx.x >= kTraceBlocks) return;
@@ -1538,7 +1538,16 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
             }
       }
     }
+#ifdef MQ_TRACE
+    // The Hopper summer's partials added (the stamp after them: it takes one accumulator as an
+    // input), then its C stores issued.
+    asm volatile("" ::"f"(acc[0][0]));
+    MQ_TRACE_MARK(8);
+#endif
     write_c(half_tag, row0, col0, rows_left);
+#ifdef MQ_TRACE
+    MQ_TRACE_MARK(9);
+#endif
   };
 
   // Pairs, at a segment end: the wgmmas a block does not keep (2 i + 1 - rank) go to the other

@@ -1,0 +1,79 @@
+#!/bin/bash
+# The twenty-ninth session's device calls (H100). Logs are packed into one tarball after every
+# step (a call brings back at most 8 files).
+#   call.sh m32   where m = 17-32 spends its time (README: "not yet profiled"): -DMQ_TRACE
+#                 timelines of the 7B and 70B layers at m = 16 / 32 (.dev/trace_vh_exp.so: csrc at
+#                 HEAD with -DMQ_TRACE; carry it and marlin_quant/_lib), then ncu --set full of one
+#                 launch of the release's kernels on 11008x4096 and 4096x4096 at m = 32 and
+#                 11008x4096 at m = 16, each with its SASS source page as CSV (for
+#                 address_math/top.py) (~4 min).
+#   call.sh spread  every share of a split tile sums a slice of it (spread/spread_sum.patch, Hopper
+#                 kernel only; .dev/spread_exp.so: -DMQ_EXPERIMENT -DMQ_SPREAD, sm_90a; carry it and
+#                 marlin_quant/_lib): same bits as the release at m = 12-128; the release, spread
+#                 (every share that ends its range in the tile) and spread4 (MQ_SPREAD=4: at most
+#                 four) in turn, two rounds, 7B and 3B sets at m = 16 / 32 / 64, 70B at 16 / 32;
+#                 GPU tests of the Hopper tiles and their memcheck (~8 min).
+#   call.sh sumtrace  where a Hopper summer's time goes after its wait: -DMQ_TRACE timelines with
+#                 the two new stamps (partials added, C stores issued; .dev/trace2_exp.so: csrc at
+#                 HEAD with -DMQ_TRACE; carry it and marlin_quant/_lib), 7B layers at m = 16 / 32 /
+#                 64, 70B at 16 / 32 (~1.5 min).
+. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+# One ncu profile of every kernel of one product (the main kernel; a summer is part of it): M K N,
+# logs $D/ncu_mM_K_N.txt (details) and .csv.gz (source page, SASS).
+ncu_one() {
+  local f=$D/ncu_m$1_$2_$3
+  timeout 150 ncu --set full --import-source no --clock-control none -k regex:"gemm_kernel" -s 3 -c 1 -o "$f" \
+    python scripts/profile_kernel.py --m $1 --k $2 --n $3 --iters 5 > "$f.run.txt" 2>&1
+  ncu --import "$f.ncu-rep" > "$f.txt" 2>&1
+  ncu --import "$f.ncu-rep" --page source --csv --print-source sass 2>/dev/null | gzip > "$f.csv.gz"
+  rm -f "$f.ncu-rep"
+  echo "== ncu m=$1 $2x$3 ($((SECONDS - start)) s): $(grep -E '^ +Duration|DRAM Throughput|Registers Per|Grid Size' "$f.txt" | tr -s ' ' | tr '\n' ';')"
+  grep -m1 LaunchPlan "$f.run.txt"
+  pack
+}
+case "$1" in
+m32)
+  timeout 60 env MARLIN_QUANT_LIB=.dev/trace_vh_exp.so python scripts/trace_launches.py --m 16,32 > "$D/trace_7b.log" 2>&1
+  echo "== trace 7B ($((SECONDS - start)) s)"; cat "$D/trace_7b.log"; pack
+  timeout 60 env MARLIN_QUANT_LIB=.dev/trace_vh_exp.so python scripts/trace_launches.py --m 16,32 \
+    --layers 8192x10240,8192x8192,8192x57344,28672x8192 > "$D/trace_70b.log" 2>&1
+  echo "== trace 70B ($((SECONDS - start)) s)"; cat "$D/trace_70b.log"; pack
+  ncu_one 32 11008 4096
+  ncu_one 32 4096 4096
+  ncu_one 16 11008 4096
+  ;;
+spread)
+  # A deadlock in the new handshake would eat the call: one product under a timeout first.
+  for shape in "--m 16 --k 4096 --n 4096" "--m 32 --k 11008 --n 4096"; do
+    timeout 40 env MARLIN_QUANT_LIB=.dev/spread_exp.so python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  SAME_BITS_M=12,16,24,32,64,128 same_bits spread
+  for r in 1 2; do
+    for v in rel spread spread4; do
+      lib=$(lib_of ${v%4}); extra=; [ "$v" = spread4 ] && extra=MQ_SPREAD=4
+      timeout 60 env $extra MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 16,32,64 \
+        --per-layer > "$D/bench_${v}_$r.log" 2>&1
+      timeout 40 env $extra MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-70b --m 16,32 \
+        --per-layer > "$D/bench70_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log"; pack
+    done
+  done
+  # The re-arm, pairs and every tile shape first (a hang or a wrong sum shows there), then more.
+  timeout 100 env MARLIN_QUANT_LIB=.dev/spread_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "deterministic or hopper_pairs or every_hopper_tile" > "$D/gpu_tests_spread_a.log" 2>&1
+  echo "== GPU tests a ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_spread_a.log" | tail -2; pack
+  checks spread 90 "sixteen_token or (summer_partial and 16-) or (llama_shapes and (16- or 32- or 64-))" \
+    "every_hopper_tile or (sixteen_token and (4096-16448-9- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096))"
+  ;;
+sumtrace)
+  timeout 70 env MARLIN_QUANT_LIB=.dev/trace2_exp.so python scripts/trace_launches.py --m 16,32,64 > "$D/trace_7b.log" 2>&1
+  echo "== trace 7B ($((SECONDS - start)) s)"; cat "$D/trace_7b.log"; pack
+  timeout 60 env MARLIN_QUANT_LIB=.dev/trace2_exp.so python scripts/trace_launches.py --m 16,32 \
+    --layers 8192x10240,8192x8192,8192x57344,28672x8192 > "$D/trace_70b.log" 2>&1
+  echo "== trace 70B ($((SECONDS - start)) s)"; cat "$D/trace_70b.log"
+  ;;
+*) echo "usage: call.sh m32 | spread | sumtrace" >&2; exit 2 ;;
+esac
+pack
