@@ -17,6 +17,15 @@
 #                 the two new stamps (partials added, C stores issued; .dev/trace2_exp.so: csrc at
 #                 HEAD with -DMQ_TRACE; carry it and marlin_quant/_lib), 7B layers at m = 16 / 32 /
 #                 64, 70B at 16 / 32 (~1.5 min).
+#   call.sh after (written, not run) the Hopper summer after the segment loop, more ranges'
+#                 partials a trip (after/summer_after_loop.patch; .dev/after_exp.so from
+#                 `bash benchmarks/logs/h100_s32/build_exp.sh after
+#                 benchmarks/logs/h100_s34/after/summer_after_loop.patch`, and
+#                 .dev/trace_after_exp.so: the same with -DMQ_TRACE, sm_90a; .dev/trace2_exp.so: HEAD
+#                 with -DMQ_TRACE; carry the three and marlin_quant/_lib): same bits at m = 12-128;
+#                 the release and after in turn, two rounds, 7B and 3B sets at m = 16 / 32 / 64,
+#                 70B at 16 / 32 / 64; both traced at m = 16 / 32 / 64 (sum_read); after's GPU tests
+#                 of the Hopper summers and their memcheck (~8.5 min).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 # One ncu profile of every kernel of one product (the main kernel; a summer is part of it): M K N,
 # logs $D/ncu_mM_K_N.txt (details) and .csv.gz (source page, SASS).
@@ -74,6 +83,24 @@ sumtrace)
     --layers 8192x10240,8192x8192,8192x57344,28672x8192 > "$D/trace_70b.log" 2>&1
   echo "== trace 70B ($((SECONDS - start)) s)"; cat "$D/trace_70b.log"
   ;;
-*) echo "usage: call.sh m32 | spread | sumtrace" >&2; exit 2 ;;
+after)
+  for shape in "--m 16 --k 4096 --n 4096" "--m 32 --k 11008 --n 4096"; do
+    timeout 40 env MARLIN_QUANT_LIB=.dev/after_exp.so python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  SAME_BITS_M=12,16,24,32,64,128 same_bits after
+  ab 2 16,32,64 16,32,64 after
+  for v in trace2 trace_after; do
+    timeout 50 env MARLIN_QUANT_LIB=.dev/${v}_exp.so python scripts/trace_launches.py --m 16,32,64 > "$D/${v}_7b.log" 2>&1
+    echo "== $v ($((SECONDS - start)) s)"; cat "$D/${v}_7b.log"; pack
+  done
+  timeout 90 env MARLIN_QUANT_LIB=.dev/after_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "deterministic or hopper_pairs or every_hopper_tile or (summer_partial and 16-)" > "$D/gpu_tests_after_a.log" 2>&1
+  echo "== GPU tests a ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_after_a.log" | tail -2; pack
+  checks after 80 "sixteen_token or (llama_shapes and (16- or 32- or 64-))" \
+    "every_hopper_tile or (sixteen_token and (4096-16448-9- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096))"
+  ;;
+*) echo "usage: call.sh m32 | spread | sumtrace | after" >&2; exit 2 ;;
 esac
 pack
