@@ -26,6 +26,14 @@
 #                 the release and after in turn, two rounds, 7B and 3B sets at m = 16 / 32 / 64,
 #                 70B at 16 / 32 / 64; both traced at m = 16 / 32 / 64 (sum_read); after's GPU tests
 #                 of the Hopper summers and their memcheck (~8.5 min).
+#   call.sh sums  (written, not run; instead of `after` if the session has the time for both)
+#                 after, cpack (cpack/c_packed_stores.patch: the Hopper kernel's C as 8-byte
+#                 stores after two lane exchanges) and both (the two patches) against the
+#                 release: smoke, same bits at m = 12-256, in turn two rounds, 7B and 3B sets at
+#                 m = 16 / 32 / 64, 70B at 16 / 32 / 64 (~7 min). Build .dev/{after,cpack,both}_exp.so
+#                 with build_exp.sh (both: the two patches); carry them and marlin_quant/_lib.
+#   call.sh sums_tests V   V's (after, cpack or both) GPU tests of the Hopper tiles and their
+#                 memcheck (~4 min).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 # One ncu profile of every kernel of one product (the main kernel; a summer is part of it): M K N,
 # logs $D/ncu_mM_K_N.txt (details) and .csv.gz (source page, SASS).
@@ -101,6 +109,25 @@ after)
   checks after 80 "sixteen_token or (llama_shapes and (16- or 32- or 64-))" \
     "every_hopper_tile or (sixteen_token and (4096-16448-9- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096))"
   ;;
-*) echo "usage: call.sh m32 | spread | sumtrace | after" >&2; exit 2 ;;
+sums)
+  for v in after cpack both; do
+    for shape in "--m 16 --k 4096 --n 4096" "--m 32 --k 11008 --n 4096" "--m 256 --k 4096 --n 4096"; do
+      timeout 40 env MARLIN_QUANT_LIB=.dev/${v}_exp.so python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+        || { echo "== smoke failed: $v $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+    done
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  SAME_BITS_M=12,16,24,32,64,128,256 same_bits after cpack both
+  ab 2 16,32,64 16,32,64 after cpack both
+  ;;
+sums_tests)
+  v=${2:?after, cpack or both}
+  timeout 150 env MARLIN_QUANT_LIB=.dev/${v}_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "deterministic or hopper_pairs or every_hopper_tile or (summer_partial and 16-) or sixteen_token or large_m" > "$D/gpu_tests_${v}_a.log" 2>&1
+  echo "== GPU tests a ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_${v}_a.log" | tail -2; pack
+  checks $v 60 "(llama_shapes and (16- or 32- or 64- or 128-)) or (m_sweep and (17- or 33- or 64- or 100- or 256-))" \
+    "every_hopper_tile or (sixteen_token and (4096-16448-9- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096 or 200-8192-8192))"
+  ;;
+*) echo "usage: call.sh m32 | spread | sumtrace | after | sums | sums_tests V" >&2; exit 2 ;;
 esac
 pack
