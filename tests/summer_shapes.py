@@ -1,10 +1,11 @@
-"""Layers whose two-chunk skinny tiles are shared by 2 to 17 blocks, on a GPU of 132 SMs.
+"""Layers whose split-k summers read every count of partials, on a GPU of 132 SMs.
 
 The summer of a shared tile adds the partials of the other ranges that hold part of it, four
 ranges a round trip with the last round predicated (csrc/marlin_kernel.cu, the skinny kernel's
 finish_tile). ``SUMMER_PARTIALS[(k, n)]`` is how many partials the tiles' summers read under the
 Hopper decode plan (m <= 8) on 132 SMs (H100, H200): every count from 1 to 16, so every
-remainder of the last round, and rounds of one to four. test_ops_cpu checks that the planner still
+remainder of the last round, and rounds of one to four. HOPPER_SUMMER_PARTIALS (below) does the
+same for the Hopper path's 16-, 32- and 64-token tiles. test_ops_cpu checks that the planner still
 gives these counts; test_kernel_gpu runs the shapes against the reference.
 """
 
@@ -23,4 +24,25 @@ SUMMER_PARTIALS: dict[tuple[int, int], tuple[int, ...]] = {
     (5120, 2048): (13,),
     (9216, 2048): (14, 15),
     (4352, 768): (16,),
+}
+
+# Layers whose Hopper-path summers (groups of 128, 256-column tiles, 132 SMs and 66 clusters of
+# two, as on the H100 and H200) read 1 to 10 partials at m = 16, 32 and 64, paired and single:
+# ``HOPPER_SUMMER_PARTIALS[(k, n)][m]`` is (paired, the partial counts of the tiles' summers).
+# A summer reads one partial from each later range that holds part of its tile (half a tile's
+# in a pair). Single 16 x 256 tiles cover 3 to 9 (layers under 15 tiles pair there) and single
+# 32 x 256 tiles 3 to 5; the pairs of all three tile heights 1 to 10.
+HOPPER_SUMMER_PARTIALS: dict[tuple[int, int], dict[int, tuple[bool, tuple[int, ...]]]] = {
+    (512, 256): {16: (True, (1,)), 32: (True, (1,)), 64: (True, (1,))},
+    (1536, 3072): {16: (True, (2,)), 32: (True, (2,)), 64: (True, (2,))},
+    (1024, 256): {16: (True, (3,)), 32: (True, (3,)), 64: (True, (3,))},
+    (3584, 2560): {16: (True, (4, 5)), 32: (True, (4, 5)), 64: (True, (4, 5))},
+    (5120, 1792): {16: (True, (6, 7)), 32: (True, (6, 7)), 64: (True, (6, 7))},
+    (6656, 1536): {16: (True, (8, 9)), 32: (True, (8, 9)), 64: (True, (8, 9))},
+    (5632, 1024): {16: (True, (10,)), 32: (True, (10,)), 64: (True, (10,))},
+    (512, 6912): {16: (False, (3,)), 32: (False, (3,)), 64: (True, (1,))},
+    (3072, 6912): {16: (False, (4, 5)), 32: (False, (4, 5)), 64: (True, (2, 3))},
+    (3584, 4864): {16: (False, (5, 6)), 32: (True, (2, 3)), 64: (True, (2, 3))},
+    (1024, 3840): {16: (False, (7,)), 32: (True, (3,)), 64: (True, (3,))},
+    (5632, 3840): {16: (False, (8, 9)), 32: (True, (4, 5)), 64: (True, (4, 5))},
 }

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from marlin_quant import MarlinLinear, ops, packing
-from summer_shapes import SUMMER_PARTIALS
+from summer_shapes import HOPPER_SUMMER_PARTIALS, SUMMER_PARTIALS
 
 pytestmark = pytest.mark.gpu
 
@@ -102,6 +102,17 @@ def test_summer_partial_counts(m, k, n, groupsize):
     the same bits on repeated calls. m = 16 runs the same layers on the 16-token Hopper tiles,
     whose g128 summer reads partials the same way."""
     check_repeatable(m, k, n, groupsize, seed=k + n + m)
+
+
+@pytest.mark.parametrize("groupsize", [128, -1])
+@pytest.mark.parametrize("k,n", list(HOPPER_SUMMER_PARTIALS))
+@pytest.mark.parametrize("m", [16, 32, 64])
+def test_hopper_summer_partial_counts(m, k, n, groupsize):
+    """Hopper-path layers whose summers read 1 to 10 partials (on 132 SMs; see
+    tests/summer_shapes.py), on paired and single 16-, 32- and 64-token tiles: right results
+    and the same bits on repeated calls. Per channel, m = 16 takes the tiled kernel on these
+    layers and m = 32 / 64 the same tiles with scales in the main loop."""
+    check_repeatable(m, k, n, groupsize, seed=k + n + m + 1)
 
 
 def test_large_m():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from marlin_quant import MarlinLinear, ops, packing
-from summer_shapes import SUMMER_PARTIALS
+from summer_shapes import HOPPER_SUMMER_PARTIALS, SUMMER_PARTIALS
 
 
 def make_layer(k, n, groupsize, gen):
@@ -263,6 +263,35 @@ def test_two_chunk_summers_read_every_count_of_partials(kernel_library, monkeypa
             assert tuple(sorted(reads - {0})) == counts, (k, n, m, sorted(reads))
             seen |= reads
     assert set(range(1, 17)) <= seen
+
+
+def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch):
+    """tests/summer_shapes.py's Hopper layers still plan as 256-column wgmma tiles on 132 SMs
+    with 66 clusters of two, paired or single as listed, whose summers read the listed numbers
+    of partials: 1 to 10 for the pairs of 16-, 32- and 64-token tiles, 3 to 9 for single
+    16-token and 3 to 5 for single 32-token tiles. A range is upb 128-k stages (even in a pair)
+    over as many ranges as there are slots (SMs, or clusters of two)."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    seen: dict[tuple[int, bool], set[int]] = {}
+    for (k, n), by_m in HOPPER_SUMMER_PARTIALS.items():
+        for m, (paired, counts) in by_m.items():
+            plan = ops.plan_launch(m, n, k, 132, 232448, 233472, ops.FEATURE_WGMMA, H200_CLUSTERS, 128)
+            assert plan.kernel == "wgmma" and plan.tile_columns == 256 and 16 * plan.m_blocks == m, (k, n, m, plan)
+            assert (plan.cluster == 2) == paired, (k, n, m, plan)
+            tiles, k_iters = n // 256, k // (16 * plan.stripes)
+            total = tiles * k_iters
+            slots = min(H200_CLUSTERS[2], 132 // 2) if paired else 132
+            upb = -(-total // min(slots, total))
+            upb += upb & 1 if paired else 0
+            assert -(-total // upb) * (2 if paired else 1) == plan.blocks, (k, n, m, plan)
+            reads = {(t * k_iters + k_iters - 1) // upb - t * k_iters // upb for t in range(tiles)}
+            assert tuple(sorted(reads - {0})) == counts, (k, n, m, sorted(reads))
+            seen.setdefault((m, paired), set()).update(reads)
+    for m in (16, 32, 64):
+        assert set(range(1, 11)) <= seen[(m, True)], m
+    assert set(range(3, 10)) <= seen[(16, False)] and set(range(3, 6)) <= seen[(32, False)]
 
 
 @pytest.mark.parametrize("groupsize", [128, 64, 32, -1])
