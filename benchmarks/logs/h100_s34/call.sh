@@ -104,7 +104,7 @@ after)
     echo "== $v ($((SECONDS - start)) s)"; cat "$D/${v}_7b.log"; pack
   done
   timeout 90 env MARLIN_QUANT_LIB=.dev/after_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "deterministic or hopper_pairs or every_hopper_tile or (summer_partial and 16-)" > "$D/gpu_tests_after_a.log" 2>&1
+    -k "hopper_summer_partial or deterministic or hopper_pairs or every_hopper_tile or (summer_partial and 16-)" > "$D/gpu_tests_after_a.log" 2>&1
   echo "== GPU tests a ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_after_a.log" | tail -2; pack
   checks after 80 "sixteen_token or (llama_shapes and (16- or 32- or 64-))" \
     "every_hopper_tile or (sixteen_token and (4096-16448-9- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096))"
@@ -123,7 +123,7 @@ sums)
 sums_tests)
   v=${2:?after, cpack or both}
   timeout 150 env MARLIN_QUANT_LIB=.dev/${v}_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "deterministic or hopper_pairs or every_hopper_tile or (summer_partial and 16-) or sixteen_token or large_m" > "$D/gpu_tests_${v}_a.log" 2>&1
+    -k "hopper_summer_partial or deterministic or hopper_pairs or every_hopper_tile or sixteen_token or large_m" > "$D/gpu_tests_${v}_a.log" 2>&1
   echo "== GPU tests a ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_${v}_a.log" | tail -2; pack
   checks $v 60 "(llama_shapes and (16- or 32- or 64- or 128-)) or (m_sweep and (17- or 33- or 64- or 100- or 256-))" \
     "every_hopper_tile or (sixteen_token and (4096-16448-9- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096 or 200-8192-8192))"
