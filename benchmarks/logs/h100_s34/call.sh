@@ -48,24 +48,39 @@ ncu_one() {
   grep -m1 LaunchPlan "$f.run.txt"
   pack
 }
+# Ends the call if library V fails or hangs on one product (a deadlock in a new handshake would
+# eat the call): V "PROFILE_KERNEL_ARGS" ...
+smoke() {
+  local v=$1 shape; shift
+  for shape in "$@"; do
+    timeout 40 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $v $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+  done
+  echo "== smoke $v ($((SECONDS - start)) s)"
+}
+# V's GPU tests matching K first, within SECONDS (the re-arm, pairs and tile shapes, where a hang
+# or a wrong sum shows): V SECONDS K, log $D/gpu_tests_V_a.log.
+first_tests() {
+  timeout "$2" env MARLIN_QUANT_LIB=$(lib_of $1) python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "$3" > "$D/gpu_tests_$1_a.log" 2>&1
+  echo "== GPU tests $1 a ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_$1_a.log" | tail -2; pack
+}
+# -DMQ_TRACE timelines of library V: V NAME M [LAYERS], log $D/NAME.log.
+trace() {
+  timeout 70 env MARLIN_QUANT_LIB=$(lib_of $1) python scripts/trace_launches.py --m "$3" ${4:+--layers "$4"} > "$D/$2.log" 2>&1
+  echo "== trace $2 ($((SECONDS - start)) s)"; cat "$D/$2.log"; pack
+}
+HOPPER_MEMCHECK="every_hopper_tile or (sixteen_token and (4096-16448-9- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096))"
 case "$1" in
 m32)
-  timeout 60 env MARLIN_QUANT_LIB=.dev/trace_vh_exp.so python scripts/trace_launches.py --m 16,32 > "$D/trace_7b.log" 2>&1
-  echo "== trace 7B ($((SECONDS - start)) s)"; cat "$D/trace_7b.log"; pack
-  timeout 60 env MARLIN_QUANT_LIB=.dev/trace_vh_exp.so python scripts/trace_launches.py --m 16,32 \
-    --layers 8192x10240,8192x8192,8192x57344,28672x8192 > "$D/trace_70b.log" 2>&1
-  echo "== trace 70B ($((SECONDS - start)) s)"; cat "$D/trace_70b.log"; pack
+  trace trace_vh trace_7b 16,32
+  trace trace_vh trace_70b 16,32 8192x10240,8192x8192,8192x57344,28672x8192
   ncu_one 32 11008 4096
   ncu_one 32 4096 4096
   ncu_one 16 11008 4096
   ;;
 spread)
-  # A deadlock in the new handshake would eat the call: one product under a timeout first.
-  for shape in "--m 16 --k 4096 --n 4096" "--m 32 --k 11008 --n 4096"; do
-    timeout 40 env MARLIN_QUANT_LIB=.dev/spread_exp.so python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
-      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
-  done
-  echo "== smoke ($((SECONDS - start)) s)"
+  smoke spread "--m 16 --k 4096 --n 4096" "--m 32 --k 11008 --n 4096"
   SAME_BITS_M=12,16,24,32,64,128 same_bits spread
   for r in 1 2; do
     for v in rel spread spread4; do
@@ -77,56 +92,34 @@ spread)
       echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log"; pack
     done
   done
-  # The re-arm, pairs and every tile shape first (a hang or a wrong sum shows there), then more.
-  timeout 100 env MARLIN_QUANT_LIB=.dev/spread_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "deterministic or hopper_pairs or every_hopper_tile" > "$D/gpu_tests_spread_a.log" 2>&1
-  echo "== GPU tests a ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_spread_a.log" | tail -2; pack
-  checks spread 90 "sixteen_token or (summer_partial and 16-) or (llama_shapes and (16- or 32- or 64-))" \
-    "every_hopper_tile or (sixteen_token and (4096-16448-9- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096))"
+  first_tests spread 100 "deterministic or hopper_pairs or every_hopper_tile"
+  checks spread 90 "sixteen_token or (summer_partial and 16-) or (llama_shapes and (16- or 32- or 64-))" "$HOPPER_MEMCHECK"
   ;;
 sumtrace)
-  timeout 70 env MARLIN_QUANT_LIB=.dev/trace2_exp.so python scripts/trace_launches.py --m 16,32,64 > "$D/trace_7b.log" 2>&1
-  echo "== trace 7B ($((SECONDS - start)) s)"; cat "$D/trace_7b.log"; pack
-  timeout 60 env MARLIN_QUANT_LIB=.dev/trace2_exp.so python scripts/trace_launches.py --m 16,32 \
-    --layers 8192x10240,8192x8192,8192x57344,28672x8192 > "$D/trace_70b.log" 2>&1
-  echo "== trace 70B ($((SECONDS - start)) s)"; cat "$D/trace_70b.log"
+  trace trace2 trace_7b 16,32,64
+  trace trace2 trace_70b 16,32 8192x10240,8192x8192,8192x57344,28672x8192
   ;;
 after)
-  for shape in "--m 16 --k 4096 --n 4096" "--m 32 --k 11008 --n 4096"; do
-    timeout 40 env MARLIN_QUANT_LIB=.dev/after_exp.so python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
-      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
-  done
-  echo "== smoke ($((SECONDS - start)) s)"
+  smoke after "--m 16 --k 4096 --n 4096" "--m 32 --k 11008 --n 4096"
   SAME_BITS_M=12,16,24,32,64,128 same_bits after
   ab 2 16,32,64 16,32,64 after
-  for v in trace2 trace_after; do
-    timeout 50 env MARLIN_QUANT_LIB=.dev/${v}_exp.so python scripts/trace_launches.py --m 16,32,64 > "$D/${v}_7b.log" 2>&1
-    echo "== $v ($((SECONDS - start)) s)"; cat "$D/${v}_7b.log"; pack
-  done
-  timeout 90 env MARLIN_QUANT_LIB=.dev/after_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "hopper_summer_partial or deterministic or hopper_pairs or every_hopper_tile or (summer_partial and 16-)" > "$D/gpu_tests_after_a.log" 2>&1
-  echo "== GPU tests a ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_after_a.log" | tail -2; pack
-  checks after 80 "sixteen_token or (llama_shapes and (16- or 32- or 64-))" \
-    "every_hopper_tile or (sixteen_token and (4096-16448-9- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096))"
+  trace trace2 trace2_7b 16,32,64
+  trace trace_after trace_after_7b 16,32,64
+  first_tests after 90 "hopper_summer_partial or deterministic or hopper_pairs or every_hopper_tile or (summer_partial and 16-)"
+  checks after 80 "sixteen_token or (llama_shapes and (16- or 32- or 64-))" "$HOPPER_MEMCHECK"
   ;;
 sums)
   for v in after cpack both; do
-    for shape in "--m 16 --k 4096 --n 4096" "--m 32 --k 11008 --n 4096" "--m 256 --k 4096 --n 4096"; do
-      timeout 40 env MARLIN_QUANT_LIB=.dev/${v}_exp.so python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
-        || { echo "== smoke failed: $v $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
-    done
+    smoke $v "--m 16 --k 4096 --n 4096" "--m 32 --k 11008 --n 4096" "--m 256 --k 4096 --n 4096"
   done
-  echo "== smoke ($((SECONDS - start)) s)"
   SAME_BITS_M=12,16,24,32,64,128,256 same_bits after cpack both
   ab 2 16,32,64 16,32,64 after cpack both
   ;;
 sums_tests)
   v=${2:?after, cpack or both}
-  timeout 150 env MARLIN_QUANT_LIB=.dev/${v}_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "hopper_summer_partial or deterministic or hopper_pairs or every_hopper_tile or sixteen_token or large_m" > "$D/gpu_tests_${v}_a.log" 2>&1
-  echo "== GPU tests a ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_${v}_a.log" | tail -2; pack
-  checks $v 60 "(llama_shapes and (16- or 32- or 64- or 128-)) or (m_sweep and (17- or 33- or 64- or 100- or 256-))" \
-    "every_hopper_tile or (sixteen_token and (4096-16448-9- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096 or 200-8192-8192))"
+  first_tests $v 150 "hopper_summer_partial or deterministic or hopper_pairs or every_hopper_tile or sixteen_token or large_m"
+  checks $v 60 "(llama_shapes and (16- or 32- or 64- or 128-)) or (m_sweep and (17- or 64- or 100- or 256-))" \
+    "$HOPPER_MEMCHECK or (hopper_pairs and 200-8192-8192)"
   ;;
 *) echo "usage: call.sh m32 | spread | sumtrace | after | sums | sums_tests V" >&2; exit 2 ;;
 esac
