@@ -240,6 +240,13 @@ def test_skinny_one_block_per_sm_where_two_would_stream_one_batch(kernel_library
     assert plan == ops.plan_launch(1, 3072, 3072, sms, 232448, 233472) and plan.blocks == 192
 
 
+def summer_reads(tiles: int, per_tile: int, upb: int) -> set[int]:
+    """How many partials the tiles' summers read, for stream-K ranges of upb steps over tiles of
+    per_tile steps each: a tile's summer is the range holding its first step, and it reads one
+    partial from each later range holding part of the tile (0: the tile is not split)."""
+    return {(t * per_tile + per_tile - 1) // upb - t * per_tile // upb for t in range(tiles)}
+
+
 def test_two_chunk_summers_read_every_count_of_partials(kernel_library, monkeypatch):
     """tests/summer_shapes.py's layers still plan as two-chunk skinny tiles on 132 SMs whose
     summers read the listed numbers of partials (so the GPU test over them reaches every
@@ -259,7 +266,7 @@ def test_two_chunk_summers_read_every_count_of_partials(kernel_library, monkeypa
             upb = max(16, -(-total // plan.blocks))
             upb = -(-upb // 8) * 8
             assert -(-total // upb) == plan.blocks, (k, n, plan)
-            reads = {(t * stripes + stripes - 1) // upb - t * stripes // upb for t in range(tiles)}
+            reads = summer_reads(tiles, stripes, upb)
             assert tuple(sorted(reads - {0})) == counts, (k, n, m, sorted(reads))
             seen |= reads
     assert set(range(1, 17)) <= seen
@@ -286,7 +293,7 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
             upb = -(-total // min(slots, total))
             upb += upb & 1 if paired else 0
             assert -(-total // upb) * (2 if paired else 1) == plan.blocks, (k, n, m, plan)
-            reads = {(t * k_iters + k_iters - 1) // upb - t * k_iters // upb for t in range(tiles)}
+            reads = summer_reads(tiles, k_iters, upb)
             assert tuple(sorted(reads - {0})) == counts, (k, n, m, sorted(reads))
             seen.setdefault((m, paired), set()).update(reads)
     for m in (16, 32, 64):
