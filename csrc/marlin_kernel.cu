@@ -1423,6 +1423,17 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   // cost 50 registers and serialized the summer's reads (7B set at m = 64: 104 -> 137 us).
   // Accumulator (i, jn, v) of a thread: feature col0 + 64 cin + 16 (t0 + i) + g + 8 (v >> 1),
   // token row0 + 8 jn + 2 q + (v & 1), with i the wgmma it came from.
+  // C goes out as 8-byte stores of 4 features of one token, after two exchanges between lanes
+  // (a lane holds features g and g + 8 of tokens 2q and 2q + 1): with lane ^ 4 (feature g ^ 1)
+  // each lane keeps one token's pairs of features, with lane ^ 8 (pair ^ 1) four features in a
+  // row. Per (wgmma, 8 tokens) a warp then writes 8 whole 32-byte sectors with one store
+  // instruction instead of four 2-byte stores (the Hopper summers' C stores took up to 2 us at
+  // m = 64 on the H100, benchmarks/logs/h100_s34/sumtrace/). The same values: the same bits.
+  // 16-token tiles keep 2-byte stores: packed, m = 16 was level or slower (Llama-3.2-3B's
+  // 3072x3072 7.1 -> 7.3 us), while 32-token tiles gained on every layer (7B set at m = 32:
+  // 67.0-67.1 -> 66.2 us). On 64- and 128-token tiles the gain depends on the layer (70B set at
+  // m = 64: 280 -> 273 us, at m = 256: 843 -> 855; 7B at m = 256: 236 -> 231; H100,
+  // benchmarks/logs/h100_s35/per_layer_ab.txt).
   auto write_c = [&](auto half_tag, int row0, int col0, int rows_left) {
     constexpr bool HALF = decltype(half_tag)::value;
     constexpr int NI = HALF ? CH / 2 : CH;
@@ -1433,18 +1444,39 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
       const int f = fbase + 16 * (HALF ? 2 * i + rank : i);
       float s0 = 1.f, s1 = 1.f;
       if (PER_CHANNEL) { s0 = channel_scale(p.s, f); s1 = channel_scale(p.s, f + 8); }
+      if constexpr (NTOK == 16) {
 #pragma unroll
-      for (int jn = 0; jn < NTOK / 8; jn++) {
-        const int tok = 8 * jn + 2 * q;
-        if (tok < rows_left) {
-          half* c = p.C + (long long)(row0 + tok) * p.n + f;
-          c[0] = __float2half_rn(acc[i][4 * jn] * s0);
-          c[8] = __float2half_rn(acc[i][4 * jn + 2] * s1);
+        for (int jn = 0; jn < NTOK / 8; jn++) {
+          const int tok = 8 * jn + 2 * q;
+          if (tok < rows_left) {
+            half* c = p.C + (long long)(row0 + tok) * p.n + f;
+            c[0] = __float2half_rn(acc[i][4 * jn] * s0);
+            c[8] = __float2half_rn(acc[i][4 * jn + 2] * s1);
+          }
+          if (tok + 1 < rows_left) {
+            half* c = p.C + (long long)(row0 + tok + 1) * p.n + f;
+            c[0] = __float2half_rn(acc[i][4 * jn + 1] * s0);
+            c[8] = __float2half_rn(acc[i][4 * jn + 3] * s1);
+          }
         }
-        if (tok + 1 < rows_left) {
-          half* c = p.C + (long long)(row0 + tok + 1) * p.n + f;
-          c[0] = __float2half_rn(acc[i][4 * jn + 1] * s0);
-          c[8] = __float2half_rn(acc[i][4 * jn + 3] * s1);
+      } else {
+        const bool odd = g & 1, upper = (g >> 1) & 1;
+        const int foff = 4 * (g >> 2) + 8 * upper;  // this lane's first feature in the 16 of a wgmma
+#pragma unroll
+        for (int jn = 0; jn < NTOK / 8; jn++) {
+          const half2 t0v = __floats2half2_rn(acc[i][4 * jn] * s0, acc[i][4 * jn + 2] * s1);      // token 2q: g, g + 8
+          const half2 t1v = __floats2half2_rn(acc[i][4 * jn + 1] * s0, acc[i][4 * jn + 3] * s1);  // token 2q + 1
+          const half2 mine = odd ? t1v : t0v;  // even g keeps token 2q, odd g token 2q + 1
+          const half2 other = as_half2(__shfl_xor_sync(0xffffffffu, as_u32(odd ? t0v : t1v), 4));
+          const half2 lo = odd ? __halves2half2(__low2half(other), __low2half(mine))
+                               : __halves2half2(__low2half(mine), __low2half(other));    // features 2 (g / 2) + 0, 1
+          const half2 hi = odd ? __halves2half2(__high2half(other), __high2half(mine))
+                               : __halves2half2(__high2half(mine), __high2half(other));  // the same + 8
+          const uint32_t got = __shfl_xor_sync(0xffffffffu, as_u32(upper ? lo : hi), 8);
+          const uint2 out = upper ? make_uint2(got, as_u32(hi)) : make_uint2(as_u32(lo), got);
+          const int tok = 8 * jn + 2 * q + (odd ? 1 : 0);
+          if (tok < rows_left)
+            *reinterpret_cast<uint2*>(p.C + (long long)(row0 + tok) * p.n + (f - g) + foff) = out;
         }
       }
     }
