@@ -1,6 +1,6 @@
-# Helpers of the device-call scripts h100_s32/call.sh and h100_s33/call.sh, sourced by them
-# (`. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"`): the working folder, log packing, the
-# same-bits check, the A/B timing and a variant's GPU tests with their memcheck.
+# Helpers of the device-call scripts h100_s32/call.sh to h100_s35/call.sh, sourced by them
+# (`. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"`): the working folder, log packing, a smoke
+# run, the same-bits check, the A/B timing and a variant's GPU tests with their memcheck.
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/../../.."  # the repository root (callers live two folders down)
 D=/tmp/x
@@ -10,6 +10,16 @@ MODE=$1
 start=$SECONDS
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit,memory.total --format=csv > "$D/gpu_$1.txt" 2>&1
 lib_of() { [ "$1" = rel ] || echo ".dev/$1_exp.so"; }  # a variant's library (rel: the release)
+# Ends the call if library V fails or hangs on one product (a deadlock in a new handshake would
+# eat the call): V "PROFILE_KERNEL_ARGS" ...
+smoke() {
+  local v=$1 shape; shift
+  for shape in "$@"; do
+    timeout 40 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $v $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+  done
+  echo "== smoke $v ($((SECONDS - start)) s)"
+}
 # Whether each variant V gives the release's bits on same_bits.py's shapes (its m values from
 # SAME_BITS_M, default 1,3,8): V..., log $D/bits.log.
 same_bits() {

@@ -17,7 +17,7 @@
 #                 the two new stamps (partials added, C stores issued; .dev/trace2_exp.so: csrc at
 #                 HEAD with -DMQ_TRACE; carry it and marlin_quant/_lib), 7B layers at m = 16 / 32 /
 #                 64, 70B at 16 / 32 (~1.5 min).
-#   call.sh after (written, not run) the Hopper summer after the segment loop, more ranges'
+#   call.sh after (not run; `sums` measured it) the Hopper summer after the segment loop, more ranges'
 #                 partials a trip (after/summer_after_loop.patch; .dev/after_exp.so from
 #                 `bash benchmarks/logs/h100_s32/build_exp.sh after
 #                 benchmarks/logs/h100_s34/after/summer_after_loop.patch`, and
@@ -26,7 +26,7 @@
 #                 the release and after in turn, two rounds, 7B and 3B sets at m = 16 / 32 / 64,
 #                 70B at 16 / 32 / 64; both traced at m = 16 / 32 / 64 (sum_read); after's GPU tests
 #                 of the Hopper summers and their memcheck (~8.5 min).
-#   call.sh sums  (written, not run; instead of `after` if the session has the time for both)
+#   call.sh sums  (ran in the thirtieth session: h100_s35/sums/, sums_tests/; instead of `after`)
 #                 after, cpack (cpack/c_packed_stores.patch: the Hopper kernel's C as 8-byte
 #                 stores after two lane exchanges) and both (the two patches) against the
 #                 release: smoke, same bits at m = 12-256, in turn two rounds, 7B and 3B sets at
@@ -47,16 +47,6 @@ ncu_one() {
   echo "== ncu m=$1 $2x$3 ($((SECONDS - start)) s): $(grep -E '^ +Duration|DRAM Throughput|Registers Per|Grid Size' "$f.txt" | tr -s ' ' | tr '\n' ';')"
   grep -m1 LaunchPlan "$f.run.txt"
   pack
-}
-# Ends the call if library V fails or hangs on one product (a deadlock in a new handshake would
-# eat the call): V "PROFILE_KERNEL_ARGS" ...
-smoke() {
-  local v=$1 shape; shift
-  for shape in "$@"; do
-    timeout 40 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
-      || { echo "== smoke failed: $v $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
-  done
-  echo "== smoke $v ($((SECONDS - start)) s)"
 }
 # V's GPU tests matching K first, within SECONDS (the re-arm, pairs and tile shapes, where a hang
 # or a wrong sum shows): V SECONDS K, log $D/gpu_tests_V_a.log.

@@ -1,0 +1,33 @@
+#!/bin/bash
+# The thirtieth session's device calls (H100). Logs are packed into one tarball after every step.
+#   call.sh ab    the candidate release (marlin_quant/_lib built from csrc with
+#                 cpack32/c_packed_stores_32.patch: the Hopper kernel's C as 8-byte stores on 32-,
+#                 64- and 128-token tiles; 16-token tiles as before) against the current release
+#                 (.dev/vh_exp.so: csrc 07f199bb, sm_90a, release flags; carry it and
+#                 marlin_quant/_lib): smoke, same bits at m = 12-256, then "rel" (here: the
+#                 candidate) and vh in turn, two rounds, 7B and 3B sets at m = 16-256, 70B at
+#                 m = 32-256 (~4 min). cpack32/c_packed_stores_32.patch is csrc's change against
+#                 07f199bb as shipped (the build measured declared two of its locals one scope up: the
+#                 same SASS, sass_same.py).
+#   call.sh ship  scripts/gpu_checks.sh on the candidate, benchmark first, logs under $OUT/final.
+#   call.sh ab_large  two more rounds of ab at m = 128 / 256, all three sets (~2 min; this session ran
+#                 it as `. call_lib.sh ab_large && ab 2 128,256 128,256 vh` from h100_s32/, the same).
+#   call.sh ab256 three more rounds at m = 256, all three sets (~2 min): whether the 128-token
+#                 tiles' packed stores gain (7B) or lose (70B) beyond the runs' spread.
+. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+case "$1" in
+ab)
+  smoke rel "--m 32 --k 11008 --n 4096" "--m 64 --k 4096 --n 4096" "--m 256 --k 4096 --n 4096"
+  SAME_BITS_M=12,16,24,32,64,128,256 same_bits vh
+  ab 2 16,32,64,128,256 32,64,128,256 vh
+  ;;
+ab_large) ab 2 128,256 128,256 vh ;;
+ab256) ab 3 256 256 vh ;;
+ship)
+  BENCH_FIRST=1 OUT=$OUT/final timeout 575 bash scripts/gpu_checks.sh
+  echo "== gpu_checks rc=$? ($((SECONDS - start)) s)"
+  gzip -f "$OUT/final/racecheck.log"
+  ;;
+*) echo "usage: call.sh ab | ship | ab_large | ab256" >&2; exit 2 ;;
+esac
+pack
