@@ -7,8 +7,8 @@
 #                 marlin_quant/_lib): smoke, same bits at m = 12-256, then "rel" (here: the
 #                 candidate) and vh in turn, two rounds, 7B and 3B sets at m = 16-256, 70B at
 #                 m = 32-256 (~4 min). cpack32/c_packed_stores_32.patch is csrc's change against
-#                 07f199bb as shipped (the build measured declared two of its locals one scope up: the
-#                 same SASS, sass_same.py).
+#                 07f199bb as shipped; the library measured was built from it before its comment's
+#                 last edit (the same SASS, sass_same.py).
 #   call.sh ship  scripts/gpu_checks.sh on the candidate, benchmark first, logs under $OUT/final.
 #   call.sh ab_large  two more rounds of ab at m = 128 / 256, all three sets (~2 min; this session ran
 #                 it as `. call_lib.sh ab_large && ab 2 128,256 128,256 vh` from h100_s32/, the same).
