@@ -14,6 +14,12 @@
 #                 it as `. call_lib.sh ab_large && ab 2 128,256 128,256 vh` from h100_s32/, the same).
 #   call.sh ab256 three more rounds at m = 256, all three sets (~2 min): whether the 128-token
 #                 tiles' packed stores gain (7B) or lose (70B) beyond the runs' spread.
+#   call.sh c128  (written, not run) cpack64 (cpack64/c_2byte_128.patch: 128-token tiles back to
+#                 2-byte stores; .dev/cpack64_exp.so from `bash benchmarks/logs/h100_s32/build_exp.sh
+#                 cpack64 benchmarks/logs/h100_s35/cpack64/c_2byte_128.patch`; carry it and
+#                 marlin_quant/_lib, the release) against the release: smoke, same bits at m = 64 /
+#                 128 / 256, five rounds at m = 128 / 256 on all three sets, then cpack64's GPU tests
+#                 of the large-m and Hopper tiles and their memcheck (~7.5 min).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 ab)
@@ -23,11 +29,18 @@ ab)
   ;;
 ab_large) ab 2 128,256 128,256 vh ;;
 ab256) ab 3 256 256 vh ;;
+c128)
+  smoke cpack64 "--m 128 --k 4096 --n 22016" "--m 256 --k 8192 --n 8192"
+  SAME_BITS_M=64,128,256 same_bits cpack64
+  ab 5 128,256 128,256 cpack64
+  checks cpack64 100 "large_m or every_hopper_tile or (llama_shapes and 256-) or (m_sweep and (128- or 256- or 300-))" \
+    "every_hopper_tile or (small_and_odd and 300-)"
+  ;;
 ship)
   BENCH_FIRST=1 OUT=$OUT/final timeout 575 bash scripts/gpu_checks.sh
   echo "== gpu_checks rc=$? ($((SECONDS - start)) s)"
   gzip -f "$OUT/final/racecheck.log"
   ;;
-*) echo "usage: call.sh ab | ship | ab_large | ab256" >&2; exit 2 ;;
+*) echo "usage: call.sh ab | ship | ab_large | ab256 | c128" >&2; exit 2 ;;
 esac
 pack
