@@ -14,12 +14,16 @@
 #                 it as `. call_lib.sh ab_large && ab 2 128,256 128,256 vh` from h100_s32/, the same).
 #   call.sh ab256 three more rounds at m = 256, all three sets (~2 min): whether the 128-token
 #                 tiles' packed stores gain (7B) or lose (70B) beyond the runs' spread.
-#   call.sh c128  (written, not run) cpack64 (cpack64/c_2byte_128.patch: 128-token tiles back to
-#                 2-byte stores; .dev/cpack64_exp.so from `bash benchmarks/logs/h100_s32/build_exp.sh
-#                 cpack64 benchmarks/logs/h100_s35/cpack64/c_2byte_128.patch`; carry it and
-#                 marlin_quant/_lib, the release) against the release: smoke, same bits at m = 64 /
-#                 128 / 256, five rounds at m = 128 / 256 on all three sets, then cpack64's GPU tests
-#                 of the large-m and Hopper tiles and their memcheck (~7.5 min).
+#   call.sh c128 [V ...]  (written, not run) 128-token tiles' C stores against the release
+#                 (marlin_quant/_lib): cpack64 (cpack64/c_2byte_128.patch: 2-byte stores, as before
+#                 this release) and cpack4 (cpack4/c_4byte_128.patch: one lane exchange, two 4-byte
+#                 stores a lane; its per-channel 128 x 256 six-stage kernel spills 4 bytes, so it
+#                 could not ship as is). Build .dev/V_exp.so with `bash
+#                 benchmarks/logs/h100_s32/build_exp.sh V PATCH`; carry them and marlin_quant/_lib.
+#                 Smoke, same bits at m = 64 / 128 / 256, then the release and V... in turn, five
+#                 rounds with one variant, three with two, at m = 128 / 256 on all three sets (one
+#                 variant ~4.5 min, two ~5.5 min). Default V: cpack64.
+#   call.sh c128_tests V  V's GPU tests of the large-m and Hopper tiles and their memcheck (~2.5 min).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 ab)
@@ -30,10 +34,13 @@ ab)
 ab_large) ab 2 128,256 128,256 vh ;;
 ab256) ab 3 256 256 vh ;;
 c128)
-  smoke cpack64 "--m 128 --k 4096 --n 22016" "--m 256 --k 8192 --n 8192"
-  SAME_BITS_M=64,128,256 same_bits cpack64
-  ab 5 128,256 128,256 cpack64
-  checks cpack64 100 "large_m or every_hopper_tile or (llama_shapes and 256-) or (m_sweep and (128- or 256- or 300-))" \
+  shift; vs=("${@:-cpack64}")
+  for v in "${vs[@]}"; do smoke $v "--m 128 --k 4096 --n 22016" "--m 256 --k 8192 --n 8192"; done
+  SAME_BITS_M=64,128,256 same_bits "${vs[@]}"
+  ab $(( ${#vs[@]} == 1 ? 5 : 3 )) 128,256 128,256 "${vs[@]}"
+  ;;
+c128_tests)
+  checks ${2:?V} 100 "large_m or every_hopper_tile or (llama_shapes and 256-) or (m_sweep and (128- or 256- or 300-))" \
     "every_hopper_tile or (small_and_odd and 300-)"
   ;;
 ship)
@@ -41,6 +48,6 @@ ship)
   echo "== gpu_checks rc=$? ($((SECONDS - start)) s)"
   gzip -f "$OUT/final/racecheck.log"
   ;;
-*) echo "usage: call.sh ab | ship | ab_large | ab256 | c128" >&2; exit 2 ;;
+*) echo "usage: call.sh ab | ship | ab_large | ab256 | c128 [V ...] | c128_tests V" >&2; exit 2 ;;
 esac
 pack
