@@ -24,6 +24,13 @@
 #                 rounds with one variant, three with two, at m = 128 / 256 on all three sets (one
 #                 variant ~4.5 min, two ~5.5 min). Default V: cpack64.
 #   call.sh c128_tests V  V's GPU tests of the large-m and Hopper tiles and their memcheck (~2.5 min).
+#   call.sh p32   (written, not run) the planner's 32 x 256 tiles with scales after the MMA on every
+#                 layer at m = 17-32, groups of 128 (p32/post_32x256_everywhere.patch, host code only:
+#                 the same kernels; only 8192x57344 and 28672x8192 change plan among the benchmark's
+#                 layers, from 32 x 512 with scales before the MMA). .dev/p32_exp.so from build_exp.sh;
+#                 carry it and marlin_quant/_lib. Smoke; the release and p32 in turn, three rounds,
+#                 7B and 3B at m = 32 (the same plans: the runs' spread), 70B at m = 17 / 24 / 32; p32's
+#                 GPU tests at m = 17-32 and their memcheck (~5 min).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 ab)
@@ -39,6 +46,12 @@ c128)
   SAME_BITS_M=64,128,256 same_bits "${vs[@]}"
   ab $(( ${#vs[@]} == 1 ? 5 : 3 )) 128,256 128,256 "${vs[@]}"
   ;;
+p32)
+  smoke p32 "--m 32 --k 8192 --n 57344" "--m 24 --k 28672 --n 8192"
+  ab 3 32 17,24,32 p32
+  checks p32 100 "(llama_shapes and 32-) or (m_sweep and (17- or 24- or 31- or 32-)) or deterministic" \
+    "(llama_shapes and (32-28672-8192-128 or 32-8192-57344-128)) or (small_and_odd and 20-)"
+  ;;
 c128_tests)
   checks ${2:?V} 100 "large_m or every_hopper_tile or (llama_shapes and 256-) or (m_sweep and (128- or 256- or 300-))" \
     "every_hopper_tile or (small_and_odd and 300-)"
@@ -48,6 +61,6 @@ ship)
   echo "== gpu_checks rc=$? ($((SECONDS - start)) s)"
   gzip -f "$OUT/final/racecheck.log"
   ;;
-*) echo "usage: call.sh ab | ship | ab_large | ab256 | c128 [V ...] | c128_tests V" >&2; exit 2 ;;
+*) echo "usage: call.sh ab | ship | ab_large | ab256 | c128 [V ...] | c128_tests V | p32" >&2; exit 2 ;;
 esac
 pack
