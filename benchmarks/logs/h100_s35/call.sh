@@ -30,7 +30,10 @@
 #                 layers, from 32 x 512 with scales before the MMA). .dev/p32_exp.so from build_exp.sh;
 #                 carry it and marlin_quant/_lib. Smoke; the release and p32 in turn, three rounds,
 #                 7B and 3B at m = 32 (the same plans: the runs' spread), 70B at m = 17 / 24 / 32; p32's
-#                 GPU tests at m = 17-32 and their memcheck (~5 min).
+#                 GPU tests at m = 17-32 and their memcheck (~5 min). If it wins, p32/ship_p32.patch
+#                 is the release change (planner comment with a MEASUREMENT placeholder to fill in,
+#                 the m = 17-32 rule in test_ops_cpu.py::test_plan_hopper_path, which passes on
+#                 .dev/p32_exp.so and fails on the current release, and the README's tile list).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 ab)
