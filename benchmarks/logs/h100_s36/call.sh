@@ -1,0 +1,27 @@
+#!/bin/bash
+# The thirty-first session's device calls. Logs are packed into one tarball after every step.
+#   call.sh ship  (H100) scripts/gpu_checks.sh on the release with p32 (32 x 256 tiles, scales
+#                 after the MMA, on every layer at m = 17-32; p32/ has its A/B), benchmark first,
+#                 logs under $OUT/final (~8 min).
+#   call.sh h200  (H200) the chunk sweep owed since the twenty-sixth session (four against two
+#                 64-column chunks a skinny tile at m = 1 / 4 / 8, the planner's plan between them,
+#                 same process, two rounds; .dev/head36_exp.so: this csrc with -DMQ_EXPERIMENT,
+#                 sm_90a; carry it), then the release's benchmark on the H200 (benchmarks/h200.json
+#                 format; carry marlin_quant/_lib) (~5 min).
+. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+case "$1" in
+ship)
+  BENCH_FIRST=1 OUT=$OUT/final timeout 575 bash scripts/gpu_checks.sh
+  echo "== gpu_checks rc=$? ($((SECONDS - start)) s)"
+  gzip -f "$OUT/final/racecheck.log"
+  ;;
+h200)
+  timeout 220 env MARLIN_QUANT_LIB=.dev/head36_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
+    --configs plan,sk=8:2:4,sk=8:2:2,plan,sk=8:2:4,sk=8:2:2 --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks_h200.log" 2>&1
+  echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_chunks_h200.log"; pack
+  timeout 200 python scripts/bench_kernel.py --json "$D/bench_h200.json" > "$D/bench_h200.log" 2>&1
+  echo "== bench rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_h200.log"
+  ;;
+*) echo "usage: call.sh ship | h200" >&2; exit 2 ;;
+esac
+pack
