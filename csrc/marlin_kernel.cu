@@ -1982,10 +1982,13 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // Groups of 128 at m = 33-64 take 64 x 256 tiles, whose scales apply after the MMA, on every
   // layer: faster than the 64 x 512 / 64 x 256 plan before them on each Llama-2 layer (H100,
   // same process: 7B set 87.8 us against 91.0-94.1, 70B 266.9 against 283.1-305.0; 8192x57344
-  // 141.7 against 149.7-161.7; benchmarks/logs/h100_s28/).
+  // 141.7 against 149.7-161.7; benchmarks/logs/h100_s28/). So do m = 17-32 with 32 x 256 tiles,
+  // which changes only the two largest 70B layers' plans (from 32 x 512): 70B set medians 196.3
+  // -> 192.6 us at m = 24, 202.8 -> 201.1 at m = 32 (28672x8192 5% faster at both), 185.8 ->
+  // 186.9 at m = 17 (H100, three rounds; benchmarks/logs/h100_s36/p32/).
   const int ntok = m > 64 ? 128 : m > 32 ? 64 : m > 16 ? 32 : 16;
   int wide = ntok == 128 ? 2 : 4;
-  if (post && (ntok == 64 || (ntok == 16 && weights < (1LL << 27)))) wide = 2;
+  if (post && (ntok == 64 || ntok == 32 || (ntok == 16 && weights < (1LL << 27)))) wide = 2;
   int shapes[2][2] = {{ntok, wide}, {ntok == 128 ? 64 : ntok, 2}};
   int force_stages = 0, force_kb = 1, n_shapes = ntok == 16 ? 1 : 2;
 #ifdef MQ_EXPERIMENT

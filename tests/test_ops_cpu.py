@@ -310,7 +310,8 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
     groups of 128 take 16-token tiles on every layer (16 x 256 below 2^27 weights, 16 x 512 from
     there), the other group sizes 16 x 512 tiles on layers of 2^26 weights or more and the tiled
     kernel on the rest. Groups of 128 apply their scales after the MMA on the 16 x 256, 16 x 512,
-    32 x 256 and 64 x 256 tiles, and take 64 x 256 on every layer at m = 33-64."""
+    32 x 256 and 64 x 256 tiles, and take 32 x 256 on every layer at m = 17-32 and 64 x 256 at
+    m = 33-64."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
@@ -340,8 +341,8 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
                 continue
             after = post and k % 128 == 0 and (ntok, plan.tile_columns) in ((32, 256), (64, 256))
             assert plan.scales_after_mma == after, (m, n, k, plan)
-            if post and k % 128 == 0 and 32 < m <= 64:
-                assert (ntok, plan.tile_columns) == (64, 256), (m, n, k, plan)  # every layer
+            if post and k % 128 == 0 and 16 < m <= 64:
+                assert (ntok, plan.tile_columns) == (32 if m <= 32 else 64, 256), (m, n, k, plan)  # every layer
                 continue
             wide = (128, 256) if m > 64 else (64, 512) if m > 32 else (32, 512)
             # The wide tile unless it leaves SMs idle: fewer tiles than a fifth of the SMs (128
