@@ -8,6 +8,12 @@
 #                 same process, two rounds; .dev/head36_exp.so: this csrc with -DMQ_EXPERIMENT,
 #                 sm_90a; carry it), then the release's benchmark on the H200 (benchmarks/h200.json
 #                 format; carry marlin_quant/_lib) (~5 min).
+#   call.sh tiles (H100) same-process sweeps on .dev/head36_exp.so (carry it): the 16-token tiles
+#                 at m = 9 / 12 / 16 on the 7B and 70B sets (the planner's plan; 16 x 256 and
+#                 16 x 512 with scales after the MMA on every layer; the experiment-only five-stage
+#                 16 x 512, scales before), then the m = 17-32 boundary of this release's rule on
+#                 70B (its 32 x 256 plan against 32 x 512, scales before, at m = 17 / 20 / 24 / 28 /
+#                 32) (~1.5 min).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 ship)
@@ -22,6 +28,14 @@ h200)
   timeout 200 python scripts/bench_kernel.py --json "$D/bench_h200.json" > "$D/bench_h200.log" 2>&1
   echo "== bench rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_h200.log"
   ;;
-*) echo "usage: call.sh ship | h200" >&2; exit 2 ;;
+tiles)
+  timeout 150 env MARLIN_QUANT_LIB=.dev/head36_exp.so python scripts/sweep_wgmma.py --m 9,12,16 \
+    --configs plan,16:2:8:2,16:4:4:2,16:4:5:2,plan,16:2:8:2,16:4:4:2,16:4:5:2 --sets llama2-7b,llama2-70b > "$D/sweep16.log" 2>&1
+  echo "== sweep16 rc=$? ($((SECONDS - start)) s)"; grep -A8 "^totals" "$D/sweep16.log"; pack
+  timeout 150 env MARLIN_QUANT_LIB=.dev/head36_exp.so python scripts/sweep_wgmma.py --m 17,20,24,28,32 \
+    --configs plan,32:4:4:2,plan,32:4:4:2,plan,32:4:4:2 --sets llama2-70b > "$D/sweep32.log" 2>&1
+  echo "== sweep32 rc=$? ($((SECONDS - start)) s)"; grep -A8 "^totals" "$D/sweep32.log"
+  ;;
+*) echo "usage: call.sh ship | h200 | tiles" >&2; exit 2 ;;
 esac
 pack
