@@ -14,6 +14,12 @@
 #                 16 x 512, scales before), then the m = 17-32 boundary of this release's rule on
 #                 70B (its 32 x 256 plan against 32 x 512, scales before, at m = 17 / 20 / 24 / 28 /
 #                 32) (~1.5 min).
+#   call.sh cwrites (H100; written, not run) why the 128-token tiles' C stores split the layers
+#                 (c128/): ncu's speed-of-light and memory tables (L1 / L2 / DRAM store sectors and
+#                 requests) of the release (8-byte stores) and cpack64 (.dev/cpack64_exp.so, 2-byte;
+#                 carry it and marlin_quant/_lib) at m = 256 on the layers that went opposite ways:
+#                 8192x8192 and 28672x8192 (2-byte faster), 4096x12288 and 4096x22016 (8-byte
+#                 faster). One cold launch each after three warm ones (~2.5 min).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 ship)
@@ -36,6 +42,18 @@ tiles)
     --configs plan,32:4:4:2,plan,32:4:4:2,plan,32:4:4:2 --sets llama2-70b > "$D/sweep32.log" 2>&1
   echo "== sweep32 rc=$? ($((SECONDS - start)) s)"; grep -A8 "^totals" "$D/sweep32.log"
   ;;
-*) echo "usage: call.sh ship | h200 | tiles" >&2; exit 2 ;;
+cwrites)
+  for v in rel cpack64; do
+    for shape in "8192 8192" "28672 8192" "4096 12288" "4096 22016"; do
+      set -- $shape; f=$D/ncu_${v}_256_$1_$2
+      timeout 90 env MARLIN_QUANT_LIB=$(lib_of $v) ncu --section SpeedOfLight --section MemoryWorkloadAnalysis \
+        --section MemoryWorkloadAnalysis_Tables --section LaunchStats --clock-control none -k regex:"gemm_kernel" -s 3 -c 1 \
+        python scripts/profile_kernel.py --m 256 --k $1 --n $2 --iters 5 > "$f.txt" 2>&1
+      echo "== ncu $v 256x$1x$2 rc=$? ($((SECONDS - start)) s): $(grep -E '^ +Duration|DRAM Throughput' "$f.txt" | tr -s ' ' | tr '\n' ';')"
+      pack
+    done
+  done
+  ;;
+*) echo "usage: call.sh ship | h200 | tiles | cwrites" >&2; exit 2 ;;
 esac
 pack
