@@ -1,0 +1,54 @@
+#!/bin/bash
+# The thirty-second session's device calls. Logs are packed into one tarball after every step.
+#   call.sh skc (H100) skinny cluster plans (.dev/skc_exp.so: csrc with the CL kernels and
+#               -DMQ_EXPERIMENT, sm_90a; carry it): how many clusters of 2-8 skinny blocks the GPU
+#               runs at once; a smoke run; the m <= 8 GPU tests with cluster plans forced wherever
+#               one fits; a same-process sweep of the planner's stream-K plans against cluster
+#               plans at m = 1 / 4 / 8; memcheck of cluster plans (~2 min).
+#   call.sh trace (H100) timelines (scripts/trace_launches.py) of the planner's stream-K plans
+#               and cluster plans at m = 1 / 8 (.dev/skc_trace.so: -DMQ_TRACE -DMQ_EXPERIMENT; carry it).
+. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+skc_max() {  # MQ_SKC_MAX for the build: the fewer of the two- and four-chunk kernels' counts
+  MARLIN_QUANT_LIB=$1 python - <<'PY'
+import ctypes, os
+lib = ctypes.CDLL(os.environ["MARLIN_QUANT_LIB"])
+import torch; torch.cuda.init(); torch.zeros(1, device="cuda")
+rows = {}
+for cw in (2, 4):
+    out = (ctypes.c_int * 9)()
+    lib.mq_skinny_clusters(cw, out)
+    rows[cw] = list(out)
+    import sys; print(f"cw={cw} clusters of 0..8:", list(out), file=sys.stderr)
+print(",".join(str(min(rows[2][s], rows[4][s])) for s in range(2, 9)))
+PY
+}
+case "$1" in
+skc)
+  export MQ_SKC_MAX=$(skc_max .dev/skc_exp.so 2> "$D/skc_max.log"); cat "$D/skc_max.log"; echo "MQ_SKC_MAX=$MQ_SKC_MAX" | tee -a "$D/skc_max.log"
+  export MQ_FORCE_SKINNY=8,0,0,-1
+  smoke skc "--m 1 --k 4096 --n 4096" "--m 8 --k 11008 --n 4096" "--m 3 --k 4096 --n 22016"
+  timeout 200 env MARLIN_QUANT_LIB=.dev/skc_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "skinny_plan or summer_partial_counts or deterministic or small_and_odd or (llama_shapes and (1- or 8-)) or (m_sweep and (1- or 2- or 3- or 5- or 8-)) or graph or back_to_back or two_streams" \
+    > "$D/gpu_tests_skc.log" 2>&1
+  echo "== GPU tests skc rc=$? ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_skc.log" | tail -3; pack
+  unset MQ_FORCE_SKINNY
+  timeout 240 env MARLIN_QUANT_LIB=.dev/skc_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
+    --configs plan,sk=8:0:0:-1,sk=8:0:2:-1,sk=8:0:4:-1,plan,sk=8:0:0:-1,sk=8:0:2:-1,sk=8:0:4:-1 \
+    --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_skc.log" 2>&1
+  echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_skc.log"; pack
+  MQ_FORCE_SKINNY=8,0,0,-1 timeout 90 env MARLIN_QUANT_LIB=.dev/skc_exp.so compute-sanitizer --tool memcheck --print-limit 10 \
+    python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64 or 1-4096-4096--1)" > "$D/memcheck_skc.log" 2>&1
+  echo "== memcheck skc ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_skc.log" | tail -2
+  ;;
+trace)
+  export MQ_SKC_MAX=132,79,62,47,39,32,30  # the skc call's counts on the H100
+  for v in "" "8,0,0,-1" "8,0,4,-1"; do
+    timeout 100 env MQ_FORCE_SKINNY=$v MARLIN_QUANT_LIB=.dev/skc_trace.so python scripts/trace_launches.py --m 1,8 \
+      --layers 4096x12288,4096x4096,4096x22016,11008x4096,8192x8192 > "$D/trace_${v:-plan}.log" 2>&1
+    echo "== trace ${v:-plan} rc=$? ($((SECONDS - start)) s)"; cat "$D/trace_${v:-plan}.log"; pack
+  done
+  ;;
+*) echo "usage: call.sh skc | trace" >&2; exit 2 ;;
+esac
+pack
