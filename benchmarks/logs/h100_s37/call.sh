@@ -7,6 +7,8 @@
 #               plans at m = 1 / 4 / 8; memcheck of cluster plans (~2 min).
 #   call.sh trace (H100) timelines (scripts/trace_launches.py) of the planner's stream-K plans
 #               and cluster plans at m = 1 / 8 (.dev/skc_trace.so: -DMQ_TRACE -DMQ_EXPERIMENT; carry it).
+#   call.sh pairs (H100) m = 16 / 24 / 32, same process, the release's kernels (.dev/head36_exp.so;
+#               carry it): the planner's pairs against single blocks and split caps (~5 min).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 skc_max() {  # MQ_SKC_MAX for the build: the fewer of the two- and four-chunk kernels' counts
   MARLIN_QUANT_LIB=$1 python - <<'PY'
@@ -49,6 +51,17 @@ trace)
     echo "== trace ${v:-plan} rc=$? ($((SECONDS - start)) s)"; cat "$D/trace_${v:-plan}.log"; pack
   done
   ;;
-*) echo "usage: call.sh skc | trace" >&2; exit 2 ;;
+pairs)
+  # m = 16-32 on the Hopper path: the planner's plan (pairs where its rule says so) against the
+  # same tiles unpaired, unpaired with at most 4 / 2 ranges a tile, and 32 x 512 tiles.
+  timeout 330 env MARLIN_QUANT_LIB=.dev/head36_exp.so python scripts/sweep_wgmma.py --m 16,24,32 \
+    --configs plan,plan@single,plan@single/s4,plan@single/s2,32:4:4:2,plan,plan@single,plan@single/s4 \
+    --sets llama2-7b,llama3.2-3b,llama2-70b > "$D/sweep_pairs.log" 2>&1
+  echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_pairs.log"; pack
+  timeout 200 env MARLIN_QUANT_LIB=.dev/head36_exp.so python scripts/sweep_wgmma.py --m 40,64,128,256 \
+    --configs plan,plan@single,plan,plan@single --sets llama2-7b,llama3.2-3b,llama2-70b > "$D/sweep_pairs64.log" 2>&1
+  echo "== sweep64 rc=$? ($((SECONDS - start)) s)"; grep -A18 "^totals" "$D/sweep_pairs64.log"
+  ;;
+*) echo "usage: call.sh skc | trace | pairs" >&2; exit 2 ;;
 esac
 pack
