@@ -2053,8 +2053,16 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
     // 128 KB tile (4096x22016 at m = 128, 8192x10240 at m = 256), and won 2-12 us from two
     // ranges per tile up (H200, benchmarks/logs/pairs/). clusters[2]: clusters of two the GPU
     // runs at once.
+    // Not on 16 x 256 tiles, nor on 32-token tiles over k >= 8192: single blocks were faster on
+    // every such layer measured (H100, the same kernels, two rounds each: 3072x3072 and
+    // 8192x3072 at m = 16 6.2 / 11.1 us against 7.1 / 12.7 paired, 11008x4096 and 8192x3072 at
+    // m = 24 15.9 / 12.7 against 16.5-16.6 / 13.2, at m = 32 16.7-16.8 / 13.5 against 17.4 /
+    // 14.1-14.2), while the pairs of 32-token tiles at k <= 4096 (4096x4096 9.5 against 10.1 at
+    // m = 32, 3072x5120 8.9 against 9.5) and of 16 x 512 tiles (28672x8192 45.9 against 46.6 at
+    // m = 16) stay ahead; benchmarks/logs/h100_s37/pairs/.
+    const bool pairs_lose = (cfg->ntok == 16 && cfg->ch == 2) || (cfg->ntok == 32 && k >= 8192);
     const long long partial_kb = cfg->ntok * cfg->ch / 2;
-    bool pair = clusters != nullptr && cfg->kb == 2 && pl->k_iters % 2 == 0 && clusters[2] >= 1 &&
+    bool pair = clusters != nullptr && cfg->kb == 2 && pl->k_iters % 2 == 0 && clusters[2] >= 1 && !pairs_lose &&
                 partial_kb * (sms - tiles) >= 128 * tiles;
 #ifdef MQ_EXPERIMENT
     // Diagnostic builds only: MQ_FORCE_PAIR=0 runs single blocks.

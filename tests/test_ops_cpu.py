@@ -275,8 +275,8 @@ def test_two_chunk_summers_read_every_count_of_partials(kernel_library, monkeypa
 def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch):
     """tests/summer_shapes.py's Hopper layers still plan as 256-column wgmma tiles on 132 SMs
     with 66 clusters of two, paired or single as listed, whose summers read the listed numbers
-    of partials: 1 to 10 for the pairs of 16-, 32- and 64-token tiles, 3 to 9 for single
-    16-token and 3 to 5 for single 32-token tiles. A range is upb 128-k stages (even in a pair)
+    of partials: 1 to 10 for the pairs of 32- and 64-token tiles, 3 to 9 (and 13, 17, 21) for
+    the 16-token tiles, which never pair, and 3 to 5 for single 32-token tiles. A range is upb 128-k stages (even in a pair)
     over as many ranges as there are slots (SMs, or clusters of two)."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
@@ -296,9 +296,10 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
             reads = summer_reads(tiles, k_iters, upb)
             assert tuple(sorted(reads - {0})) == counts, (k, n, m, sorted(reads))
             seen.setdefault((m, paired), set()).update(reads)
-    for m in (16, 32, 64):
+    for m in (32, 64):
         assert set(range(1, 11)) <= seen[(m, True)], m
-    assert set(range(3, 10)) <= seen[(16, False)] and set(range(3, 6)) <= seen[(32, False)]
+    assert (16, True) not in seen
+    assert set(range(3, 10)) | {13, 17, 21} <= seen[(16, False)] and set(range(3, 6)) <= seen[(32, False)]
 
 
 @pytest.mark.parametrize("groupsize", [128, 64, 32, -1])
@@ -374,16 +375,21 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
     """Given clusters of two, the Hopper path runs its stream-K ranges by pairs of blocks where a
     tile's k is split several ways (its partial times the extra ranges per tile reaches 128 KB):
     half as many ranges, two blocks each, a counter per half tile, the same partial buffer.
-    Without a cluster table, or with 64-k stages, single blocks as before."""
+    Without a cluster table, with 64-k stages, on 16 x 256 tiles, or on 32-token tiles over
+    k >= 8192, single blocks."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     facts = (132, 232448, 233472, ops.FEATURE_WGMMA)
     paired = {(64, 4096, 4096), (64, 4096, 11008), (64, 8192, 28672), (128, 12288, 4096),
-              (128, 10240, 8192), (256, 4096, 4096), (256, 8192, 8192), (20, 4096, 4096), (32, 4096, 11008)}
+              (128, 10240, 8192), (256, 4096, 4096), (256, 8192, 8192), (20, 4096, 4096), (32, 5120, 3072),
+              (16, 8192, 28672),  # 16 x 512 tiles
+              (64, 3072, 8192)}
     single = {(64, 12288, 4096), (64, 57344, 8192), (128, 22016, 4096), (128, 57344, 8192), (256, 10240, 8192),
               (256, 12288, 4096), (64, 4096, 4032),  # k % 128 != 0, 64-k stages
-              (32, 12288, 4096), (32, 57344, 8192), (64, 22016, 4096)}
+              (32, 12288, 4096), (32, 57344, 8192), (64, 22016, 4096),
+              (16, 3072, 3072), (16, 3072, 8192),  # 16 x 256 tiles
+              (32, 4096, 11008), (24, 3072, 8192), (32, 4096, 8192)}  # 32-token tiles, k >= 8192
     for m, n, k in paired | single:
         groupsize = 128 if k % 128 == 0 else 64  # pairs do not depend on where the scales apply
         plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS, groupsize)

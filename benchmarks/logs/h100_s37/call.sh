@@ -8,7 +8,11 @@
 #   call.sh trace (H100) timelines (scripts/trace_launches.py) of the planner's stream-K plans
 #               and cluster plans at m = 1 / 8 (.dev/skc_trace.so: -DMQ_TRACE -DMQ_EXPERIMENT; carry it).
 #   call.sh pairs (H100) m = 16 / 24 / 32, same process, the release's kernels (.dev/head36_exp.so;
-#               carry it): the planner's pairs against single blocks and split caps (~5 min).
+#               carry it): the planner's pairs against single blocks and split caps (~1 min).
+#   call.sh ship  (H100) scripts/gpu_checks.sh on the release with no pairs on 16 x 256 tiles nor
+#               on 32-token tiles over k >= 8192 (benchmark first, logs under $OUT/final), then the
+#               3B and 7B sets at m = 16 / 24 / 32 per layer, the release before
+#               (.dev/ship36_tested.so) and this one in turn, two rounds (~9 min).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 skc_max() {  # MQ_SKC_MAX for the build: the fewer of the two- and four-chunk kernels' counts
   MARLIN_QUANT_LIB=$1 python - <<'PY'
@@ -62,6 +66,17 @@ pairs)
     --configs plan,plan@single,plan,plan@single --sets llama2-7b,llama3.2-3b,llama2-70b > "$D/sweep_pairs64.log" 2>&1
   echo "== sweep64 rc=$? ($((SECONDS - start)) s)"; grep -A18 "^totals" "$D/sweep_pairs64.log"
   ;;
-*) echo "usage: call.sh skc | trace | pairs" >&2; exit 2 ;;
+ship)
+  BENCH_FIRST=1 OUT=$OUT/final timeout 470 bash scripts/gpu_checks.sh
+  echo "== gpu_checks rc=$? ($((SECONDS - start)) s)"
+  gzip -f "$OUT/final/racecheck.log"
+  for v in ship36_tested rel ship36_tested rel; do  # the release before and this one, 3B at m = 16-32
+    lib=.dev/$v.so; [ $v = rel ] && lib=marlin_quant/_lib/libmarlin_quant_kernels.so
+    timeout 28 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama3.2-3b,llama2-7b --m 16,24,32 \
+      --per-layer > "$D/bench3b_$v.log" 2>&1
+    echo "== bench3b $v rc=$? ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench3b_$v.log"; pack
+  done
+  ;;
+*) echo "usage: call.sh skc | trace | pairs | ship" >&2; exit 2 ;;
 esac
 pack
