@@ -9,10 +9,10 @@
 #               and cluster plans at m = 1 / 8 (.dev/skc_trace.so: -DMQ_TRACE -DMQ_EXPERIMENT; carry it).
 #   call.sh pairs (H100) m = 16 / 24 / 32, same process, the release's kernels (.dev/head36_exp.so;
 #               carry it): the planner's pairs against single blocks and split caps (~1 min).
-#   call.sh ship  (H100) scripts/gpu_checks.sh on the release with no pairs on 16 x 256 tiles nor
-#               on 32-token tiles over k >= 8192 (benchmark first, logs under $OUT/final), then the
-#               3B and 7B sets at m = 16 / 24 / 32 per layer, the release before
-#               (.dev/ship36_tested.so) and this one in turn, two rounds (~9 min).
+#   call.sh ship  (H100) the release with no pairs on 16 x 256 tiles nor on 32-token tiles over
+#               k >= 8192: benchmark, GPU tests, memcheck (logs under $OUT/final), the 3B and 7B
+#               sets at m = 16 / 24 / 32 per layer, the release before (.dev/ship36_tested.so) and
+#               this one in turn, two rounds, then racecheck if time is left (~7-9 min).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 skc_max() {  # MQ_SKC_MAX for the build: the fewer of the two- and four-chunk kernels' counts
   MARLIN_QUANT_LIB=$1 python - <<'PY'
@@ -67,15 +67,28 @@ pairs)
   echo "== sweep64 rc=$? ($((SECONDS - start)) s)"; grep -A18 "^totals" "$D/sweep_pairs64.log"
   ;;
 ship)
-  BENCH_FIRST=1 OUT=$OUT/final timeout 470 bash scripts/gpu_checks.sh
-  echo "== gpu_checks rc=$? ($((SECONDS - start)) s)"
-  gzip -f "$OUT/final/racecheck.log"
-  for v in ship36_tested rel ship36_tested rel; do  # the release before and this one, 3B at m = 16-32
+  # gpu_checks.sh's steps but racecheck last and time-boxed (a planner-only change: the kernels
+  # are instruction for instruction the last release's), memcheck over the newly planned single
+  # 16 x 256 summers too.
+  F=$OUT/final; mkdir -p "$F"
+  timeout 120 python scripts/bench_kernel.py --json "$F/bench.json" > "$F/bench.log" 2>&1
+  echo "== bench rc=$? ($((SECONDS - start)) s)"; cat "$F/bench.log"; pack
+  timeout 240 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py 2>&1 | grep -v DEBUG > "$F/gpu_tests.log"
+  echo "== GPU tests ($((SECONDS - start)) s)"; tail -2 "$F/gpu_tests.log"; pack
+  timeout 90 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "(small_and_odd and (1- or 7- or 16- or 20- or 33- or 300-)) or every_hopper_tile or (sixteen_token and (4096-16448-9- or 8192-8192-12- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096 or 200-8192-8192)) or (hopper_summer_partial_counts and 16-)" > "$F/memcheck.log" 2>&1
+  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$F/memcheck.log" | tail -2; pack
+  for v in ship36_tested rel ship36_tested rel; do  # the release before and this one, 3B and 7B at m = 16-32
     lib=.dev/$v.so; [ $v = rel ] && lib=marlin_quant/_lib/libmarlin_quant_kernels.so
     timeout 28 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama3.2-3b,llama2-7b --m 16,24,32 \
       --per-layer > "$D/bench3b_$v.log" 2>&1
     echo "== bench3b $v rc=$? ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench3b_$v.log"; pack
   done
+  NV_COMPUTE_SANITIZER_MAX_RACECHECK_HAZARDS=50000000 timeout 150 compute-sanitizer --tool racecheck --print-limit 100000 \
+    python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py -k "deterministic or (hopper_pairs and (20-4096-4096 or 33-4096-4096))" \
+    > "$F/racecheck.log" 2>&1
+  echo "== racecheck ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$F/racecheck.log" | tail -2
+  python scripts/racecheck_summary.py "$F/racecheck.log"; gzip -f "$F/racecheck.log"
   ;;
 *) echo "usage: call.sh skc | trace | pairs | ship" >&2; exit 2 ;;
 esac
