@@ -67,18 +67,18 @@ pairs)
   echo "== sweep64 rc=$? ($((SECONDS - start)) s)"; grep -A18 "^totals" "$D/sweep_pairs64.log"
   ;;
 ship)
-  # gpu_checks.sh's steps but racecheck last and time-boxed (a planner-only change: the kernels
-  # are instruction for instruction the last release's), memcheck over the newly planned single
-  # 16 x 256 summers too.
+  # gpu_checks.sh's steps, tests first and racecheck last and time-boxed, for a call that may be
+  # cut short (a planner-only change: the kernels are instruction for instruction the last
+  # release's); memcheck over the newly planned single 16 x 256 summers too.
   F=$OUT/final; mkdir -p "$F"
-  timeout 120 python scripts/bench_kernel.py --json "$F/bench.json" > "$F/bench.log" 2>&1
-  echo "== bench rc=$? ($((SECONDS - start)) s)"; cat "$F/bench.log"; pack
   timeout 240 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py 2>&1 | grep -v DEBUG > "$F/gpu_tests.log"
   echo "== GPU tests ($((SECONDS - start)) s)"; tail -2 "$F/gpu_tests.log"; pack
   timeout 90 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
     -k "(small_and_odd and (1- or 7- or 16- or 20- or 33- or 300-)) or every_hopper_tile or (sixteen_token and (4096-16448-9- or 8192-8192-12- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096 or 200-8192-8192)) or (hopper_summer_partial_counts and 16-)" > "$F/memcheck.log" 2>&1
   echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$F/memcheck.log" | tail -2; pack
-  for v in ship36_tested rel ship36_tested rel; do  # the release before and this one, 3B and 7B at m = 16-32
+  timeout 120 python scripts/bench_kernel.py --json "$F/bench.json" > "$F/bench.log" 2>&1
+  echo "== bench rc=$? ($((SECONDS - start)) s)"; cat "$F/bench.log"; pack
+  for v in ship36_tested rel; do  # the release before and this one, 3B and 7B at m = 16-32
     lib=.dev/$v.so; [ $v = rel ] && lib=marlin_quant/_lib/libmarlin_quant_kernels.so
     timeout 28 env MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama3.2-3b,llama2-7b --m 16,24,32 \
       --per-layer > "$D/bench3b_$v.log" 2>&1
