@@ -27,7 +27,8 @@ SUMMER_PARTIALS: dict[tuple[int, int], tuple[int, ...]] = {
 }
 
 # Layers whose Hopper-path summers (groups of 128, 256-column tiles, 132 SMs and 66 clusters of
-# two, as on the H100 and H200) read 1 to 10 partials at m = 16, 32 and 64, paired and single:
+# two, as on the H100 and H200) read 1 to 10 partials at m = 32 and 64, paired and single, and
+# 3 to 21 at m = 16 (single):
 # ``HOPPER_SUMMER_PARTIALS[(k, n)][m]`` is (paired, the partial counts of the tiles' summers).
 # A summer reads one partial from each later range that holds part of its tile (half a tile's
 # in a pair). 16 x 256 tiles never pair: they cover 3 to 9 and 13, 17, 21; single 32 x 256 tiles

@@ -276,8 +276,9 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
     """tests/summer_shapes.py's Hopper layers still plan as 256-column wgmma tiles on 132 SMs
     with 66 clusters of two, paired or single as listed, whose summers read the listed numbers
     of partials: 1 to 10 for the pairs of 32- and 64-token tiles, 3 to 9 (and 13, 17, 21) for
-    the 16-token tiles, which never pair, and 3 to 5 for single 32-token tiles. A range is upb 128-k stages (even in a pair)
-    over as many ranges as there are slots (SMs, or clusters of two)."""
+    the 16-token tiles, which never pair, and 3 to 5 for single 32-token tiles. A range is upb
+    128-k stages (even in a pair) over as many ranges as there are slots (SMs, or clusters of
+    two)."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
