@@ -4,6 +4,10 @@
 #               (scripts/gpu_checks.sh's steps with time boxes, tests first; the benchmark of this
 #               library is benchmarks/h100.json already): the whole GPU test file, memcheck,
 #               racecheck (~9 min). Carry marlin_quant/_lib.
+#   call.sh h200  (H200) owed since the twenty-sixth session: the release's benchmark there (for
+#               benchmarks/h200.json), then the skinny chunk sweep at m = 1 / 4 / 8 (plan against
+#               four- and two-chunk tiles; .dev/head36_exp.so, whose skinny planner is this
+#               release's; carry it and marlin_quant/_lib) (~7 min).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 checks)
@@ -21,6 +25,14 @@ checks)
   echo "== racecheck rc=$? in ${left} s box ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$F/racecheck.log" | tail -2
   python scripts/racecheck_summary.py "$F/racecheck.log"; gzip -f "$F/racecheck.log"
   ;;
-*) echo "usage: call.sh checks" >&2; exit 2 ;;
+h200)
+  F=$OUT/final; mkdir -p "$F"
+  timeout 200 python scripts/bench_kernel.py --json "$F/bench_h200.json" > "$F/bench_h200.log" 2>&1
+  echo "== bench rc=$? ($((SECONDS - start)) s)"; cat "$F/bench_h200.log"; pack
+  timeout 240 env MARLIN_QUANT_LIB=.dev/head36_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
+    --configs plan,sk=8:2:4,sk=8:2:2,plan,sk=8:2:4,sk=8:2:2 --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks_h200.log" 2>&1
+  echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_chunks_h200.log"
+  ;;
+*) echo "usage: call.sh checks | h200" >&2; exit 2 ;;
 esac
 pack
