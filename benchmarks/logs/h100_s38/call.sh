@@ -4,6 +4,10 @@
 #               (scripts/gpu_checks.sh's steps with time boxes, tests first; the benchmark of this
 #               library is benchmarks/h100.json already): the whole GPU test file, memcheck,
 #               racecheck (~9 min). Carry marlin_quant/_lib.
+#   call.sh hs    (H100) what the split-k handshake costs, as bounds: the release against hs1 (the
+#               contributors' count without its release fence) and hs2 (the skinny kernel with no
+#               count and no wait: wrong sums), per layer, 7B at m = 1 / 8 / 16, 70B at m = 1 / 16,
+#               two rounds (.dev/hs1_exp.so, .dev/hs2_exp.so from hs/*.patch; carry both) (~6 min).
 #   call.sh h200  (H200) owed since the twenty-sixth session: the release's benchmark there (for
 #               benchmarks/h200.json), then the skinny chunk sweep at m = 1 / 4 / 8 (plan against
 #               four- and two-chunk tiles; .dev/head36_exp.so, whose skinny planner is this
@@ -25,6 +29,17 @@ checks)
   echo "== racecheck rc=$? in ${left} s box ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$F/racecheck.log" | tail -2
   python scripts/racecheck_summary.py "$F/racecheck.log"; gzip -f "$F/racecheck.log"
   ;;
+hs)
+  for r in 1 2; do
+    for v in rel hs1 hs2; do
+      timeout 60 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/bench_kernel.py --sets llama2-7b --m 1,8,16 \
+        --per-layer > "$D/bench_${v}_$r.log" 2>&1
+      timeout 60 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/bench_kernel.py --sets llama2-70b --m 1,16 \
+        --per-layer > "$D/bench70_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log"; pack
+    done
+  done
+  ;;
 h200)
   F=$OUT/final; mkdir -p "$F"
   timeout 200 python scripts/bench_kernel.py --json "$F/bench_h200.json" > "$F/bench_h200.log" 2>&1
@@ -33,6 +48,6 @@ h200)
     --configs plan,sk=8:2:4,sk=8:2:2,plan,sk=8:2:4,sk=8:2:2 --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks_h200.log" 2>&1
   echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_chunks_h200.log"
   ;;
-*) echo "usage: call.sh checks | h200" >&2; exit 2 ;;
+*) echo "usage: call.sh checks | hs | h200" >&2; exit 2 ;;
 esac
 pack
