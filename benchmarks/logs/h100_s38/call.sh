@@ -10,6 +10,12 @@
 #               two rounds (.dev/hs1_exp.so, .dev/hs2_exp.so from hs/*.patch; carry both) (~6 min).
 #   call.sh owed  (H100) the GPU tests that the thirty-second session's box cut (16-token tiles,
 #               pairs, compile) and racecheck, then hs while the call lasts (~9.5 min).
+#   call.sh trace (H100) timelines (scripts/trace_launches.py) of the release and of hs2 (no
+#               handshake) at m = 1 / 8 on the 7B layers: whether 11008x4096's 2.5 us over its read
+#               floor with no handshake is the loop (230 blocks on 132 SMs) or the summers' reads
+#               (.dev/rel38_trace.so, .dev/hs2_trace.so: -DMQ_TRACE builds of csrc and of
+#               hs/hs2_trace.patch, which is hs2 stamping slot 4 where the summer starts reading;
+#               carry both) (~2 min).
 #   call.sh h200  (H200) owed since the twenty-sixth session: the release's benchmark there (for
 #               benchmarks/h200.json), then the skinny chunk sweep at m = 1 / 4 / 8 (plan against
 #               four- and two-chunk tiles; .dev/head36_exp.so, whose skinny planner is this
@@ -57,6 +63,13 @@ hs|owed)
     done
   done
   ;;
+trace)
+  for v in rel38 hs2; do
+    timeout 100 env MARLIN_QUANT_LIB=.dev/${v}_trace.so python scripts/trace_launches.py --m 1,8 \
+      --layers 4096x12288,4096x4096,4096x22016,11008x4096 > "$D/trace_$v.log" 2>&1
+    echo "== trace $v rc=$? ($((SECONDS - start)) s)"; cat "$D/trace_$v.log"; pack
+  done
+  ;;
 h200)
   F=$OUT/final; mkdir -p "$F"
   timeout 200 python scripts/bench_kernel.py --json "$F/bench_h200.json" > "$F/bench_h200.log" 2>&1
@@ -65,6 +78,6 @@ h200)
     --configs plan,sk=8:2:4,sk=8:2:2,plan,sk=8:2:4,sk=8:2:2 --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks_h200.log" 2>&1
   echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_chunks_h200.log"
   ;;
-*) echo "usage: call.sh checks | hs | owed | h200" >&2; exit 2 ;;
+*) echo "usage: call.sh checks | hs | owed | trace | h200" >&2; exit 2 ;;
 esac
 pack
