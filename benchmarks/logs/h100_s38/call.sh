@@ -16,6 +16,10 @@
 #               (.dev/rel38_trace.so, .dev/hs2_trace.so: -DMQ_TRACE builds of csrc and of
 #               hs/hs2_trace.patch, which is hs2 stamping slot 4 where the summer starts reading;
 #               carry both) (~2 min).
+#   call.sh ll    (H100) the skinny kernel's split-k partials with the flag in band
+#               (ll.patch, .dev/ll_exp.so; carry it and .dev/hs2_exp.so): a smoke run, the same bits
+#               as the release (same additions in the same order), the m <= 8 GPU tests and memcheck,
+#               then the release / ll / hs2 (the bound) per layer at m = 1 / 8 (70B m = 1), two rounds (~8 min).
 #   call.sh h200  (H200) owed since the twenty-sixth session: the release's benchmark there (for
 #               benchmarks/h200.json), then the skinny chunk sweep at m = 1 / 4 / 8 (plan against
 #               four- and two-chunk tiles; .dev/head36_exp.so, whose skinny planner is this
@@ -70,6 +74,12 @@ trace)
     echo "== trace $v rc=$? ($((SECONDS - start)) s)"; cat "$D/trace_$v.log"; pack
   done
   ;;
+ll)
+  smoke ll "--m 1 --k 4096 --n 4096" "--m 8 --k 11008 --n 4096" "--m 3 --k 4096 --n 22016" "--m 1 --k 8192 --n 57344"
+  same_bits ll
+  checks ll 150 "$SKINNY_TESTS or small_and_odd or two_streams" "$SKINNY_MEMCHECK or (deterministic and 1-11008)"
+  ab 2 1,8 1 ll hs2
+  ;;
 h200)
   F=$OUT/final; mkdir -p "$F"
   timeout 200 python scripts/bench_kernel.py --json "$F/bench_h200.json" > "$F/bench_h200.log" 2>&1
@@ -78,6 +88,6 @@ h200)
     --configs plan,sk=8:2:4,sk=8:2:2,plan,sk=8:2:4,sk=8:2:2 --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks_h200.log" 2>&1
   echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_chunks_h200.log"
   ;;
-*) echo "usage: call.sh checks | hs | owed | trace | h200" >&2; exit 2 ;;
+*) echo "usage: call.sh checks | hs | owed | trace | ll | h200" >&2; exit 2 ;;
 esac
 pack
