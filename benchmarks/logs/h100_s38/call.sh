@@ -9,7 +9,9 @@
 #               count and no wait: wrong sums), per layer, 7B at m = 1 / 8 / 16, 70B at m = 1 / 16,
 #               two rounds (.dev/hs1_exp.so, .dev/hs2_exp.so from hs/*.patch; carry both) (~6 min).
 #   call.sh owed  (H100) the GPU tests that the thirty-second session's box cut (16-token tiles,
-#               pairs, compile) and racecheck, then hs while the call lasts (~9.5 min).
+#               pairs, compile) and racecheck, then hs while the call lasts (~9.5 min). Run once:
+#               its 170 s racecheck box was too short (the step takes ~205 s on the H100; box
+#               raised to 240 since) and racecheck ran again on its own in the next call.
 #   call.sh trace (H100) timelines (scripts/trace_launches.py) of the release and of hs2 (no
 #               handshake) at m = 1 / 8 on the 7B layers: whether 11008x4096's 2.5 us over its read
 #               floor with no handshake is the loop (230 blocks on 132 SMs) or the summers' reads
@@ -50,7 +52,7 @@ hs|owed)
     timeout 150 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py -k "sixteen_token or hopper_pairs or compile" 2>&1 \
       | grep -v DEBUG > "$F/gpu_tests_rest.log"
     echo "== GPU tests, the rest ($((SECONDS - start)) s)"; tail -3 "$F/gpu_tests_rest.log"
-    NV_COMPUTE_SANITIZER_MAX_RACECHECK_HAZARDS=50000000 timeout 170 compute-sanitizer --tool racecheck --print-limit 100000 \
+    NV_COMPUTE_SANITIZER_MAX_RACECHECK_HAZARDS=50000000 timeout 240 compute-sanitizer --tool racecheck --print-limit 100000 \
       python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py -k "deterministic or (hopper_pairs and (20-4096-4096 or 33-4096-4096))" \
       > "$F/racecheck.log" 2>&1
     echo "== racecheck rc=$? ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$F/racecheck.log" | tail -2
