@@ -33,7 +33,11 @@
 #endif
 
 #include <atomic>
+#include <map>
+#include <mutex>
+#include <tuple>
 #include <type_traits>
+#include <vector>
 
 namespace mq {
 
@@ -2347,11 +2351,49 @@ int device_features(int major) {
   return attr.sharedSizeBytes >= sizeof(int) * kProbeInts ? kFeatWgmma : 0;
 }
 
+// Ticket slots for launches captured into CUDA graphs. A captured launch cannot take its
+// stream's workspace (a replay may run beside eager work or another graph captured on the same
+// stream) and cannot allocate one (no cudaMalloc while capturing); a fresh zeroed tensor puts a
+// memset node before every captured split-k launch. Instead each capture (and each stream within
+// it) takes one slot, zeroed when it was made, that no other graph holds while this one lives:
+// a user object on the graph gives it back when the graph and every executable made from it
+// are gone. The kernel leaves its tickets zero after every launch, so a slot given back is zero.
+// Skinny plans need at most n / 128 tickets, the others fewer than 4 per SM; a plan needing more
+// than a slot holds takes a fresh zeroed workspace (the binding's fallback).
+constexpr int kGraphSlotTickets = 4096;
+constexpr int kGraphSlotChunk = 32;      // slots per cudaMalloc
+struct GraphSlots {
+  std::mutex mu;
+  std::vector<int*> free[kMaxDevices];
+  std::map<std::tuple<int, unsigned long long, void*>, int*> taken;  // (device, capture id, stream)
+};
+// Never destroyed: a graph released at exit may still give its slot back.
+GraphSlots& graph_slots() {
+  static GraphSlots* slots = new GraphSlots;
+  return *slots;
+}
+struct SlotHolder {
+  int device;
+  unsigned long long capture;
+  void* stream;
+  int* slot;
+};
+// Runs on a CUDA-internal thread once the graph is gone: no CUDA calls here.
+void CUDART_CB give_slot_back(void* p) {
+  SlotHolder* h = static_cast<SlotHolder*>(p);
+  GraphSlots& g = graph_slots();
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    g.taken.erase(std::make_tuple(h->device, h->capture, h->stream));
+    g.free[h->device].push_back(h->slot);
+  }
+  delete h;
+}
 }  // namespace mq
 
 extern "C" {
 
-int mq_version() { return 6; }
+int mq_version() { return 7; }
 
 #ifdef MQ_TRACE
 // Diagnostic build only: the next launches are numbered from 0 again and the stamps cleared.
@@ -2398,6 +2440,88 @@ int mq_alloc_tickets(int device, int count, void** out) {
   if (current != device) cudaSetDevice(current);
   *out = p;
   return mq::kOk;
+}
+
+// Outside any capture: makes sure `device` has at least `min_free` free graph ticket slots
+// (allocating, zeroing and synchronizing as mq_alloc_tickets does); *free_out = how many it has.
+int mq_graph_tickets_reserve(int device, int min_free, int* free_out) {
+  if (device < 0 || device >= mq::kMaxDevices) return cudaErrorInvalidDevice;
+  mq::GraphSlots& g = mq::graph_slots();
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(g.mu);
+      const int have = (int)g.free[device].size();
+      if (have >= min_free) {
+        if (free_out) *free_out = have;
+        return mq::kOk;
+      }
+    }
+    void* chunk = nullptr;
+    if (int err = mq_alloc_tickets(device, mq::kGraphSlotTickets * mq::kGraphSlotChunk, &chunk)) return err;
+    std::lock_guard<std::mutex> lock(g.mu);
+    for (int i = 0; i < mq::kGraphSlotChunk; ++i)
+      g.free[device].push_back(static_cast<int*>(chunk) + (size_t)i * mq::kGraphSlotTickets);
+  }
+}
+
+// While `stream` is capturing: the ticket slot of this capture and stream (the same one for every
+// launch they capture), *slot_out = nullptr when no slot is free; *free_out = free slots left.
+// Not capturing: *slot_out = nullptr. The slot holds mq_graph_slot_tickets() ints.
+int mq_graph_tickets(int device, void* stream, void** slot_out, int* free_out) {
+  if (slot_out == nullptr || free_out == nullptr) return mq::kBadPointer;
+  if (device < 0 || device >= mq::kMaxDevices) return cudaErrorInvalidDevice;
+  *slot_out = nullptr;
+  *free_out = 0;
+  cudaStream_t st = static_cast<cudaStream_t>(stream);
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  unsigned long long capture = 0;
+  cudaGraph_t graph = nullptr;
+  cudaError_t e = cudaStreamGetCaptureInfo(st, &status, &capture, &graph);
+  if (e != cudaSuccess) return e;
+  if (status != cudaStreamCaptureStatusActive) return mq::kOk;
+  mq::GraphSlots& g = mq::graph_slots();
+  const auto key = std::make_tuple(device, capture, stream);
+  int* slot = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    *free_out = (int)g.free[device].size();
+    auto it = g.taken.find(key);
+    if (it != g.taken.end()) {
+      *slot_out = it->second;
+      return mq::kOk;
+    }
+    if (g.free[device].empty()) return mq::kOk;
+    slot = g.free[device].back();
+    g.free[device].pop_back();
+    g.taken[key] = slot;
+    *free_out = (int)g.free[device].size();
+  }
+  // Outside the lock: a user object released below may run its destructor at once.
+  mq::SlotHolder* holder = new mq::SlotHolder{device, capture, stream, slot};
+  cudaUserObject_t obj;
+  e = cudaUserObjectCreate(&obj, holder, mq::give_slot_back, 1, cudaUserObjectNoDestructorSync);
+  if (e != cudaSuccess) {
+    mq::give_slot_back(holder);
+    return e;
+  }
+  // The graph takes over our reference: the slot comes back when the last holder lets go.
+  e = cudaGraphRetainUserObject(graph, obj, 1, cudaGraphUserObjectMove);
+  if (e != cudaSuccess) {
+    cudaUserObjectRelease(obj, 1);
+    return e;
+  }
+  *slot_out = slot;
+  return mq::kOk;
+}
+
+int mq_graph_slot_tickets() { return mq::kGraphSlotTickets; }
+
+// Free graph ticket slots of `device` (for tests: a capture takes one, a destroyed graph gives it back).
+int mq_graph_tickets_free(int device) {
+  if (device < 0 || device >= mq::kMaxDevices) return -1;
+  mq::GraphSlots& g = mq::graph_slots();
+  std::lock_guard<std::mutex> lock(g.mu);
+  return (int)g.free[device].size();
 }
 
 // The planner's feature flags for `device` (mq::Feature: 1 = the Hopper wgmma path is in this

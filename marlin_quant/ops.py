@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 _LIB_NAME = "libmarlin_quant_kernels.so"
-_LIB_VERSION = 6  # mq_version() of the csrc/ this binding speaks to (mq_plan with the group size)
+_LIB_VERSION = 7  # mq_version() of the csrc/ this binding speaks to (graph ticket slots)
 _LIB_DIR = Path(__file__).resolve().parent / "_lib"
 _lib_lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -113,6 +113,14 @@ def _load_library() -> ctypes.CDLL:
         lib.mq_device_clusters.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
         lib.mq_alloc_tickets.restype = ctypes.c_int
         lib.mq_alloc_tickets.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p)]
+        lib.mq_graph_tickets_reserve.restype = ctypes.c_int
+        lib.mq_graph_tickets_reserve.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+        lib.mq_graph_tickets.restype = ctypes.c_int
+        lib.mq_graph_tickets.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_int)]
+        lib.mq_graph_slot_tickets.restype = ctypes.c_int
+        lib.mq_graph_slot_tickets.argtypes = []
+        lib.mq_graph_tickets_free.restype = ctypes.c_int
+        lib.mq_graph_tickets_free.argtypes = [ctypes.c_int]
         lib.mq_error_string.restype = ctypes.c_char_p
         lib.mq_error_string.argtypes = [ctypes.c_int]
         _lib = lib
@@ -242,7 +250,8 @@ def make_workspace(device: torch.device | str | int, size: int = WORKSPACE_SIZE)
     """A zeroed int32 ticket workspace for :func:`gemm`; every call leaves it zero again.
 
     Only needed to manage workspaces yourself: without one, the op keeps one per
-    (device, stream). Never let two launches in flight at once (two streams) share one.
+    (device, stream), and a CUDA graph capture one per graph. Never let two launches in flight at
+    once (two streams, or two graphs replayed side by side) share one.
     """
     return torch.zeros(size, dtype=torch.int32, device=device)
 
@@ -283,8 +292,43 @@ def _stream_scratch(index: int, stream: int, sms: int) -> tuple[int, int, int]:
         if got is None:
             capacity = _SCRATCH_PARTIALS_PER_SM * sms
             got = (_lib_buffer(index, WORKSPACE_SIZE, "ticket workspace"), _lib_buffer(index, capacity, "partial buffer"), capacity)
+            _reserve_graph_tickets(index)
             _scratch[key] = got
     return got
+
+
+# Launches captured into a CUDA graph take their tickets from a slot of the kernel library's
+# (mq_graph_tickets in csrc): one per capture and stream, zeroed ahead of time, given back when
+# the graph is destroyed; so a graph holds no memset before its split-k launches. Slots can only
+# be made outside a capture: the first eager launch on a device makes a few, and an eager launch
+# after a capture that left fewer than _GRAPH_SLOTS_LOW makes more. A capture that finds none (a
+# capture before any eager launch) falls back to a fresh zeroed workspace.
+_GRAPH_SLOTS_LOW = 8
+_graph_slots_low: set[int] = set()  # devices whose free slots ran low during a capture
+
+
+def _reserve_graph_tickets(index: int) -> None:
+    free = ctypes.c_int()
+    err = _load_library().mq_graph_tickets_reserve(index, 2 * _GRAPH_SLOTS_LOW, ctypes.byref(free))
+    if err != 0:
+        raise RuntimeError(f"could not allocate the Marlin ticket slots for CUDA graphs: {_load_library().mq_error_string(err).decode()}")
+    _graph_slots_low.discard(index)
+
+
+def _graph_tickets(index: int, stream: int, needed: int) -> tuple[int, int] | None:
+    """(pointer, tickets) of the slot of the capture in progress on ``stream``; None where no slot
+    is free or a slot is too small for this plan."""
+    lib = _load_library()
+    size = lib.mq_graph_slot_tickets()
+    if needed > size:
+        return None
+    slot, free = ctypes.c_void_p(), ctypes.c_int()
+    err = lib.mq_graph_tickets(index, stream, ctypes.byref(slot), ctypes.byref(free))
+    if err != 0:
+        raise RuntimeError(f"could not take a Marlin ticket slot for this CUDA graph capture: {lib.mq_error_string(err).decode()}")
+    if free.value < _GRAPH_SLOTS_LOW:
+        _graph_slots_low.add(index)
+    return (slot.value, size) if slot.value else None
 
 
 # Shared memory (per block opt-in, per SM) by compute capability, for torch builds whose device
@@ -352,10 +396,12 @@ def _launch(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: int, w
     plan = plan_launch(m, n, k, sms, optin, per_sm, features, device_clusters(index) if features else (), groupsize)
     C = torch.empty((m, n), dtype=A.dtype, device=device)
     stream = _current_stream(index)
-    # Inside a capture (where cudaMalloc is not allowed) fresh zeroed tensors serve the one call;
-    # the graph records their memset.
+    # Inside a capture (where cudaMalloc is not allowed) partials are fresh tensors of the graph's
+    # pool and tickets a graph slot (or, failing that, a fresh zeroed workspace).
     capturing = torch.cuda.is_current_stream_capturing()
     scratch = None if capturing else _stream_scratch(index, stream, sms)
+    if _graph_slots_low and not capturing and index in _graph_slots_low:
+        _reserve_graph_tickets(index)
     partials = None  # a fresh buffer, held until the launch is enqueued
     if not plan.partial_floats:
         partials_ptr = None
@@ -375,6 +421,8 @@ def _launch(A: torch.Tensor, B: torch.Tensor, s: torch.Tensor, groupsize: int, w
                 )
         elif scratch is not None:
             tickets, ticket_count = scratch[0], WORKSPACE_SIZE
+        elif (slot := _graph_tickets(index, stream, plan.tickets)) is not None:
+            tickets, ticket_count = slot
         else:
             fresh = make_workspace(device)  # held until the launch is enqueued
             tickets, ticket_count = fresh.data_ptr(), WORKSPACE_SIZE
@@ -429,7 +477,8 @@ def gemm(
         s: fp16 (k // groupsize, n), or (1, n) for per-channel, packed alongside B.
         groupsize: 32, 64, 128 or -1.
         workspace: optional int32 tickets from :func:`make_workspace` (zero, left zero). Without
-            one, the op keeps one per (device, stream), so concurrent streams are safe.
+            one, the op keeps one per (device, stream) and one per captured CUDA graph, so
+            concurrent streams and graphs are safe.
 
     Returns:
         C: fp16 (m, n) on A's device. CUDA tensors run the kernel, CPU tensors the reference.

@@ -163,6 +163,80 @@ def test_cuda_graph_and_compile():
     torch.testing.assert_close(compiled(x), eager)
 
 
+def graph_slots_free() -> int:
+    return ops._load_library().mq_graph_tickets_free(torch.cuda.current_device())
+
+
+def test_a_graph_takes_one_ticket_slot_and_gives_it_back():
+    """Split-k launches captured into one graph share the capture's ticket slot (no fresh
+    workspace and its memset per launch), replay to the eager bits every time, and the slot
+    returns to the pool once the graph is destroyed."""
+    import time
+
+    cases = [(1, 4096, 4096), (8, 11008, 4096), (16, 4096, 4096), (1, 4096, 12288), (33, 4096, 4096)]
+    index = torch.cuda.current_device()
+    sms, optin, per_sm, _, features = ops._device_facts(index)
+    clusters = ops.device_clusters(index) if features else ()
+    args, eager = [], []
+    for i, (m, k, n) in enumerate(cases):
+        plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, clusters)
+        assert plan.tickets > 0, (m, k, n, plan)  # every case shares tiles between blocks
+        B, s, W = make(k, n, 128, seed=i)
+        A = torch.randn(m, k, device="cuda", dtype=torch.float16)
+        check(A, B, s, W, 128)
+        args.append((A, B, s))
+        eager.append(ops.gemm(A, B, s, 128))
+    free_before = graph_slots_free()
+    assert free_before >= 1  # the eager launches made the device's slots
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        outs = [ops.gemm(A, B, s, 128) for A, B, s in args]
+        outs += [ops.gemm(A, B, s, 128) for A, B, s in args]
+    assert graph_slots_free() == free_before - 1
+    for _ in range(3):
+        for out in outs:
+            out.fill_(float("nan"))
+        graph.replay()
+        torch.cuda.synchronize()
+        for out, want in zip(outs, eager + eager):
+            assert torch.equal(out, want)
+    del graph, outs
+    # The driver runs the user object's destructor on its own thread, some time after the
+    # executable graph is destroyed (under compute-sanitizer, not before later CUDA work).
+    deadline = time.monotonic() + 30
+    while graph_slots_free() != free_before and time.monotonic() < deadline:
+        ops.gemm(*args[0], 128)
+        torch.cuda.synchronize()
+        time.sleep(0.05)
+    assert graph_slots_free() == free_before
+
+
+def test_two_graphs_replayed_side_by_side():
+    """Two graphs captured on the same stream and replayed at once on two streams each hold
+    their own ticket slot: a shared one would mix their split-k counts."""
+    B, s, W = make(11008, 4096, 128)
+    A1 = torch.randn(1, 11008, device="cuda", dtype=torch.float16)
+    A2 = torch.randn(3, 11008, device="cuda", dtype=torch.float16)
+    want1, want2 = ops.gemm(A1, B, s, 128), ops.gemm(A2, B, s, 128)
+    check(A1, B, s, W, 128)
+    check(A2, B, s, W, 128)
+    graphs, outs = [torch.cuda.CUDAGraph(), torch.cuda.CUDAGraph()], [[], []]
+    for graph, out, A in zip(graphs, outs, (A1, A2)):
+        with torch.cuda.graph(graph):
+            out += [ops.gemm(A, B, s, 128) for _ in range(6)]
+    streams = [torch.cuda.Stream(), torch.cuda.Stream()]
+    for stream in streams:
+        stream.wait_stream(torch.cuda.current_stream())
+    for _ in range(20):
+        for graph, stream in zip(graphs, streams):
+            with torch.cuda.stream(stream):
+                graph.replay()
+    torch.cuda.synchronize()
+    for out, want in zip(outs, (want1, want2)):
+        for C in out:
+            assert torch.equal(C, want)
+
+
 def test_first_call_inside_a_graph_capture():
     """A fresh process whose very first kernel call is captured into a CUDA graph (the device
     queries, cluster capacities included, run inside the capture): the graph replays right,

@@ -483,3 +483,29 @@ def test_stream_scratch_that_cannot_be_allocated(kernel_library, monkeypatch):
     with pytest.raises(RuntimeError, match="could not allocate the Marlin ticket workspace"):
         ops._stream_scratch(999, 0, 132)
     assert (999, 0) not in ops._scratch
+
+
+def test_graph_ticket_slots_hold_every_split_plan_of_llama_layers(kernel_library, monkeypatch):
+    """A launch captured into a CUDA graph takes its tickets from the capture's slot, and only a
+    plan needing more tickets than a slot holds falls back to a zeroed workspace (a memset node
+    in the graph): no Llama layer (its lm_head included) at any m on an H100, A100 or Ada."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    slot = ops._load_library().mq_graph_slot_tickets()
+    assert slot == 4096
+    layers = [(4096, 12288), (4096, 4096), (4096, 22016), (11008, 4096), (8192, 10240), (8192, 57344),
+              (28672, 8192), (4096, 32000), (8192, 128256), (4096, 128256), (14336, 4096), (5120, 152064)]
+    facts = [(132, 232448, 233472, ops.FEATURE_WGMMA, H200_CLUSTERS), (132, 232448, 233472, 0, ()),
+             (108, 166912, 167936, 0, ()), (84, 101376, 102400, 0, ())]
+    ticketed = 0
+    for sms, optin, per_sm, features, clusters in facts:
+        for k, n in layers:
+            for m in (1, 4, 8, 9, 16, 17, 32, 64, 128, 256, 1024, 16384):
+                plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, clusters)
+                assert plan.tickets <= slot, (m, k, n, sms, features, plan)
+                ticketed += plan.tickets > 0
+    assert ticketed > 100  # decode and mid-size plans share tiles: most of these take a slot
+    # A decode plan of more than 4096 tiles (of 512 columns: n past 2^21) needs more tickets than
+    # a slot holds: the binding's fallback.
+    assert ops.plan_launch(1, 512 * 4800, 4096, 132, 232448, 233472).tickets > slot
