@@ -21,9 +21,9 @@ step "GPU tests"
 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py 2>&1 | grep -v DEBUG > "$out/gpu_tests.log" || status=1
 tail -3 "$out/gpu_tests.log"
 
-step "memcheck (small and odd shapes, every group size, m in 1/7/16/20/33/300, every Hopper tile, 16-token tiles (16 x 512 after-MMA scales too), pairs: all kernels)"
+step "memcheck (small and odd shapes, every group size, m in 1/7/16/20/33/300, every Hopper tile, 16-token tiles (16 x 512 after-MMA scales too), pairs: all kernels; graph ticket slots)"
 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-  -k "(small_and_odd and (1- or 7- or 16- or 20- or 33- or 300-)) or every_hopper_tile or (sixteen_token and (4096-16448-9- or 8192-8192-12- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096 or 200-8192-8192))" > "$out/memcheck.log" 2>&1 || status=1
+  -k "(small_and_odd and (1- or 7- or 16- or 20- or 33- or 300-)) or every_hopper_tile or (sixteen_token and (4096-16448-9- or 8192-8192-12- or 28672-8192-16-128)) or (hopper_pairs and (20-4096-4096 or 33-4096-4096 or 200-8192-8192)) or graph_shares or side_by_side" > "$out/memcheck.log" 2>&1 || status=1
 grep -E "ERROR SUMMARY|passed|failed" "$out/memcheck.log" | tail -2
 
 step "racecheck (split-k tiles, all kernels; Hopper pairs)"

@@ -4,7 +4,17 @@
 #                  and .dev/old39, the release before as a package with its library): the graph and
 #                  stream GPU tests, the decode step of bench_e2e (CUDA graph) before / after, the
 #                  graph tests under memcheck, then the rest of the GPU tests while the call lasts.
-#   call.sh trace  = h100_s38/call.sh trace (timelines of the release and of hs2 on the 7B layers).
+#   call.sh trace  = h100_s38/call.sh trace (timelines of the release and of hs2 on the 7B layers);
+#                  ran on the ABI-6 trace builds, which this package refuses (ABI 7): see measure.
+#   call.sh measure (~5 min) the slot give-back test as fixed after the graph call (plain and under
+#                  memcheck); timelines of the release and of hs2 on the 7B layers at m = 1 / 8
+#                  (.dev/rel39_trace.so, .dev/hs2_39_trace.so: -DMQ_TRACE builds of csrc and of
+#                  h100_s38/hs/hs2_trace.patch at ABI 7); then h100_s38's flagged partials
+#                  (.dev/ll39_exp.so from h100_s38/ll.patch): smoke, and the release / ll per layer
+#                  at m = 1 / 8 (70B m = 1), two rounds. Carry the three and marlin_quant/_lib.
+#   call.sh slots  (~3 min) the graph tests as split after measure (shares / gives back), plain,
+#                  and memcheck on the sharing one, the side-by-side one and small shapes.
+#   call.sh llchecks (~4 min) ll39's same bits as the release, its m <= 8 GPU tests and memcheck.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 NEW=.dev/graph39.so
 case "$1" in
@@ -32,6 +42,33 @@ graph)
 trace)
   exec bash benchmarks/logs/h100_s38/call.sh trace
   ;;
-*) echo "usage: call.sh graph | trace" >&2; exit 2 ;;
+measure)
+  timeout 60 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py -k "graph_takes or side_by_side" > "$D/gpu_tests_slot.log" 2>&1
+  echo "== GPU tests, slots ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_slot.log" | tail -2
+  timeout 90 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "graph_takes or side_by_side or first_call" > "$D/memcheck_slot.log" 2>&1
+  echo "== memcheck slots ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_slot.log" | tail -2; pack
+  for v in rel39 hs2_39; do
+    timeout 100 env MARLIN_QUANT_LIB=.dev/${v}_trace.so python scripts/trace_launches.py --m 1,8 \
+      --layers 4096x12288,4096x4096,4096x22016,11008x4096 > "$D/trace_$v.log" 2>&1
+    echo "== trace $v rc=$? ($((SECONDS - start)) s)"; grep -v "^ " "$D/trace_$v.log" | tail -30; pack
+  done
+  smoke ll39 "--m 1 --k 4096 --n 4096" "--m 8 --k 11008 --n 4096" "--m 3 --k 4096 --n 22016" "--m 1 --k 8192 --n 57344"
+  ab 2 1,8 1 ll39
+  ;;
+llchecks)
+  same_bits ll39
+  checks ll39 150 "$SKINNY_TESTS or small_and_odd or two_streams" "$SKINNY_MEMCHECK or (deterministic and 1-11008)"
+  ;;
+slots)
+  # The slot tests as split after the measure call (the give-back check out of memcheck's list).
+  timeout 90 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py -k "graph or compile or two_streams or first_call" \
+    > "$D/gpu_tests_slots.log" 2>&1
+  echo "== GPU tests, graphs ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_slots.log" | tail -2
+  timeout 120 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "graph_shares or side_by_side or first_call or (small_and_odd and (1- or 7-))" > "$D/memcheck_slots.log" 2>&1
+  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_slots.log" | tail -2
+  ;;
+*) echo "usage: call.sh graph | trace | measure | llchecks | slots" >&2; exit 2 ;;
 esac
 pack
