@@ -14,6 +14,10 @@
 #                  at m = 1 / 8 (70B m = 1), two rounds. Carry the three and marlin_quant/_lib.
 #   call.sh slots  (~3 min) the graph tests as split after measure (shares / gives back), plain,
 #                  and memcheck on the sharing one, the side-by-side one and small shapes.
+#   call.sh sum1   (~4 min) the four- and two-chunk skinny summers at m <= 2 with every range's
+#                  loads in one round trip (sum1/one_trip.patch, .dev/sum1_exp.so; carry it):
+#                  smoke, same bits as the release at m = 1 / 2 / 8, release / sum1 per layer at
+#                  m = 1 / 2 (70B m = 1) two rounds, then its m <= 2 GPU tests.
 #   call.sh llchecks (~4 min) ll39's same bits as the release, its m <= 8 GPU tests and memcheck.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 NEW=.dev/graph39.so
@@ -69,6 +73,14 @@ slots)
     -k "graph_shares or side_by_side or first_call or (small_and_odd and (1- or 7-))" > "$D/memcheck_slots.log" 2>&1
   echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_slots.log" | tail -2
   ;;
-*) echo "usage: call.sh graph | trace | measure | llchecks | slots" >&2; exit 2 ;;
+sum1)
+  smoke sum1 "--m 1 --k 4096 --n 4096" "--m 2 --k 11008 --n 4096" "--m 1 --k 3072 --n 3072" "--m 1 --k 28672 --n 8192"
+  export SAME_BITS_M=1,2,8; same_bits sum1
+  ab 2 1,2 1 sum1
+  timeout 100 env MARLIN_QUANT_LIB=.dev/sum1_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "skinny_plan or deterministic or (llama_shapes and (1- or 2-)) or (m_sweep and (1- or 2-)) or small_and_odd" > "$D/gpu_tests_sum1.log" 2>&1
+  echo "== GPU tests sum1 ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_sum1.log" | tail -2
+  ;;
+*) echo "usage: call.sh graph | trace | measure | llchecks | slots | sum1" >&2; exit 2 ;;
 esac
 pack
