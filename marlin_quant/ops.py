@@ -281,7 +281,8 @@ def _stream_scratch(index: int, stream: int, sms: int) -> tuple[int, int, int]:
 
     They come from the kernel library's own cudaMalloc, outside torch's allocator: a tensor made
     lazily during torch.compile's CUDA-graph warm-up would land in the graph's memory pool, which
-    graph trees refuse. Never freed (256 KB + 32 KB per SM per stream).
+    graph trees refuse. Never freed (256 KB + 32 KB per SM per stream, and the graph ticket slots'
+    first 512 KB per device).
     """
     key = (index, stream)
     got = _scratch.get(key)
