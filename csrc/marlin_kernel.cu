@@ -889,7 +889,16 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
             }
         }
       }
+#ifdef MQ_TRACE
+      // Thread 0 (k-warp 0, a reader): partials added (the stamp takes an accumulator as an
+      // input, so it cannot move above the adds), then C stored; slots as the Hopper summer's.
+      asm volatile("" ::"f"(acc[0][0][0]));
+      MQ_TRACE_MARK(8);
+#endif
       write_c(tile);
+#ifdef MQ_TRACE
+      MQ_TRACE_MARK(9);
+#endif
     }
   };
 

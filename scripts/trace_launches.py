@@ -6,8 +6,8 @@
 
 A diagnostic, not a benchmark: thread 0 of every block stamps %globaltimer on entry, after
 griddepcontrol.wait (release), when its first stage has landed, before its last tile segment's
-fixup, after a Hopper pair's last hand-over, after a summer's wait, after a Hopper summer's
-partial adds and its C stores, and at exit. The launches run as in scripts/bench_kernel.py (one
+fixup, after a Hopper pair's last hand-over, after a summer's wait, after a summer's partial
+adds and its C stores, and at exit. The launches run as in scripts/bench_kernel.py (one
 CUDA graph of 60 launches, weights rotated past L2); the table gives medians over the middle
 launches, in microseconds from the launch's first release:
   entry      first / last block entered (negative: resident before the previous launch ended)
@@ -17,11 +17,13 @@ launches, in microseconds from the launch's first release:
   summer     last summer's wait done
   exit       last block exited
   next       the next launch's first release (the period)
-  lx_*       the block that exits last: its main loop end and (a summer) its wait's end
+  lx_*       the block that exits last: its main loop end and (a summer) its wait's end, its
+             partials added and its C stores issued (lx_loop, lx_spin, lx_added, lx_stored)
   cross/rest skinny launches: main loop end of the median block whose range crosses a tile
              boundary (it also sums the tile it ends in) and of the median other block
-  sum_*      Hopper summers, median durations (not times): the wait's end to the partials
-             added (read), to the C stores issued (store), to the block's exit (exit)
+  sum_*      summers (Hopper; skinny since the thirty-fourth session), median durations (not
+             times): the wait's end to the partials added (read), to the C stores issued
+             (store), to the block's exit (exit)
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60, du
             next=us(nxt[:, 1].min()),
             xchg=us(r[:, 6][r[:, 6] > 0].median()) if (r[:, 6] > 0).any() else float("nan"),
             lx_loop=us(lx[2]), lx_spin=us(lx[4]) if lx[4] > 0 else float("nan"),
+            lx_added=us(lx[8]) if lx[8] > 0 else float("nan"), lx_stored=us(lx[9]) if lx[9] > 0 else float("nan"),
             sms=int(torch.unique(r[:, 7]).numel()),
             sum_read=_span(r, 4, 8), sum_store=_span(r, 8, 9), sum_exit=_span(r, 9, 3),
             cross=us(r[:, 2][crosses].median()) if crosses is not None and crosses.any() else float("nan"),
@@ -155,8 +158,8 @@ def main(argv=None) -> int:
         print("trace_launches: the library was not built with -DMQ_TRACE", file=sys.stderr)
         return 1
     cols = ["blocks", "sms", "entry_first", "entry_last", "release_last", "first", "loop_med", "loop_last",
-            "xchg", "summer", "exit_med", "exit_last", "next", "lx_loop", "lx_spin", "cross", "rest",
-            "sum_read", "sum_store", "sum_exit"]
+            "xchg", "summer", "exit_med", "exit_last", "next", "lx_loop", "lx_spin", "lx_added", "lx_stored",
+            "cross", "rest", "sum_read", "sum_store", "sum_exit"]
     print(f"{'layer':>12}{'m':>5} " + "".join(f"{c:>13}" for c in cols))
     for spec in args.layers.split(","):
         k, n = (int(x) for x in spec.split("x"))
