@@ -18,6 +18,9 @@
 #                  loads in one round trip (sum1/one_trip.patch, .dev/sum1_exp.so; carry it):
 #                  smoke, same bits as the release at m = 1 / 2 / 8, release / sum1 per layer at
 #                  m = 1 / 2 (70B m = 1) two rounds, then its m <= 2 GPU tests.
+#   call.sh trace2 (~1 min; not run) timelines from .dev/rel39b_trace.so (-DMQ_TRACE of csrc at
+#                  this session's end, which stamps the skinny summer's partials added and C
+#                  stored): the 7B layers and 8192x3072 at m = 1 / 2 / 8; carry it.
 #   call.sh llchecks (~4 min) ll39's same bits as the release, its m <= 8 GPU tests and memcheck.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 NEW=.dev/graph39.so
@@ -81,6 +84,14 @@ sum1)
     -k "skinny_plan or deterministic or (llama_shapes and (1- or 2-)) or (m_sweep and (1- or 2-)) or small_and_odd" > "$D/gpu_tests_sum1.log" 2>&1
   echo "== GPU tests sum1 ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_sum1.log" | tail -2
   ;;
-*) echo "usage: call.sh graph | trace | measure | llchecks | slots | sum1" >&2; exit 2 ;;
+trace2)
+  # Written after the device time was spent, not run: where 11008x4096's last 2 us go.
+  for v in rel39b; do
+    timeout 100 env MARLIN_QUANT_LIB=.dev/${v}_trace.so python scripts/trace_launches.py --m 1,2,8 \
+      --layers 4096x12288,4096x4096,4096x22016,11008x4096,8192x3072 > "$D/trace_$v.log" 2>&1
+    echo "== trace $v rc=$? ($((SECONDS - start)) s)"; cat "$D/trace_$v.log"; pack
+  done
+  ;;
+*) echo "usage: call.sh graph | trace | measure | llchecks | slots | sum1 | trace2" >&2; exit 2 ;;
 esac
 pack
