@@ -21,6 +21,9 @@
 #   call.sh trace2 (~1 min; not run) timelines from .dev/rel39b_trace.so (-DMQ_TRACE of csrc at
 #                  this session's end, which stamps the skinny summer's partials added and C
 #                  stored): the 7B layers and 8192x3072 at m = 1 / 2 / 8; carry it.
+#   call.sh h200   (~7 min; not run) h100_s38's owed H200 call at ABI 7: the release's benchmark
+#                  (for benchmarks/h200.json), then the skinny chunk sweep at m = 1 / 4 / 8
+#                  (.dev/head39_exp.so, -DMQ_EXPERIMENT; carry it and marlin_quant/_lib).
 #   call.sh llchecks (~4 min) ll39's same bits as the release, its m <= 8 GPU tests and memcheck.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 NEW=.dev/graph39.so
@@ -92,6 +95,17 @@ trace2)
     echo "== trace $v rc=$? ($((SECONDS - start)) s)"; cat "$D/trace_$v.log"; pack
   done
   ;;
-*) echo "usage: call.sh graph | trace | measure | llchecks | slots | sum1 | trace2" >&2; exit 2 ;;
+h200)
+  # h100_s38/call.sh h200 at ABI 7 (written, not run): the release's benchmark on an H200, then
+  # the skinny chunk sweep (.dev/head39_exp.so: this csrc with -DMQ_EXPERIMENT, sm_90a).
+  F=$OUT/final; mkdir -p "$F"
+  md5sum marlin_quant/_lib/libmarlin_quant_kernels.so > "$F/lib.md5"
+  timeout 200 python scripts/bench_kernel.py --json "$F/bench_h200.json" > "$F/bench_h200.log" 2>&1
+  echo "== bench rc=$? ($((SECONDS - start)) s)"; cat "$F/bench_h200.log"; pack
+  timeout 240 env MARLIN_QUANT_LIB=.dev/head39_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
+    --configs plan,sk=8:2:4,sk=8:2:2,plan,sk=8:2:4,sk=8:2:2 --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks_h200.log" 2>&1
+  echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_chunks_h200.log"
+  ;;
+*) echo "usage: call.sh graph | trace | measure | llchecks | slots | sum1 | trace2 | h200" >&2; exit 2 ;;
 esac
 pack
