@@ -86,7 +86,7 @@ h200)
   F=$OUT/final; mkdir -p "$F"
   timeout 200 python scripts/bench_kernel.py --json "$F/bench_h200.json" > "$F/bench_h200.log" 2>&1
   echo "== bench rc=$? ($((SECONDS - start)) s)"; cat "$F/bench_h200.log"; pack
-  timeout 240 env MARLIN_QUANT_LIB=.dev/head36_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
+  timeout 240 env MARLIN_QUANT_LIB=${SWEEP_LIB:-.dev/head36_exp.so} python scripts/sweep_wgmma.py --m 1,4,8 \
     --configs plan,sk=8:2:4,sk=8:2:2,plan,sk=8:2:4,sk=8:2:2 --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks_h200.log" 2>&1
   echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_chunks_h200.log"
   ;;

@@ -96,15 +96,9 @@ trace2)
   done
   ;;
 h200)
-  # h100_s38/call.sh h200 at ABI 7 (written, not run): the release's benchmark on an H200, then
-  # the skinny chunk sweep (.dev/head39_exp.so: this csrc with -DMQ_EXPERIMENT, sm_90a).
-  F=$OUT/final; mkdir -p "$F"
-  md5sum marlin_quant/_lib/libmarlin_quant_kernels.so > "$F/lib.md5"
-  timeout 200 python scripts/bench_kernel.py --json "$F/bench_h200.json" > "$F/bench_h200.log" 2>&1
-  echo "== bench rc=$? ($((SECONDS - start)) s)"; cat "$F/bench_h200.log"; pack
-  timeout 240 env MARLIN_QUANT_LIB=.dev/head39_exp.so python scripts/sweep_wgmma.py --m 1,4,8 \
-    --configs plan,sk=8:2:4,sk=8:2:2,plan,sk=8:2:4,sk=8:2:2 --sets llama2-7b,llama2-70b,llama3.2-3b > "$D/sweep_chunks_h200.log" 2>&1
-  echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_chunks_h200.log"
+  # h100_s38/call.sh h200 at ABI 7 (written, not run): its sweep on .dev/head39_exp.so (this csrc
+  # with -DMQ_EXPERIMENT, sm_90a) instead of the ABI-6 head36.
+  SWEEP_LIB=.dev/head39_exp.so exec bash benchmarks/logs/h100_s38/call.sh h200
   ;;
 *) echo "usage: call.sh graph | trace | measure | llchecks | slots | sum1 | trace2 | h200" >&2; exit 2 ;;
 esac
