@@ -509,3 +509,19 @@ def test_graph_ticket_slots_hold_every_split_plan_of_llama_layers(kernel_library
     # A decode plan of more than 4096 tiles (of 512 columns: n past 2^21) needs more tickets than
     # a slot holds: the binding's fallback.
     assert ops.plan_launch(1, 512 * 4800, 4096, 132, 232448, 233472).tickets > slot
+
+
+def test_graph_ticket_slots_that_cannot_be_had(kernel_library, monkeypatch):
+    """No such CUDA device: reserving graph slots and taking one during a capture each raise a
+    clear error (nothing marked as reserved); a plan needing more tickets than a slot holds gets
+    none (the caller's fallback) before any CUDA call."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    monkeypatch.setattr(ops, "_graph_slots_low", {999})
+    with pytest.raises(RuntimeError, match="could not allocate the Marlin ticket slots for CUDA graphs"):
+        ops._reserve_graph_tickets(999)
+    assert ops._graph_slots_low == {999}  # still due a reserve on the next eager launch
+    with pytest.raises(RuntimeError, match="could not take a Marlin ticket slot for this CUDA graph capture"):
+        ops._graph_tickets(999, 0, 16)
+    assert ops._graph_tickets(999, 0, 4097) is None
+
