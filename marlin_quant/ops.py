@@ -309,8 +309,7 @@ _graph_slots_low: set[int] = set()  # devices whose free slots ran low during a 
 
 
 def _reserve_graph_tickets(index: int) -> None:
-    free = ctypes.c_int()
-    err = _load_library().mq_graph_tickets_reserve(index, 2 * _GRAPH_SLOTS_LOW, ctypes.byref(free))
+    err = _load_library().mq_graph_tickets_reserve(index, 2 * _GRAPH_SLOTS_LOW, None)  # the free count is not needed
     if err != 0:
         raise RuntimeError(f"could not allocate the Marlin ticket slots for CUDA graphs: {_load_library().mq_error_string(err).decode()}")
     _graph_slots_low.discard(index)
