@@ -4,6 +4,11 @@
 #                  partials added / C stored stamps; raw per-block stamps
 #                  under raw/ for entry time against loop end), then the graph GPU tests on the shipped
 #                  library (the 943066e reserve change had not run on a GPU).
+#   call.sh align  (~6 min) tile-aligned skinny ranges (align/align.patch; carry .dev/align_exp.so,
+#                  .dev/align_trace.so and marlin_quant/_lib): smoke, then per layer at m = 1 / 8
+#                  the release, align, and align with MQ_FORCE_ALIGN=0 (the same binary planning
+#                  uniform ranges) in turn, two rounds; timelines of align (its cross / rest
+#                  columns assume uniform ranges: ignore them); its skinny GPU tests and memcheck.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 first)
@@ -14,6 +19,21 @@ first)
     > "$D/gpu_tests_graph.log" 2>&1
   echo "== GPU tests, graphs ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_graph.log" | tail -3
   ;;
-*) echo "usage: call.sh first" >&2; exit 2 ;;
+align)
+  smoke align "--m 1 --k 11008 --n 4096" "--m 8 --k 4096 --n 22016" "--m 3 --k 8192 --n 3072" "--m 1 --k 4096 --n 4096"
+  for r in 1 2; do
+    for v in rel align align0; do
+      lib=$(lib_of ${v%0}); env0=""; [ $v = align0 ] && env0="MQ_FORCE_ALIGN=0"
+      timeout 70 env $env0 MARLIN_QUANT_LIB=$lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,8 \
+        --per-layer > "$D/bench_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log"; pack
+    done
+  done
+  timeout 60 env MARLIN_QUANT_LIB=.dev/align_trace.so python scripts/trace_launches.py --m 1,8 \
+    --layers 4096x22016,11008x4096,8192x3072,4096x12288 --dump "$D/raw" > "$D/trace_align.log" 2>&1
+  echo "== trace align rc=$? ($((SECONDS - start)) s)"; cat "$D/trace_align.log"; pack
+  checks align 150 "$SKINNY_TESTS or small_and_odd or two_streams or summer" "$SKINNY_MEMCHECK or (deterministic and 1-11008)"
+  ;;
+*) echo "usage: call.sh first | align" >&2; exit 2 ;;
 esac
 pack
