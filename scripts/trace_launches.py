@@ -51,7 +51,8 @@ def read_trace(lib) -> torch.Tensor:
     return buf.view(L, NB, SLOTS)
 
 
-def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60, dump: Path | None = None) -> list[dict]:
+def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60, dump: Path | None = None,
+                gap: bool = False) -> list[dict]:
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
     gen = torch.Generator().manual_seed(k * 31 + n)
     codes = torch.randint(0, 16, (k, n), generator=gen, dtype=torch.int32).cuda()
@@ -76,6 +77,7 @@ def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60, du
             ((plan.blocks - 1 - b) * upb) // stripes != (min((plan.blocks - b) * upb, total) - 1) // stripes
             for b in range(plan.blocks)])
     A = torch.randn(m, k, dtype=torch.float16, device="cuda")
+    spacer = torch.zeros(256, device="cuda")
     ops.gemm(A, Bs[0], ss[0], groupsize, ws)
     torch.cuda.synchronize()
     stream = torch.cuda.Stream()
@@ -84,6 +86,8 @@ def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60, du
     with torch.cuda.graph(graph, stream=stream):
         for i in range(calls):
             ops.gemm(A, Bs[i % nq], ss[i % nq], groupsize, ws)
+            if gap:
+                spacer.add_(1)  # a plain kernel between launches: none starts before the last ends
     for _ in range(3):
         graph.replay()
     torch.cuda.synchronize()
@@ -149,6 +153,8 @@ def main(argv=None) -> int:
                     help="comma-separated KxN")
     ap.add_argument("--groupsize", type=int, default=128)
     ap.add_argument("--dump", type=Path, default=None, help="save every layer's raw stamps here (.pt)")
+    ap.add_argument("--gap", action="store_true",
+                    help="a small kernel between launches, so no launch overlaps the next (no early start)")
     args = ap.parse_args(argv)
     lib = ops._load_library()
     try:
@@ -164,7 +170,7 @@ def main(argv=None) -> int:
     for spec in args.layers.split(","):
         k, n = (int(x) for x in spec.split("x"))
         for m in (int(x) for x in args.m.split(",")):
-            rows = trace_layer(lib, k, n, m, args.groupsize, dump=args.dump)
+            rows = trace_layer(lib, k, n, m, args.groupsize, dump=args.dump, gap=args.gap)
             med = {c: _median([r[c] for r in rows]) for c in cols}
             print(f"{spec:>12}{m:>5} " + "".join(f"{med[c]:>13.2f}" for c in cols))
     return 0

@@ -9,6 +9,10 @@
 #                  the release, align, and align with MQ_FORCE_ALIGN=0 (the same binary planning
 #                  uniform ranges) in turn, two rounds; timelines of align (its cross / rest
 #                  columns assume uniform ranges: ignore them); its skinny GPU tests and memcheck.
+#   call.sh trip   (~1 min; carry .dev/trip_trace.so: -DMQ_TRACE -DMQ_TRACE_TRIP of trip/trip_stamp.patch,
+#                  the skinny summer stamps slot 6 after its first round of partial loads): timelines
+#                  at m = 1 back to back as in the benchmark, then with a small kernel between
+#                  launches (--gap: nothing overlaps), raw stamps of both for the summers' rounds.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 first)
@@ -34,6 +38,13 @@ align)
   echo "== trace align rc=$? ($((SECONDS - start)) s)"; cat "$D/trace_align.log"; pack
   checks align 150 "$SKINNY_TESTS or small_and_odd or two_streams or summer" "$SKINNY_MEMCHECK or (deterministic and 1-11008)"
   ;;
-*) echo "usage: call.sh first | align" >&2; exit 2 ;;
+trip)
+  for g in "" --gap; do
+    timeout 60 env MARLIN_QUANT_LIB=.dev/trip_trace.so python scripts/trace_launches.py --m 1 $g \
+      --layers 11008x4096,8192x3072,4096x12288,4096x4096 --dump "$D/raw$g" > "$D/trace_trip$g.log" 2>&1
+    echo "== trace trip $g rc=$? ($((SECONDS - start)) s)"; cat "$D/trace_trip$g.log"; pack
+  done
+  ;;
+*) echo "usage: call.sh first | align | trip" >&2; exit 2 ;;
 esac
 pack
