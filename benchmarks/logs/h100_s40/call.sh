@@ -12,7 +12,8 @@
 #   call.sh trip   (~1 min; carry .dev/trip_trace.so: -DMQ_TRACE -DMQ_TRACE_TRIP of trip/trip_stamp.patch,
 #                  the skinny summer stamps slot 6 after its first round of partial loads): timelines
 #                  at m = 1 back to back as in the benchmark, then with a small kernel between
-#                  launches (--gap: nothing overlaps), raw stamps of both for the summers' rounds.
+#                  launches (--gap: nothing overlaps), raw stamps of both for the summers' rounds;
+#                  then the GPU tests that go through check() (NaN-poisoned output block).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 first)
@@ -44,6 +45,9 @@ trip)
       --layers 11008x4096,8192x3072,4096x12288,4096x4096 --dump "$D/raw$g" > "$D/trace_trip$g.log" 2>&1
     echo "== trace trip $g rc=$? ($((SECONDS - start)) s)"; cat "$D/trace_trip$g.log"; pack
   done
+  timeout 60 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py -k "m_sweep or llama_shapes" -x \
+    > "$D/gpu_tests_check.log" 2>&1
+  echo "== GPU tests through check() ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_check.log" | tail -2
   ;;
 *) echo "usage: call.sh first | align | trip" >&2; exit 2 ;;
 esac
