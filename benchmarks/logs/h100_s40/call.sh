@@ -14,6 +14,7 @@
 #                  at m = 1 back to back as in the benchmark, then with a small kernel between
 #                  launches (--gap: nothing overlaps), raw stamps of both for the summers' rounds;
 #                  then the GPU tests that go through check() (NaN-poisoned output block).
+#   call.sh trip_bench  trip, then the release's benchmark (bench_kernel.py --json) in the same call.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 first)
@@ -49,6 +50,13 @@ trip)
     > "$D/gpu_tests_check.log" 2>&1
   echo "== GPU tests through check() ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_check.log" | tail -2
   ;;
-*) echo "usage: call.sh first | align | trip" >&2; exit 2 ;;
+trip_bench)
+  # trip, then (on an H200) the release's benchmark for benchmarks/h200.json while the call lasts.
+  bash "$0" trip
+  tar xzf "$OUT/logs_trip.tgz" -C /tmp; MODE=trip_bench
+  timeout 200 python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench.log" 2>&1
+  echo "== bench rc=$? ($((SECONDS - start)) s)"; cat "$D/bench.log"
+  ;;
+*) echo "usage: call.sh first | align | trip | trip_bench" >&2; exit 2 ;;
 esac
 pack
