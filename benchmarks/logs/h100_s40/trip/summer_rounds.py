@@ -1,6 +1,6 @@
 """The skinny summers' rounds from trace_launches.py --dump of a MQ_TRACE_TRIP build.
 
-    python summer_rounds.py RAW_DIR [RAW_DIR ...]
+    python summer_rounds.py RAW_DIR [RAW_DIR ...]   (here: tar xzf raw.tgz; python summer_rounds.py overlapped gap)
 
 Per dumped layer, medians over launches 5-14 and over the summers (blocks that stamped slot 4),
 in us: the wait's end (slot 4) to the first round of partial loads added (slot 6), the first round
