@@ -15,6 +15,11 @@
 #                  launches (--gap: nothing overlaps), raw stamps of both for the summers' rounds;
 #                  then the GPU tests that go through check() (NaN-poisoned output block).
 #   call.sh trip_bench  trip, then the release's benchmark (bench_kernel.py --json) in the same call.
+#   call.sh pack   (~6 min; written, not run) packed partials of tokens 0-1 at m <= 2
+#                  (pack/packed_rows.patch; carry .dev/pack_exp.so, .dev/pack_trace.so and
+#                  marlin_quant/_lib): smoke, same bits as the release at m = 1 / 2 / 8, release /
+#                  pack per layer at m = 1 / 2 (70B m = 1) two rounds, pack's timelines at m = 1 / 2
+#                  with raw stamps, its m <= 2 GPU tests and memcheck.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 first)
@@ -57,6 +62,16 @@ trip_bench)
   timeout 200 python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench.log" 2>&1
   echo "== bench rc=$? ($((SECONDS - start)) s)"; cat "$D/bench.log"
   ;;
-*) echo "usage: call.sh first | align | trip | trip_bench" >&2; exit 2 ;;
+pack)
+  smoke pack "--m 1 --k 11008 --n 4096" "--m 2 --k 8192 --n 3072" "--m 1 --k 4096 --n 4096" "--m 2 --k 28672 --n 8192"
+  export SAME_BITS_M=1,2,8; same_bits pack
+  ab 2 1,2 1 pack
+  timeout 60 env MARLIN_QUANT_LIB=.dev/pack_trace.so python scripts/trace_launches.py --m 1,2 \
+    --layers 11008x4096,8192x3072,4096x12288,4096x4096 --dump "$D/raw" > "$D/trace_pack.log" 2>&1
+  echo "== trace pack rc=$? ($((SECONDS - start)) s)"; cat "$D/trace_pack.log"; pack
+  checks pack 120 "skinny_plan or deterministic or (llama_shapes and (1- or 2-)) or (m_sweep and (1- or 2-)) or small_and_odd or summer or graph" \
+    "$SKINNY_MEMCHECK or (deterministic and 1-11008) or (small_and_odd and 1-)"
+  ;;
+*) echo "usage: call.sh first | align | trip | trip_bench | pack" >&2; exit 2 ;;
 esac
 pack
