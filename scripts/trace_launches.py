@@ -16,7 +16,8 @@ launches, in microseconds from the launch's first release:
   xchg       Hopper pairs: the last segment's hand-over done (median block)
   summer     last summer's wait done
   exit       last block exited
-  next       the next launch's first release (the period)
+  next       the next launch's first release (the period; with --gap it includes the plain
+             kernel run between launches, so that no launch starts before the last has ended)
   lx_*       the block that exits last: its main loop end and (a summer) its wait's end, its
              partials added and its C stores issued (lx_loop, lx_spin, lx_added, lx_stored)
   cross/rest skinny launches: main loop end of the median block whose range crosses a tile
