@@ -78,7 +78,7 @@ def trace_layer(lib, k: int, n: int, m: int, groupsize: int, calls: int = 60, du
             ((plan.blocks - 1 - b) * upb) // stripes != (min((plan.blocks - b) * upb, total) - 1) // stripes
             for b in range(plan.blocks)])
     A = torch.randn(m, k, dtype=torch.float16, device="cuda")
-    spacer = torch.zeros(256, device="cuda")
+    spacer = torch.zeros(256, device="cuda") if gap else None
     ops.gemm(A, Bs[0], ss[0], groupsize, ws)
     torch.cuda.synchronize()
     stream = torch.cuda.Stream()
