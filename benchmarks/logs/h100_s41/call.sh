@@ -7,12 +7,27 @@
 #                  against 16 x 128 with 8 and 14 stages per layer at m = 16 and 12, two rounds in one
 #                  process (sweep_wgmma.py), then the GPU tests around m = 16 with 16 x 128 forced
 #                  (groups of 128 only; other group sizes keep the plan) and a memcheck subset.
+#   call.sh both   (~9 min; carry the libraries of both) the essentials of pack and ch16 in one call,
+#                  for a session that gets few machines: pack's smoke, same bits, one round of release /
+#                  pack at m = 1 / 2 (70B m = 1) and its GPU tests with memcheck; then ch16's smoke,
+#                  one sweep round at m = 16 and its forced GPU tests, each while time is left.
 #   call.sh h200   h100_s39/call.sh h200 (the release's benchmark, then the skinny chunk sweep;
 #                  carry .dev/head39_exp.so and marlin_quant/_lib).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 pack) exec bash benchmarks/logs/h100_s40/call.sh pack ;;
 h200) exec bash benchmarks/logs/h100_s39/call.sh h200 ;;
+both)
+  smoke pack "--m 1 --k 11008 --n 4096" "--m 2 --k 8192 --n 3072" "--m 1 --k 4096 --n 4096" "--m 2 --k 28672 --n 8192"
+  export SAME_BITS_M=1,2,8; same_bits pack
+  ab 1 1,2 1 pack
+  checks pack 100 "skinny_plan or deterministic or (llama_shapes and (1- or 2-)) or (m_sweep and (1- or 2-)) or summer or graph" \
+    "$SKINNY_MEMCHECK or (deterministic and 1-11008)"
+  [ $((SECONDS - start)) -lt 380 ] || exit 0
+  cp -r "$D" /tmp/xboth  # the ch16 call below starts from an empty $D and packs its own tarball
+  QUICK=1 bash "$0" ch16
+  rm -rf "$D"; mv /tmp/xboth "$D"
+  ;;
 ch16)
   smoke ch16 "--m 16 --k 4096 --n 4096" "--m 16 --k 11008 --n 4096" "--m 9 --k 8192 --n 3072"
   for f in 16,1,8,2 16,1,14,2; do
@@ -20,19 +35,22 @@ ch16)
       --iters 5 > "$D/smoke_$f.log" 2>&1 || { echo "== smoke failed: $f"; tail -5 "$D/smoke_$f.log"; pack; exit 1; }
   done
   echo "== smoke forced ($((SECONDS - start)) s)"
-  timeout 300 env MARLIN_QUANT_LIB=.dev/ch16_exp.so python scripts/sweep_wgmma.py --m 16,12 \
-    --configs plan,16:1:8:2,16:1:14:2,plan,16:1:8:2,16:1:14:2 --sets llama2-7b,llama2-70b,llama3.2-3b \
+  cfgs=plan,16:1:8:2,16:1:14:2,plan,16:1:8:2,16:1:14:2; ms=16,12
+  [ -n "$QUICK" ] && { cfgs=plan,16:1:8:2,16:1:14:2,plan; ms=16; }
+  timeout 300 env MARLIN_QUANT_LIB=.dev/ch16_exp.so python scripts/sweep_wgmma.py --m $ms \
+    --configs $cfgs --sets llama2-7b,llama2-70b,llama3.2-3b \
     > "$D/sweep_ch16.log" 2>&1
   echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_ch16.log"; pack
   T="(m_sweep and (9- or 12- or 16-)) or (llama_shapes and -16-) or (summer_partial and 16-) or (hopper_summer and 16-) or deterministic"
-  timeout 120 env MQ_FORCE_WG=16,1,14,2 MARLIN_QUANT_LIB=.dev/ch16_exp.so python -m pytest -q -p no:cacheprovider \
+  timeout $([ -n "$QUICK" ] && echo 80 || echo 120) env MQ_FORCE_WG=16,1,14,2 MARLIN_QUANT_LIB=.dev/ch16_exp.so python -m pytest -q -p no:cacheprovider \
     tests/test_kernel_gpu.py -k "$T" > "$D/gpu_tests_ch16.log" 2>&1
   echo "== GPU tests ch16 forced ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_ch16.log" | tail -2; pack
+  [ -n "$QUICK" ] && exit 0
   timeout 60 env MQ_FORCE_WG=16,1,14,2 MARLIN_QUANT_LIB=.dev/ch16_exp.so compute-sanitizer --tool memcheck --print-limit 10 \
     python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py -k "(m_sweep and 16-128) or (deterministic and 12-8192)" \
     > "$D/memcheck_ch16.log" 2>&1
   echo "== memcheck ch16 ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_ch16.log" | tail -2
   ;;
-*) echo "usage: call.sh pack | ch16 | h200" >&2; exit 2 ;;
+*) echo "usage: call.sh pack | ch16 | both | h200" >&2; exit 2 ;;
 esac
 pack
