@@ -41,7 +41,7 @@ ch16)
     --configs $cfgs --sets llama2-7b,llama2-70b,llama3.2-3b \
     > "$D/sweep_ch16.log" 2>&1
   echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_ch16.log"; pack
-  T="(m_sweep and (9- or 12- or 16-)) or (llama_shapes and -16-) or (summer_partial and 16-) or (hopper_summer and 16-) or deterministic"
+  T="(m_sweep and (9- or 12- or 16-)) or (llama_shapes and [16-) or (summer_partial and 16-) or (hopper_summer and 16-) or deterministic"
   timeout $([ -n "$QUICK" ] && echo 80 || echo 120) env MQ_FORCE_WG=16,1,14,2 MARLIN_QUANT_LIB=.dev/ch16_exp.so python -m pytest -q -p no:cacheprovider \
     tests/test_kernel_gpu.py -k "$T" > "$D/gpu_tests_ch16.log" 2>&1
   echo "== GPU tests ch16 forced ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_ch16.log" | tail -2; pack
