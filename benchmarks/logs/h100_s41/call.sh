@@ -23,7 +23,7 @@ both)
   ab 1 1,2 1 pack
   checks pack 100 "skinny_plan or deterministic or (llama_shapes and (1- or 2-)) or (m_sweep and (1- or 2-)) or summer or graph" \
     "$SKINNY_MEMCHECK or (deterministic and 1-11008)"
-  [ $((SECONDS - start)) -lt 380 ] || exit 0
+  [ $((SECONDS - start)) -lt 330 ] || exit 0
   cp -r "$D" /tmp/xboth  # the ch16 call below starts from an empty $D and packs its own tarball
   QUICK=1 bash "$0" ch16
   rm -rf "$D"; mv /tmp/xboth "$D"
@@ -37,12 +37,12 @@ ch16)
   echo "== smoke forced ($((SECONDS - start)) s)"
   cfgs=plan,16:1:8:2,16:1:14:2,plan,16:1:8:2,16:1:14:2; ms=16,12
   [ -n "$QUICK" ] && { cfgs=plan,16:1:8:2,16:1:14:2,plan; ms=16; }
-  timeout 300 env MARLIN_QUANT_LIB=.dev/ch16_exp.so python scripts/sweep_wgmma.py --m $ms \
+  timeout $([ -n "$QUICK" ] && echo 150 || echo 300) env MARLIN_QUANT_LIB=.dev/ch16_exp.so python scripts/sweep_wgmma.py --m $ms \
     --configs $cfgs --sets llama2-7b,llama2-70b,llama3.2-3b \
     > "$D/sweep_ch16.log" 2>&1
   echo "== sweep rc=$? ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_ch16.log"; pack
   T="(m_sweep and (9- or 12- or 16-)) or (llama_shapes and [16-) or (summer_partial and 16-) or (hopper_summer and 16-) or deterministic"
-  timeout $([ -n "$QUICK" ] && echo 80 || echo 120) env MQ_FORCE_WG=16,1,14,2 MARLIN_QUANT_LIB=.dev/ch16_exp.so python -m pytest -q -p no:cacheprovider \
+  timeout $([ -n "$QUICK" ] && echo 60 || echo 120) env MQ_FORCE_WG=16,1,14,2 MARLIN_QUANT_LIB=.dev/ch16_exp.so python -m pytest -q -p no:cacheprovider \
     tests/test_kernel_gpu.py -k "$T" > "$D/gpu_tests_ch16.log" 2>&1
   echo "== GPU tests ch16 forced ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_ch16.log" | tail -2; pack
   [ -n "$QUICK" ] && exit 0
