@@ -11,12 +11,21 @@
 #                  for a session that gets few machines: pack's smoke, same bits, one round of release /
 #                  pack at m = 1 / 2 (70B m = 1) and its GPU tests with memcheck; then ch16's smoke,
 #                  one sweep round at m = 16 and its forced GPU tests, each while time is left.
+#   call.sh packq  (~5 min) pack's essentials for a call of little device time: smoke, same bits, one
+#                  round of release / pack at m = 1 / 2 (70B m = 1), a shorter GPU test run and memcheck.
 #   call.sh h200   h100_s39/call.sh h200 (the release's benchmark, then the skinny chunk sweep;
 #                  carry .dev/head39_exp.so and marlin_quant/_lib).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 pack) exec bash benchmarks/logs/h100_s40/call.sh pack ;;
 h200) exec bash benchmarks/logs/h100_s39/call.sh h200 ;;
+packq)
+  smoke pack "--m 1 --k 11008 --n 4096" "--m 2 --k 8192 --n 3072"
+  export SAME_BITS_M=1,2,8; same_bits pack
+  ab 1 1,2 1 pack
+  checks pack 80 "skinny_plan or (deterministic and (1- or 8-)) or (m_sweep and (1- or 2-)) or (summer_partial and (1- or 8-))" \
+    "$SKINNY_MEMCHECK or (deterministic and 1-11008)"
+  ;;
 both)
   smoke pack "--m 1 --k 11008 --n 4096" "--m 2 --k 8192 --n 3072" "--m 1 --k 4096 --n 4096" "--m 2 --k 28672 --n 8192"
   export SAME_BITS_M=1,2,8; same_bits pack
@@ -51,6 +60,6 @@ ch16)
     > "$D/memcheck_ch16.log" 2>&1
   echo "== memcheck ch16 ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_ch16.log" | tail -2
   ;;
-*) echo "usage: call.sh pack | ch16 | both | h200" >&2; exit 2 ;;
+*) echo "usage: call.sh pack | ch16 | both | packq | h200" >&2; exit 2 ;;
 esac
 pack
