@@ -7,6 +7,9 @@
 #                  against 16 x 128 with 8 and 14 stages per layer at m = 16 and 12, two rounds in one
 #                  process (sweep_wgmma.py), then the GPU tests around m = 16 with 16 x 128 forced
 #                  (groups of 128 only; other group sizes keep the plan) and a memcheck subset.
+#                  Build (~1.5 min): in a HEAD worktree with the patch applied, `nvcc -O3 -std=c++17
+#                  -shared -Xcompiler -fPIC -lineinfo -DMQ_EXPERIMENT -gencode arch=compute_90a,code=sm_90a
+#                  csrc/marlin_kernel.cu -o .dev/ch16_exp.so` (head39_exp.so: the same without the patch).
 #   call.sh both   (~9 min; carry the libraries of both) the essentials of pack and ch16 in one call,
 #                  for a session that gets few machines: pack's smoke, same bits, one round of release /
 #                  pack at m = 1 / 2 (70B m = 1) and its GPU tests with memcheck; then ch16's smoke,
