@@ -10,10 +10,8 @@
 #                  Build (~1.5 min): in a HEAD worktree with the patch applied, `nvcc -O3 -std=c++17
 #                  -shared -Xcompiler -fPIC -lineinfo -DMQ_EXPERIMENT -gencode arch=compute_90a,code=sm_90a
 #                  csrc/marlin_kernel.cu -o .dev/ch16_exp.so` (head39_exp.so: the same without the patch).
-#   call.sh both   (~9 min; carry the libraries of both) the essentials of pack and ch16 in one call,
-#                  for a session that gets few machines: pack's smoke, same bits, one round of release /
-#                  pack at m = 1 / 2 (70B m = 1) and its GPU tests with memcheck; then ch16's smoke,
-#                  one sweep round at m = 16 and its forced GPU tests, each while time is left.
+#   call.sh both   (~9 min; carry the libraries of both) packq, then, if it left time, ch16's smoke,
+#                  one sweep round at m = 16 and its forced GPU tests: for a session that gets few machines.
 #   call.sh packq  (~5 min) pack's essentials for a call of little device time: smoke, same bits, one
 #                  round of release / pack at m = 1 / 2 (70B m = 1), a shorter GPU test run and memcheck.
 #   call.sh h200   h100_s39/call.sh h200 (the release's benchmark, then the skinny chunk sweep;
@@ -30,15 +28,10 @@ packq)
     "$SKINNY_MEMCHECK or (deterministic and 1-11008)"
   ;;
 both)
-  smoke pack "--m 1 --k 11008 --n 4096" "--m 2 --k 8192 --n 3072" "--m 1 --k 4096 --n 4096" "--m 2 --k 28672 --n 8192"
-  export SAME_BITS_M=1,2,8; same_bits pack
-  ab 1 1,2 1 pack
-  checks pack 100 "skinny_plan or deterministic or (llama_shapes and (1- or 2-)) or (m_sweep and (1- or 2-)) or summer or graph" \
-    "$SKINNY_MEMCHECK or (deterministic and 1-11008)"
+  # Each step packs its own tarball (logs_packq.tgz, logs_ch16.tgz).
+  bash "$0" packq
   [ $((SECONDS - start)) -lt 330 ] || exit 0
-  cp -r "$D" /tmp/xboth  # the ch16 call below starts from an empty $D and packs its own tarball
   QUICK=1 bash "$0" ch16
-  rm -rf "$D"; mv /tmp/xboth "$D"
   ;;
 ch16)
   smoke ch16 "--m 16 --k 4096 --n 4096" "--m 16 --k 11008 --n 4096" "--m 9 --k 8192 --n 3072"
