@@ -1,0 +1,29 @@
+#!/bin/bash
+# The thirty-seventh session's device calls (the machine that came was an H200).
+#   call.sh ncu   ncu --set full of the release at m = 16 on two 7B layers (wgmma 16 x 256 tiles)
+#                 and at m = 1 (skinny kernel): whether the wgmma stage loop is issue-bound, the
+#                 question the 16 x 128 costing (h100_s41) left open. Carry marlin_quant/_lib.
+#   call.sh desc  (~8 min) the Hopper tiles' wgmma descriptors built once a stage (desc/desc_lo.patch,
+#                 .dev/desc_exp.so from `h100_s32/build_exp.sh desc ...`; carry it and
+#                 marlin_quant/_lib) against the release: smoke, same bits at m = 9-256, two rounds
+#                 of the 7B / 3B / 70B sets at m = 16, 32, 64, 128 and 256, the Hopper GPU tests and
+#                 memcheck.
+. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+eval "$(sed -n '/^ncu_one() {/,/^}/p' benchmarks/logs/h100_s34/call.sh)"
+case "$1" in
+ncu)
+  ncu_one 16 4096 22016
+  ncu_one 16 11008 4096
+  ncu_one 1 4096 22016
+  ncu_one 16 4096 4096
+  ;;
+desc)
+  smoke desc "--m 16 --k 4096 --n 4096" "--m 32 --k 11008 --n 4096" "--m 64 --k 8192 --n 3072" "--m 256 --k 4096 --n 4096"
+  export SAME_BITS_M=9,16,24,32,64,128,256; same_bits desc
+  ab 2 16,32,64,128,256 16,32,64,128,256 desc
+  checks desc 150 "$SUMMER_TESTS or hopper or (m_sweep and (17- or 31- or 32- or 64- or 100- or 128- or 256-)) or (llama_shapes and (32- or 128-))" \
+    "(m_sweep and 16-128) or (deterministic and 12-8192) or (sixteen_token and 11008-4096-16-128)"
+  ;;
+*) echo "usage: call.sh ncu | desc" >&2; exit 2 ;;
+esac
+pack
