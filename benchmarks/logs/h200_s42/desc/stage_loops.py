@@ -4,9 +4,7 @@ instruction count, uniform-datapath instructions and HGMMAs.
     python stage_loops.py NEW.so REF.so   (from the repository root; cuobjdump on PATH)
 """
 import re, sys
-sys.path.insert(0, 'benchmarks/logs/h100_s34/after')
-import importlib.util
-spec = importlib.util.spec_from_file_location("lc", "benchmarks/logs/h100_s34/after/loopcmp.py")
+# loopcmp.py's SASS reader, without its table (the part before its main code).
 src = open("benchmarks/logs/h100_s34/after/loopcmp.py").read().split("\nnew, ref =")[0]
 ns = {}; exec(src, ns)
 def stage(code):
