@@ -8,6 +8,11 @@
 #                 marlin_quant/_lib) against the release: smoke, same bits at m = 9-256, two rounds
 #                 of the 7B / 3B / 70B sets at m = 16, 32, 64, 128 and 256, the Hopper GPU tests and
 #                 memcheck.
+#   call.sh cand  (~8.5 min) desc plus 16 x 128 tiles for groups of 128 at m = 9-16 below 2^25
+#                 weights (cand/cand.patch = the working tree's csrc; .dev/cand_exp.so from
+#                 build_exp.sh; carry it, .dev/desc_exp.so and marlin_quant/_lib): smoke, desc's same
+#                 bits at m = 9-256, two rounds of release / desc / cand (7B and 3B sets at m = 12,
+#                 16, 64, 256; 70B at 16, 256), then cand's GPU tests of the Hopper tiles, memcheck.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 eval "$(sed -n '/^ncu_one() {/,/^}/p' benchmarks/logs/h100_s34/call.sh)"
 case "$1" in
@@ -24,6 +29,14 @@ desc)
   checks desc 150 "$SUMMER_TESTS or hopper or (m_sweep and (17- or 31- or 32- or 64- or 100- or 128- or 256-)) or (llama_shapes and (32- or 128-))" \
     "(m_sweep and 16-128) or (deterministic and 12-8192) or (sixteen_token and 11008-4096-16-128)"
   ;;
-*) echo "usage: call.sh ncu | desc" >&2; exit 2 ;;
+cand)
+  smoke cand "--m 16 --k 4096 --n 4096" "--m 12 --k 8192 --n 3072" "--m 9 --k 4096 --n 4160" "--m 32 --k 11008 --n 4096" \
+    "--m 256 --k 4096 --n 4096"
+  export SAME_BITS_M=9,16,32,64,128,256; same_bits desc
+  ab 2 12,16,64,256 16,256 desc cand
+  checks cand 150 "$SUMMER_TESTS or hopper or (m_sweep and (17- or 32- or 64- or 128- or 256-)) or (llama_shapes and (32- or 128-))" \
+    "(m_sweep and 16-128) or (deterministic and 12-8192) or (sixteen_token and 4096-4160-16-128) or (hopper_summer and 5632-1024-16-128)"
+  ;;
+*) echo "usage: call.sh ncu | desc | cand" >&2; exit 2 ;;
 esac
 pack
