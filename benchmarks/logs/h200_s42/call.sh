@@ -13,8 +13,8 @@
 #                 build_exp.sh; carry it, .dev/desc_exp.so and marlin_quant/_lib): smoke, desc's same
 #                 bits at m = 9-256, two rounds of release / desc / cand (7B and 3B sets at m = 12,
 #                 16, 64, 256; 70B at 16, 256), then cand's GPU tests of the Hopper tiles, memcheck.
-#   call.sh candq (~5.5 min) cand's steps for a call of little device time: same bits at m = 16 / 64 /
-#                 256, one round at m = 16 / 64 (70B 16), a shorter test run and memcheck.
+#   call.sh candq (~6.5 min) cand's steps for a call of little device time: same bits at m = 16 / 64 /
+#                 256, two rounds at m = 16 / 64 (70B 16), a shorter test run and memcheck.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 eval "$(sed -n '/^ncu_one() {/,/^}/p' benchmarks/logs/h100_s34/call.sh)"
 case "$1" in
@@ -42,7 +42,7 @@ cand)
 candq)
   smoke cand "--m 16 --k 4096 --n 4096" "--m 9 --k 4096 --n 4160" "--m 32 --k 11008 --n 4096"
   export SAME_BITS_M=16,64,256; same_bits desc
-  ab 1 16,64 16 desc cand
+  ab 2 16,64 16 desc cand
   checks cand 120 "hopper or sixteen_token or (m_sweep and (9- or 12- or 16- or 32- or 64- or 256-)) or (llama_shapes and 16-) or deterministic" \
     "(m_sweep and 16-128) or (sixteen_token and 4096-4160-16-128) or (hopper_summer and 5632-1024-16-128)"
   ;;
