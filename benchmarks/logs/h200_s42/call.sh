@@ -15,6 +15,8 @@
 #                 16, 64, 256; 70B at 16, 256), then cand's GPU tests of the Hopper tiles, memcheck.
 #   call.sh candq (~6.5 min) cand's steps for a call of little device time: same bits at m = 16 / 64 /
 #                 256, two rounds at m = 16 / 64 (70B 16), a shorter test run and memcheck.
+#   call.sh candt (~3.5 min) the least that can decide cand: smoke, one round at m = 16 / 64 (70B
+#                 16), its GPU tests of the 16-token tiles and summers, memcheck, then desc's same bits.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 eval "$(sed -n '/^ncu_one() {/,/^}/p' benchmarks/logs/h100_s34/call.sh)"
 case "$1" in
@@ -46,6 +48,13 @@ candq)
   checks cand 120 "hopper or sixteen_token or (m_sweep and (9- or 12- or 16- or 32- or 64- or 256-)) or (llama_shapes and 16-) or deterministic" \
     "(m_sweep and 16-128) or (sixteen_token and 4096-4160-16-128) or (hopper_summer and 5632-1024-16-128)"
   ;;
-*) echo "usage: call.sh ncu | desc | cand | candq" >&2; exit 2 ;;
+candt)
+  smoke cand "--m 16 --k 4096 --n 4096" "--m 9 --k 4096 --n 4160" "--m 64 --k 11008 --n 4096"
+  ab 1 16,64 16 desc cand
+  checks cand 90 "sixteen_token or hopper_summer or (m_sweep and (9- or 16- or 64-)) or (llama_shapes and 16-) or (deterministic and (16- or 12-)) or hopper_path or every_hopper" \
+    "(m_sweep and 16-128) or (sixteen_token and 4096-4160-16-128) or (hopper_summer and 5632-1024-16-128)"
+  export SAME_BITS_M=16,64; same_bits desc
+  ;;
+*) echo "usage: call.sh ncu | desc | cand | candq | candt" >&2; exit 2 ;;
 esac
 pack
