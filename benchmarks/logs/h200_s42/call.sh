@@ -17,6 +17,8 @@
 #                 256, two rounds at m = 16 / 64 (70B 16), a shorter test run and memcheck.
 #   call.sh candt (~3.5 min) the least that can decide cand: smoke, one round at m = 16 / 64 (70B
 #                 16), its GPU tests of the 16-token tiles and summers, memcheck, then desc's same bits.
+#   call.sh candm (~2.5 min) for the session's last device seconds: candt without desc's own timing
+#                 and bits (release / cand at m = 16 only), with a shorter memcheck.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 eval "$(sed -n '/^ncu_one() {/,/^}/p' benchmarks/logs/h100_s34/call.sh)"
 case "$1" in
@@ -55,6 +57,12 @@ candt)
     "(m_sweep and 16-128) or (sixteen_token and 4096-4160-16-128) or (hopper_summer and 5632-1024-16-128)"
   export SAME_BITS_M=16,64; same_bits desc
   ;;
-*) echo "usage: call.sh ncu | desc | cand | candq | candt" >&2; exit 2 ;;
+candm)
+  smoke cand "--m 16 --k 4096 --n 4096" "--m 9 --k 4096 --n 4160"
+  ab 1 16 16 cand
+  checks cand 75 "sixteen_token or hopper_summer or (m_sweep and (9- or 16- or 64-)) or (llama_shapes and 16-) or (deterministic and (16- or 12-)) or hopper_path or every_hopper" \
+    "(sixteen_token and 4096-4160-16-128) or (hopper_summer and 5632-1024-16-128)"
+  ;;
+*) echo "usage: call.sh ncu | desc | cand | candq | candt | candm" >&2; exit 2 ;;
 esac
 pack
