@@ -10,8 +10,10 @@ for fn in sys.argv[1:]:
     tot = collections.Counter(); samples = 0
     top = []
     for r in data:
-        try: s = int(r[idx["Warp Stall Sampling (All Samples)"]] or 0)
-        except: continue
+        try:
+            s = int(r[idx["Warp Stall Sampling (All Samples)"]] or 0)
+        except ValueError:  # a row that is not an instruction
+            continue
         samples += s
         top.append((s, r[idx["Address"]], r[idx["Source"]][:60]))
         for h in hdr:
