@@ -11,9 +11,9 @@
 #   call.sh cand  (~8.5 min) desc plus 16 x 128 tiles for groups of 128 at m = 9-16 below 2^25
 #                 weights (cand/cand.patch, with cand/tests.patch for the tests that follow its planner;
 #                 .dev/cand_exp.so from build_exp.sh; carry it, .dev/desc_exp.so and marlin_quant/_lib):
-#                 smoke, desc's same
-#                 bits at m = 9-256, two rounds of release / desc / cand (7B and 3B sets at m = 12,
-#                 16, 64, 256; 70B at 16, 256), then cand's GPU tests of the Hopper tiles, memcheck.
+#                 smoke, desc's same bits at m = 9-256, two rounds of release / desc / cand (7B and 3B
+#                 sets at m = 12, 16, 64, 256; 70B at 16, 256), then cand's GPU tests of the Hopper
+#                 tiles, memcheck.
 #   call.sh candq (~6.5 min) cand's steps for a call of little device time: same bits at m = 16 / 64 /
 #                 256, two rounds at m = 16 / 64 (70B 16), a shorter test run and memcheck.
 #   call.sh candt (~3.5 min) the least that can decide cand: smoke, one round at m = 16 / 64 (70B
