@@ -22,6 +22,10 @@
 #                 and bits (release / cand at m = 16 only), with a shorter memcheck.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 eval "$(sed -n '/^ncu_one() {/,/^}/p' benchmarks/logs/h100_s34/call.sh)"
+# The candidate's tests of the 16-token tiles and summers (candt, candm) and its memcheck shapes:
+# the 16 x 128 tile with n not a multiple of it, and a summer reading 14-15 partials.
+CAND_TESTS="sixteen_token or hopper_summer or (m_sweep and (9- or 16- or 64-)) or (llama_shapes and [16-) or (deterministic and (16- or 12-)) or hopper_path or every_hopper"
+CAND_MEMCHECK="(sixteen_token and 4096-4160-16-128) or (hopper_summer and 16-5632-1024-128)"
 case "$1" in
 ncu)
   ncu_one 16 4096 22016
@@ -42,27 +46,27 @@ cand)
   export SAME_BITS_M=9,16,32,64,128,256; same_bits desc
   ab 2 12,16,64,256 16,256 desc cand
   checks cand 150 "$SUMMER_TESTS or hopper or (m_sweep and (17- or 32- or 64- or 128- or 256-)) or (llama_shapes and (32- or 128-))" \
-    "(m_sweep and 16-128) or (deterministic and 12-8192) or (sixteen_token and 4096-4160-16-128) or (hopper_summer and 16-5632-1024-128)"
+    "(m_sweep and 16-128) or (deterministic and 12-8192) or $CAND_MEMCHECK"
   ;;
 candq)
   smoke cand "--m 16 --k 4096 --n 4096" "--m 9 --k 4096 --n 4160" "--m 32 --k 11008 --n 4096"
   export SAME_BITS_M=16,64,256; same_bits desc
   ab 2 16,64 16 desc cand
   checks cand 120 "hopper or sixteen_token or (m_sweep and (9- or 12- or 16- or 32- or 64- or 256-)) or (llama_shapes and [16-) or deterministic" \
-    "(m_sweep and 16-128) or (sixteen_token and 4096-4160-16-128) or (hopper_summer and 16-5632-1024-128)"
+    "(m_sweep and 16-128) or $CAND_MEMCHECK"
   ;;
 candt)
   smoke cand "--m 16 --k 4096 --n 4096" "--m 9 --k 4096 --n 4160" "--m 64 --k 11008 --n 4096"
   ab 1 16,64 16 desc cand
-  checks cand 90 "sixteen_token or hopper_summer or (m_sweep and (9- or 16- or 64-)) or (llama_shapes and [16-) or (deterministic and (16- or 12-)) or hopper_path or every_hopper" \
-    "(m_sweep and 16-128) or (sixteen_token and 4096-4160-16-128) or (hopper_summer and 16-5632-1024-128)"
+  checks cand 90 "$CAND_TESTS" \
+    "(m_sweep and 16-128) or $CAND_MEMCHECK"
   export SAME_BITS_M=16,64; same_bits desc
   ;;
 candm)
   smoke cand "--m 16 --k 4096 --n 4096" "--m 9 --k 4096 --n 4160"
   ab 1 16 16 cand
-  checks cand 75 "sixteen_token or hopper_summer or (m_sweep and (9- or 16- or 64-)) or (llama_shapes and [16-) or (deterministic and (16- or 12-)) or hopper_path or every_hopper" \
-    "(sixteen_token and 4096-4160-16-128) or (hopper_summer and 16-5632-1024-128)"
+  checks cand 75 "$CAND_TESTS" \
+    "$CAND_MEMCHECK"
   ;;
 *) echo "usage: call.sh ncu | desc | cand | candq | candt | candm" >&2; exit 2 ;;
 esac

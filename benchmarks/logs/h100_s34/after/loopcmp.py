@@ -44,12 +44,17 @@ def stats(loop: list[str]) -> str:
     return f"{len(loop):5d} {s2r:3d} {local:3d} {bar:3d}"
 
 
-new, ref = kernels(sys.argv[1]), kernels(sys.argv[2])
-pat = re.compile(sys.argv[3] if len(sys.argv) > 3 else ".")
-print(f"{'kernel':60s} {'new: loop S2R L/S BAR':>22s}   {'ref: loop S2R L/S BAR':>22s}")
-for k in sorted(new):
-    if not pat.search(k) or k not in ref:
-        continue
-    if [i for _, i in new[k]] == [i for _, i in ref[k]]:
-        continue
-    print(f"{k[:60]:60s} {stats(main_loop(new[k])):>22s}   {stats(main_loop(ref[k])):>22s}")
+def main() -> None:
+    new, ref = kernels(sys.argv[1]), kernels(sys.argv[2])
+    pat = re.compile(sys.argv[3] if len(sys.argv) > 3 else ".")
+    print(f"{'kernel':60s} {'new: loop S2R L/S BAR':>22s}   {'ref: loop S2R L/S BAR':>22s}")
+    for k in sorted(new):
+        if not pat.search(k) or k not in ref:
+            continue
+        if [i for _, i in new[k]] == [i for _, i in ref[k]]:
+            continue
+        print(f"{k[:60]:60s} {stats(main_loop(new[k])):>22s}   {stats(main_loop(ref[k])):>22s}")
+
+
+if __name__ == "__main__":
+    main()

@@ -3,24 +3,30 @@ instruction count, uniform-datapath instructions and HGMMAs.
 
     python stage_loops.py NEW.so REF.so   (from the repository root; cuobjdump on PATH)
 """
-import re, sys
-# loopcmp.py's SASS reader, without its table (the part before its main code).
-src = open("benchmarks/logs/h100_s34/after/loopcmp.py").read().split("\nnew, ref =")[0]
-ns = {}; exec(src, ns)
-def stage(code):
-    best=None
-    for i,(addr,ins) in enumerate(code):
-        m=re.search(r"BRA (?:`\()?(?:\S+ )?0x([0-9a-f]+)", ins)
-        if m:
-            t=int(m.group(1),16)
-            if t<addr:
-                body=[x for a,x in code if t<=a<=addr]
-                if any("HGMMA" in x for x in body) and (best is None or len(body)<len(best)): best=body
-    return best or []
-new, ref = ns['kernels'](sys.argv[1]), ns['kernels'](sys.argv[2])
+import re
+import sys
+
+sys.path.insert(0, "benchmarks/logs/h100_s34/after")
+from loopcmp import kernels  # noqa: E402  (its cuobjdump reader)
+
+
+def stage(code: list[tuple[int, str]]) -> list[str]:
+    best: list[str] = []
+    for addr, ins in code:
+        m = re.search(r"BRA (?:`\()?(?:\S+ )?0x([0-9a-f]+)", ins)
+        if m and int(m.group(1), 16) < addr:
+            body = [x for a, x in code if int(m.group(1), 16) <= a <= addr]
+            if any("HGMMA" in x for x in body) and (not best or len(body) < len(best)):
+                best = body
+    return best
+
+
+def counts(loop: list[str]) -> str:
+    uniform = sum(bool(re.match(r"(@\S+\s+)?U", x)) for x in loop)
+    return f"{len(loop):5d} (U {uniform:3d}, HGMMA {sum('HGMMA' in x for x in loop):3d})"
+
+
+new, ref = kernels(sys.argv[1]), kernels(sys.argv[2])
 for k in sorted(new):
-    if 'wgmma_gemm' not in k or k not in ref: continue
-    a, b = stage(new[k]), stage(ref[k])
-    u = lambda l: sum(bool(re.match(r"(@\S+\s+)?U", x)) for x in l)
-    h = lambda l: sum("HGMMA" in x for x in l)
-    print(f"{k[22:60]:40s} new {len(a):5d} (U {u(a):3d}, HGMMA {h(a):3d})  ref {len(b):5d} (U {u(b):3d}, HGMMA {h(b):3d})")
+    if "wgmma_gemm" in k and k in ref:
+        print(f"{k[22:60]:40s} new {counts(stage(new[k]))}  ref {counts(stage(ref[k]))}")
