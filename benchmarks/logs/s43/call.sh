@@ -1,0 +1,20 @@
+#!/bin/bash
+# The thirty-eighth session's device calls.
+#   call.sh cand      the thirty-seventh session's candidate (h200_s42/call.sh cand, ~8.5 min).
+#   call.sh packdeep  (~4.5 min) packed partials of tokens 0-1 at m <= 2 only where a tile's summer
+#                     adds ten ranges or more (packdeep/packdeep.patch on h100_s40's packed_rows;
+#                     .dev/packdeep_exp.so from h100_s32/build_exp.sh; carry it and marlin_quant/_lib):
+#                     smoke, same bits at m = 1 / 2 / 8, two rounds of the sets at m = 1 and 2 (70B 1),
+#                     the skinny GPU tests and memcheck on the packed layers.
+. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+case "$1" in
+cand) exec bash benchmarks/logs/h200_s42/call.sh cand ;;
+packdeep)
+  smoke packdeep "--m 1 --k 11008 --n 4096" "--m 2 --k 8192 --n 3072" "--m 1 --k 4096 --n 4096" "--m 2 --k 28672 --n 8192"
+  export SAME_BITS_M=1,2,8; same_bits packdeep
+  ab 2 1,2 1 packdeep
+  checks packdeep 120 "skinny_plan or deterministic or (llama_shapes and (1- or 2-)) or (m_sweep and (1- or 2-)) or small_and_odd or summer or graph" \
+    "$SKINNY_MEMCHECK or (deterministic and 1-11008) or (llama_shapes and [1-11008-4096)"
+  ;;
+*) echo "usage: call.sh cand | packdeep" >&2; exit 2 ;;
+esac
