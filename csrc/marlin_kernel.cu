@@ -1086,7 +1086,7 @@ struct WgTile {
   static constexpr int ACC = NTOK / 2;           // fp32 accumulators per thread per wgmma
   static constexpr int PARTIAL = NTOK * F;       // floats per partial tile
   static_assert(NTOK == 16 || NTOK == 32 || NTOK == 64 || NTOK == 128, "token tiles of 16, 32, 64 or 128");
-  static_assert(CH == 2 || CH == 4, "2 or 4 wgmmas per stripe");
+  static_assert(CH == 1 || CH == 2 || CH == 4, "1, 2 or 4 wgmmas per stripe");
   static_assert(STAGES >= 3, "the ring refills two stages behind the one multiplied");
   static_assert(KB == 1 || KB == 2, "stages of 64 or 128 k");
   // A pair's hand-over of half a tile goes through the two stages the ring leaves idle at a
@@ -1156,8 +1156,18 @@ __device__ __forceinline__ void fence_operands(float (&d)[N]) {
 }
 
 // Shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row groups 1024 bytes apart.
-__device__ __forceinline__ uint64_t smem_desc_sw128(uint32_t addr) {
-  return (uint64_t)((addr & 0x3ffff) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) | ((uint64_t)1 << 62);
+// Split in two: the low word holds the start address (bits 0-13, in 16-byte units) and the
+// constant leading-byte offset; the high word is a constant. A stage builds the low word once
+// and each stripe adds its offset in 16-byte units: the address field cannot carry (shared
+// addresses stay under 256 KB), so the descriptor is the same bits as building it from the
+// stripe's address, and the stripe's wgmmas no longer wait on a five-deep uniform chain (H100,
+// m = 16: 4096x22016 21.2 -> 20.8 us, 8192x8192 17.1-17.2 -> 16.7; m = 64 the 7B set 85.9-86.8 -> 84.5-84.8;
+// benchmarks/logs/s43/cand/).
+__device__ __forceinline__ uint32_t smem_desc_sw128_lo(uint32_t addr) {
+  return ((addr & 0x3ffff) >> 4) | (1u << 16);
+}
+__device__ __forceinline__ uint64_t smem_desc_sw128(uint32_t lo, uint32_t offset_bytes) {
+  return (uint64_t)(lo + (offset_bytes >> 4)) | ((uint64_t)((1024 >> 4) | (1u << 30)) << 32);
 }
 
 // Per-channel scale of output feature f (packed in runs of 32; see packing.py).
@@ -1170,6 +1180,8 @@ template <int CH>
 __device__ __forceinline__ void lds_words(uint32_t (&w)[CH], uint32_t addr) {
   if constexpr (CH == 4) {
     asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(w[0]), "=r"(w[1]), "=r"(w[2]), "=r"(w[3]) : "r"(addr) : "memory");
+  } else if constexpr (CH == 1) {
+    asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(w[0]) : "r"(addr) : "memory");
   } else {
     asm volatile("ld.shared.v2.u32 {%0,%1}, [%2];\n" : "=r"(w[0]), "=r"(w[1]) : "r"(addr) : "memory");
   }
@@ -1377,6 +1389,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     constexpr bool FIRST = decltype(first_tag)::value;
     const uint32_t sA = smem + buf * T::STAGE, sB = sA + T::A_BYTES;
     [[maybe_unused]] const uint32_t sS = sB + T::B_BYTES;
+    const uint32_t desc_lo = smem_desc_sw128_lo(sA);
     const uint32_t wb = sB + cin * 512 + lane * 16 + t0 * 4;
     [[maybe_unused]] const uint32_t sb = sS + cin * 128 + g * 16 + t0 * 4;
     uint32_t wq[CH];
@@ -1417,7 +1430,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
           lds_words<CH>(sscale, sb);  // the stage's one group
         }
       }
-      const uint64_t desc = smem_desc_sw128(sA + (j / 4) * T::A_ATOM + (j % 4) * 32);
+      const uint64_t desc = smem_desc_sw128(desc_lo, (j / 4) * T::A_ATOM + (j % 4) * 32);
       wgmma_fence();
 #pragma unroll
       for (int i = 0; i < CH; i++) {
@@ -1690,7 +1703,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     if (i == n_iters) MQ_TRACE_MARK(2);
 #endif
     bool paired = false;
-    if constexpr (KB == 2) {
+    if constexpr (KB == 2 && CH >= 2) {  // 16 x 128 tiles never pair (plan_wgmma)
       if (p.pair) {
         int row0, col0;
         tile_coords(tile, row0, col0);
@@ -1919,8 +1932,9 @@ bool skinny_ranges(int n, int k, int per_sm, int force_cw, int sms, int smem_opt
 struct WgConfig { int ntok, ch, stages, kb; };
 constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}, {64, 4, 6, 1},
                                    {64, 2, 6, 2}, {64, 2, 8, 1}, {32, 4, 4, 2}, {32, 2, 8, 2}, {16, 4, 4, 2},
-                                   // 16 x 256: groups of 128 only (built with scales after the MMA)
-                                   {16, 2, 8, 2},
+                                   // 16 x 256 and 16 x 128: groups of 128 only (built with scales
+                                   // after the MMA)
+                                   {16, 2, 8, 2}, {16, 1, 8, 2},
 #ifdef MQ_EXPERIMENT
                                    // 16 x 512 with a fifth stage: faster only on 28672x8192 (H100).
                                    {16, 4, 5, 2}
@@ -1933,7 +1947,8 @@ constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}
 bool wg_post_built(const WgConfig& c) {
   if (c.kb != 2) return false;
   if ((c.ntok == 64 && c.ch == 2 && c.stages == 6) || (c.ntok == 32 && c.ch == 2 && c.stages == 8) ||
-      (c.ntok == 16 && c.ch == 2 && c.stages == 8) || (c.ntok == 16 && c.ch == 4 && c.stages == 4))
+      (c.ntok == 16 && c.ch == 2 && c.stages == 8) || (c.ntok == 16 && c.ch == 4 && c.stages == 4) ||
+      (c.ntok == 16 && c.ch == 1 && c.stages == 8))
     return true;
 #ifdef MQ_EXPERIMENT
   // Diagnostic builds only, with MQ_WG_POST=1: 32 x 512.
@@ -2002,6 +2017,14 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   const int ntok = m > 64 ? 128 : m > 32 ? 64 : m > 16 ? 32 : 16;
   int wide = ntok == 128 ? 2 : 4;
   if (post && (ntok == 64 || ntok == 32 || (ntok == 16 && weights < (1LL << 27)))) wide = 2;
+  // Below 2^25 weights (4096x4096, 8192x3072, 3072x5120) the summers, not the weights, are most
+  // of a 16-token launch: 16 x 128 tiles, twice the tiles, so each summer reads about half the
+  // partials (H100, m = 12 / 16, both with the descriptors built once a stage, two rounds:
+  // 4096x4096 8.2 -> 6.5-6.6 us, 3072x5120 7.8-7.9 -> 6.7-6.8, 8192x3072 11.0 -> 10.7, 3072x3072
+  // 6.1-6.2 -> 5.8-5.9; the 7B set 57.0 -> 55.3 at m = 16; benchmarks/logs/s43/cand/). From 2^25
+  // up they stream the weights, where their extra instructions a weight cost a tenth or more
+  // (H200: 11008x4096 13.8 -> 15.0, 4096x12288 13.6 -> 16.0; benchmarks/logs/h200_s42/ch16/).
+  if (post && ntok == 16 && weights < (1LL << 25)) wide = 1;
   int shapes[2][2] = {{ntok, wide}, {ntok == 128 ? 64 : ntok, 2}};
   int force_stages = 0, force_kb = 1, n_shapes = ntok == 16 ? 1 : 2;
 #ifdef MQ_EXPERIMENT
@@ -2072,8 +2095,9 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
     // m = 24 15.9 / 12.7 against 16.5-16.6 / 13.2, at m = 32 16.7-16.8 / 13.5 against 17.4 /
     // 14.1-14.2), while the pairs of 32-token tiles at k <= 4096 (4096x4096 9.5 against 10.1 at
     // m = 32, 3072x5120 8.9 against 9.5) and of 16 x 512 tiles (28672x8192 45.9 against 46.6 at
-    // m = 16) stay ahead; benchmarks/logs/h100_s37/pairs/.
-    const bool pairs_lose = (cfg->ntok == 16 && cfg->ch == 2) || (cfg->ntok == 32 && k >= 8192);
+    // m = 16) stay ahead; benchmarks/logs/h100_s37/pairs/. 16 x 128 tiles, narrower still, are
+    // built without the pairs' hand-over.
+    const bool pairs_lose = (cfg->ntok == 16 && cfg->ch <= 2) || (cfg->ntok == 32 && k >= 8192);
     const long long partial_kb = cfg->ntok * cfg->ch / 2;
     bool pair = clusters != nullptr && cfg->kb == 2 && pl->k_iters % 2 == 0 && clusters[2] >= 1 && !pairs_lose &&
                 partial_kb * (sms - tiles) >= 128 * tiles;
@@ -2277,7 +2301,7 @@ int dispatch_wg(const WgParams& p, const Plan& pl, bool pdl, int device, cudaStr
     if (pl.post) {
 #define MQ_WGP(NTOK_, CH_, ST_) \
   if (ntok == NTOK_ && pl.wn == CH_ && pl.stages == ST_ && pl.ks == 8) return launch_wg<NTOK_, CH_, ST_, 2, false, true>(p, device, pdl, stream);
-      MQ_WGP(64, 2, 6) MQ_WGP(32, 2, 8) MQ_WGP(16, 2, 8) MQ_WGP(16, 4, 4)
+      MQ_WGP(64, 2, 6) MQ_WGP(32, 2, 8) MQ_WGP(16, 2, 8) MQ_WGP(16, 4, 4) MQ_WGP(16, 1, 8)
 #ifdef MQ_EXPERIMENT
       MQ_WGP(32, 4, 4)
 #endif

@@ -479,15 +479,15 @@ def test_every_hopper_tile(m, n, k, groupsize):
 @pytest.mark.parametrize("k,n", [(8192, 8192), (4096, 16448), (28672, 8192), (8192, 57344), (4096, 4160), (11008, 4096)])
 def test_sixteen_token_tiles(m, k, n, groupsize):
     """m = 9-16: 16-token Hopper tiles on layers of 2^26 weights or more, and with groups of 128
-    (scales after the MMA) on every layer, 16 x 256 below 2^27 weights (n not a multiple of the
-    tile in 4096x16448 and 4096x4160; stream-K and pairs in 8192x8192; long k ranges in
-    28672x8192), right against the reference and the same bits on every call."""
+    (scales after the MMA) on every layer, 16 x 256 below 2^27 weights and 16 x 128 below 2^25
+    (n not a multiple of the tile in 4096x16448 and 4096x4160; stream-K and pairs in 8192x8192;
+    long k ranges in 28672x8192), right against the reference and the same bits on every call."""
     sms, optin, per_sm, cc, features = ops._device_facts(0)
     plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
     if cc == (9, 0) and features & ops.FEATURE_WGMMA:
         post = groupsize == 128
         if post or k * n >= 2**26:
-            columns = 256 if post and k * n < 2**27 else 512
+            columns = 128 if post and k * n < 2**25 else 256 if post and k * n < 2**27 else 512
             assert (plan.kernel, plan.m_blocks, plan.tile_columns, plan.scales_after_mma) == ("wgmma", 1, columns, post), plan
         else:
             assert plan.kernel == "tiled", plan

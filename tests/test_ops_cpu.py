@@ -273,12 +273,12 @@ def test_two_chunk_summers_read_every_count_of_partials(kernel_library, monkeypa
 
 
 def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch):
-    """tests/summer_shapes.py's Hopper layers still plan as 256-column wgmma tiles on 132 SMs
-    with 66 clusters of two, paired or single as listed, whose summers read the listed numbers
-    of partials: 1 to 10 for the pairs of 32- and 64-token tiles, 3 to 9 (and 13, 17, 21) for
-    the 16-token tiles, which never pair, and 3 to 5 for single 32-token tiles. A range is upb
-    128-k stages (even in a pair) over as many ranges as there are slots (SMs, or clusters of
-    two)."""
+    """tests/summer_shapes.py's Hopper layers still plan as wgmma tiles on 132 SMs with 66
+    clusters of two (256 columns at m = 32 / 64, 128 at m = 16), paired or single as listed,
+    whose summers read the listed numbers of partials: 1 to 10 for the pairs of 32- and 64-token
+    tiles, 1 to 7, 10, 11, 14 and 15 for the 16 x 128 tiles, which never pair, and 3 to 5 for
+    single 32-token tiles. A range is upb 128-k stages (even in a pair) over as many ranges as
+    there are slots (SMs, or clusters of two)."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
@@ -286,9 +286,10 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
     for (k, n), by_m in HOPPER_SUMMER_PARTIALS.items():
         for m, (paired, counts) in by_m.items():
             plan = ops.plan_launch(m, n, k, 132, 232448, 233472, ops.FEATURE_WGMMA, H200_CLUSTERS, 128)
-            assert plan.kernel == "wgmma" and plan.tile_columns == 256 and 16 * plan.m_blocks == m, (k, n, m, plan)
+            columns = 128 if m == 16 else 256
+            assert plan.kernel == "wgmma" and plan.tile_columns == columns and 16 * plan.m_blocks == m, (k, n, m, plan)
             assert (plan.cluster == 2) == paired, (k, n, m, plan)
-            tiles, k_iters = n // 256, k // (16 * plan.stripes)
+            tiles, k_iters = -(-n // columns), k // (16 * plan.stripes)
             total = tiles * k_iters
             slots = min(H200_CLUSTERS[2], 132 // 2) if paired else 132
             upb = -(-total // min(slots, total))
@@ -300,7 +301,7 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
     for m in (32, 64):
         assert set(range(1, 11)) <= seen[(m, True)], m
     assert (16, True) not in seen
-    assert set(range(3, 10)) | {13, 17, 21} <= seen[(16, False)] and set(range(3, 6)) <= seen[(32, False)]
+    assert set(range(1, 8)) | {10, 11, 14, 15} <= seen[(16, False)] and set(range(3, 6)) <= seen[(32, False)]
 
 
 @pytest.mark.parametrize("groupsize", [128, 64, 32, -1])
@@ -310,10 +311,10 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
     the wide tiles would leave SMs idle; 128-k stages where k allows, else 64-k (at m = 17-32,
     which has 128-k stages only, the tiled kernel). At m = 9-16, where k is a multiple of 128:
     groups of 128 take 16-token tiles on every layer (16 x 256 below 2^27 weights, 16 x 512 from
-    there), the other group sizes 16 x 512 tiles on layers of 2^26 weights or more and the tiled
-    kernel on the rest. Groups of 128 apply their scales after the MMA on the 16 x 256, 16 x 512,
-    32 x 256 and 64 x 256 tiles, and take 32 x 256 on every layer at m = 17-32 and 64 x 256 at
-    m = 33-64."""
+    there; 16 x 128 below 2^25), the other group sizes 16 x 512 tiles on layers of 2^26 weights or
+    more and the tiled kernel on the rest. Groups of 128 apply their scales after the MMA on the
+    16 x 128, 16 x 256, 16 x 512, 32 x 256 and 64 x 256 tiles, and take 32 x 256 on every layer
+    at m = 17-32 and 64 x 256 at m = 33-64."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
@@ -338,7 +339,7 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
             assert plan.stripes == (8 if k % 128 == 0 else 4)
             ntok = plan.m_blocks * 16
             if m <= 16:
-                columns = 256 if post and n * k < 2**27 else 512
+                columns = 128 if post and n * k < 2**25 else 256 if post and n * k < 2**27 else 512
                 assert (ntok, plan.tile_columns, plan.scales_after_mma) == (16, columns, post), (m, n, k, plan)
                 continue
             after = post and k % 128 == 0 and (ntok, plan.tile_columns) in ((32, 256), (64, 256))
