@@ -1161,8 +1161,8 @@ __device__ __forceinline__ void fence_operands(float (&d)[N]) {
 // and each stripe adds its offset in 16-byte units: the address field cannot carry (shared
 // addresses stay under 256 KB), so the descriptor is the same bits as building it from the
 // stripe's address, and the stripe's wgmmas no longer wait on a five-deep uniform chain (H100,
-// m = 16: 4096x22016 21.2 -> 20.8 us, 8192x8192 17.1-17.2 -> 16.7; m = 64 the 7B set 85.9-86.8 -> 84.5-84.8;
-// benchmarks/logs/s43/cand/).
+// m = 16: 4096x22016 21.2 -> 20.8 us, 8192x8192 17.1-17.2 -> 16.7; m = 64 the 7B set
+// 85.9-86.8 -> 84.5-84.8; benchmarks/logs/s43/cand/).
 __device__ __forceinline__ uint32_t smem_desc_sw128_lo(uint32_t addr) {
   return ((addr & 0x3ffff) >> 4) | (1u << 16);
 }
