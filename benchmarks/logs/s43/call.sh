@@ -10,9 +10,10 @@
 #                     (carry marlin_quant/_lib, as `pip install -e .` builds it): its GPU tests of the
 #                     16-token tiles and Hopper summers, then racecheck of two 16 x 128 shapes
 #                     (4096x4096 at m = 16 with its repeats, 4096x4160 with n not a multiple).
+# cand is the last session's call as it stands (it sources call_lib.sh itself).
+[ "$1" = cand ] && exec bash "$(dirname "$0")/../h200_s42/call.sh" cand
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
-cand) exec bash benchmarks/logs/h200_s42/call.sh cand ;;
 packdeep)
   smoke packdeep "--m 1 --k 11008 --n 4096" "--m 2 --k 8192 --n 3072" "--m 1 --k 4096 --n 4096" "--m 2 --k 28672 --n 8192"
   export SAME_BITS_M=1,2,8; same_bits packdeep
