@@ -47,3 +47,18 @@ HOPPER_SUMMER_PARTIALS: dict[tuple[int, int], dict[int, tuple[bool, tuple[int, .
     (1024, 3840): {16: (False, (3,)), 32: (True, (3,)), 64: (True, (3,))},
     (5632, 3840): {16: (False, (4, 5)), 32: (True, (4, 5)), 64: (True, (4, 5))},
 }
+
+# Layers of 2^25 to 2^26 weights, whose Hopper-path summers (groups of 128, 132 SMs) read 1 to 15
+# partials on single 16 x 256 tiles at m = 16 (the tile of 2^25-2^27 weights; the smaller layers
+# above take 16 x 128): ``SIXTEEN_WIDE_SUMMER_PARTIALS[(k, n)]`` is the partial counts of the
+# tiles' summers. Every remainder of the summer's four-range rounds, and rounds of one to four.
+SIXTEEN_WIDE_SUMMER_PARTIALS: dict[tuple[int, int], tuple[int, ...]] = {
+    (1664, 20224): (1, 2),
+    (2432, 13824): (2, 3),
+    (4864, 6912): (4, 5),
+    (6912, 4864): (6, 7),
+    (8832, 3840): (8, 9),
+    (11008, 3072): (10, 11),
+    (13184, 2560): (12, 13),
+    (14720, 2304): (14, 15),
+}

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from marlin_quant import MarlinLinear, ops, packing
-from summer_shapes import HOPPER_SUMMER_PARTIALS, SUMMER_PARTIALS
+from summer_shapes import HOPPER_SUMMER_PARTIALS, SIXTEEN_WIDE_SUMMER_PARTIALS, SUMMER_PARTIALS
 
 pytestmark = pytest.mark.gpu
 
@@ -112,10 +112,19 @@ def test_summer_partial_counts(m, k, n, groupsize):
 @pytest.mark.parametrize("m", [16, 32, 64])
 def test_hopper_summer_partial_counts(m, k, n, groupsize):
     """Hopper-path layers whose summers read 1 to 10 partials on paired and single 32- and
-    64-token tiles and 3 to 21 on single 16-token tiles (on 132 SMs; see tests/summer_shapes.py):
-    right results and the same bits on repeated calls. Per channel, m = 16 takes the tiled
-    kernel on these layers and m = 32 / 64 the same tiles with scales in the main loop."""
+    64-token tiles and 1 to 7, 10, 11, 14 and 15 on single 16 x 128 tiles (on 132 SMs; see
+    tests/summer_shapes.py): right results and the same bits on repeated calls. Per channel,
+    m = 16 takes the tiled kernel on these layers and m = 32 / 64 the same tiles with scales in
+    the main loop."""
     check_repeatable(m, k, n, groupsize, seed=k + n + m + 1)
+
+
+@pytest.mark.parametrize("k,n", list(SIXTEEN_WIDE_SUMMER_PARTIALS))
+def test_sixteen_wide_summer_partial_counts(k, n):
+    """Layers of 2^25-2^26 weights whose single 16 x 256 tiles' summers read 1 to 15 partials at
+    m = 16 with groups of 128 (on 132 SMs; see tests/summer_shapes.py): right results and the
+    same bits on repeated calls."""
+    check_repeatable(16, k, n, 128, seed=k + n + 2)
 
 
 def test_large_m():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from marlin_quant import MarlinLinear, ops, packing
-from summer_shapes import HOPPER_SUMMER_PARTIALS, SUMMER_PARTIALS
+from summer_shapes import HOPPER_SUMMER_PARTIALS, SIXTEEN_WIDE_SUMMER_PARTIALS, SUMMER_PARTIALS
 
 
 def make_layer(k, n, groupsize, gen):
@@ -302,6 +302,28 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
         assert set(range(1, 11)) <= seen[(m, True)], m
     assert (16, True) not in seen
     assert set(range(1, 8)) | {10, 11, 14, 15} <= seen[(16, False)] and set(range(3, 6)) <= seen[(32, False)]
+
+
+def test_sixteen_wide_summers_read_every_count_of_partials(kernel_library, monkeypatch):
+    """tests/summer_shapes.py's layers of 2^25-2^26 weights still plan as single 16 x 256 tiles at
+    m = 16 (groups of 128, 132 SMs), whose summers read the listed numbers of partials: every
+    count from 1 to 15."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    seen: set[int] = set()
+    for (k, n), counts in SIXTEEN_WIDE_SUMMER_PARTIALS.items():
+        assert 2**25 <= k * n < 2**26, (k, n)
+        plan = ops.plan_launch(16, n, k, 132, 232448, 233472, ops.FEATURE_WGMMA, H200_CLUSTERS, 128)
+        assert (plan.kernel, plan.m_blocks, plan.tile_columns, plan.cluster) == ("wgmma", 1, 256, 0), (k, n, plan)
+        tiles, k_iters = -(-n // 256), k // (16 * plan.stripes)
+        total = tiles * k_iters
+        upb = -(-total // min(132, total))
+        assert -(-total // upb) == plan.blocks, (k, n, plan)
+        reads = summer_reads(tiles, k_iters, upb)
+        assert tuple(sorted(reads - {0})) == counts, (k, n, sorted(reads))
+        seen |= reads
+    assert set(range(1, 16)) <= seen
 
 
 @pytest.mark.parametrize("groupsize", [128, 64, 32, -1])
