@@ -1227,6 +1227,9 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
   static_assert(AREPS >= 1 && BREPS >= 1, "every thread copies activations and weights");
   extern __shared__ int4 smem_raw[];
   const uint32_t smem = (smem_addr(smem_raw) + 1023) & ~1023u;
+  // Stage buf's wgmma descriptor low word is this plus buf stages in 16-byte units: stages are
+  // 1024-byte multiples under 256 KB, so the sum never reaches the fixed bit 16 (same bits).
+  const uint32_t desc_lo0 = smem_desc_sw128_lo(smem);
   MQ_TRACE_MARK(0);
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -1389,7 +1392,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     constexpr bool FIRST = decltype(first_tag)::value;
     const uint32_t sA = smem + buf * T::STAGE, sB = sA + T::A_BYTES;
     [[maybe_unused]] const uint32_t sS = sB + T::B_BYTES;
-    const uint32_t desc_lo = smem_desc_sw128_lo(sA);
+    const uint32_t desc_lo = desc_lo0 + buf * (T::STAGE >> 4);
     const uint32_t wb = sB + cin * 512 + lane * 16 + t0 * 4;
     [[maybe_unused]] const uint32_t sb = sS + cin * 128 + g * 16 + t0 * 4;
     uint32_t wq[CH];
@@ -1680,12 +1683,16 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
 #ifdef MQ_TRACE
     if (i == 0) MQ_TRACE_MARK(5);
 #endif
+    // Unsigned: a stage count of 8 takes one AND, not a signed remainder's five uniform
+    // instructions at the head of each stage's chain to its descriptors (with desc_lo0, the stage
+    // loops lost 1-22 instructions; H100, m = 32: 7B set 66.3 -> 64.5 us, m = 16 55.8 -> 55.3;
+    // the same bits; benchmarks/logs/s44/).
     if (i + PD < n_iters) {
-      load_stage((i + PD) % STAGES, true, true);
+      load_stage((unsigned)(i + PD) % STAGES, true, true);
       advance();
     }
     cp_async_commit();
-    compute_stage(i % STAGES, first_tag);
+    compute_stage((unsigned)i % STAGES, first_tag);
   };
   // Tile segments: the first stage is peeled so that one wgmma group is in flight on every edge
   // into the inner loop (ptxas otherwise drains the tensor pipe at every stage to reconcile them).
@@ -1707,7 +1714,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
       if (p.pair) {
         int row0, col0;
         tile_coords(tile, row0, col0);
-        pair_exchange((i - 1) % STAGES, p.m - row0);
+        pair_exchange((unsigned)(i - 1) % STAGES, p.m - row0);
 #ifdef MQ_TRACE
         if (i == n_iters) MQ_TRACE_MARK(6);
 #endif
