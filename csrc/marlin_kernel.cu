@@ -1710,7 +1710,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     if (i == n_iters) MQ_TRACE_MARK(2);
 #endif
     bool paired = false;
-    if constexpr (KB == 2 && CH >= 2) {  // 16 x 128 tiles never pair (plan_wgmma)
+    if constexpr (KB == 2 && CH >= 2) {  // 128-column tiles never pair (plan_wgmma)
       if (p.pair) {
         int row0, col0;
         tile_coords(tile, row0, col0);
@@ -1942,9 +1942,13 @@ constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}
                                    // 16 x 256 and 16 x 128: groups of 128 only (built with scales
                                    // after the MMA)
                                    {16, 2, 8, 2}, {16, 1, 8, 2},
+                                   // 32 x 128: groups of 128 only (scales after the MMA)
+                                   {32, 1, 6, 2},
 #ifdef MQ_EXPERIMENT
                                    // 16 x 512 with a fifth stage: faster only on 28672x8192 (H100).
-                                   {16, 4, 5, 2}
+                                   {16, 4, 5, 2},
+                                   // 128-column tiles with other stage counts (benchmarks/logs/s44/)
+                                   {32, 1, 8, 2}, {32, 1, 12, 2}, {16, 1, 16, 2}
 #endif
 };
 
@@ -1955,9 +1959,10 @@ bool wg_post_built(const WgConfig& c) {
   if (c.kb != 2) return false;
   if ((c.ntok == 64 && c.ch == 2 && c.stages == 6) || (c.ntok == 32 && c.ch == 2 && c.stages == 8) ||
       (c.ntok == 16 && c.ch == 2 && c.stages == 8) || (c.ntok == 16 && c.ch == 4 && c.stages == 4) ||
-      (c.ntok == 16 && c.ch == 1 && c.stages == 8))
+      (c.ntok == 16 && c.ch == 1 && c.stages == 8) || (c.ntok == 32 && c.ch == 1 && c.stages == 6))
     return true;
 #ifdef MQ_EXPERIMENT
+  if (c.ch == 1) return true;
   // Diagnostic builds only, with MQ_WG_POST=1: 32 x 512.
   const char* env = getenv("MQ_WG_POST");
   if (env != nullptr && atoi(env) == 1) return c.ntok == 32 && c.ch == 4 && c.stages == 4;
@@ -2020,7 +2025,8 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // 141.7 against 149.7-161.7; benchmarks/logs/h100_s28/). So do m = 17-32 with 32 x 256 tiles,
   // which changes only the two largest 70B layers' plans (from 32 x 512): 70B set medians 196.3
   // -> 192.6 us at m = 24, 202.8 -> 201.1 at m = 32 (28672x8192 5% faster at both), 185.8 ->
-  // 186.9 at m = 17 (H100, three rounds; benchmarks/logs/h100_s36/p32/).
+  // 186.9 at m = 17 (H100, three rounds; benchmarks/logs/h100_s36/p32/); layers of n < 8192
+  // take 32 x 128 instead (below).
   const int ntok = m > 64 ? 128 : m > 32 ? 64 : m > 16 ? 32 : 16;
   int wide = ntok == 128 ? 2 : 4;
   if (post && (ntok == 64 || ntok == 32 || (ntok == 16 && weights < (1LL << 27)))) wide = 2;
@@ -2032,8 +2038,15 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // up they stream the weights, where their extra instructions a weight cost a tenth or more
   // (H200: 11008x4096 13.8 -> 15.0, 4096x12288 13.6 -> 16.0; benchmarks/logs/h200_s42/ch16/).
   if (post && ntok == 16 && weights < (1LL << 25)) wide = 1;
+  // At m = 17-32 the 128-column tile (32 x 128, six stages, never paired) wins on the layers
+  // with fewer than 32 tiles of 256 columns, deep k included, and loses where n is wide (H100,
+  // one process, two rounds, us, 32 x 256 / 32 x 128 at m = 32: 4096x4096 9.5 / 7.9, 11008x4096
+  // 16.9 / 15.9-16.0, 8192x3072 13.6 / 11.0, 3072x5120 8.9 / 7.8, 3072x3072 7.8 / 6.8;
+  // 4096x12288 16.1 / 16.9, 3072x16384 15.4 / 15.8, 4096x22016 23.9 / 28.2-28.5; n from 5120 to
+  // 12288 not measured; benchmarks/logs/s44/). Eight stages were level or up to 0.3 us slower.
+  if (post && ntok == 32 && n < 8192) wide = 1;
   int shapes[2][2] = {{ntok, wide}, {ntok == 128 ? 64 : ntok, 2}};
-  int force_stages = 0, force_kb = 1, n_shapes = ntok == 16 ? 1 : 2;
+  int force_stages = 0, force_kb = 1, n_shapes = ntok == 16 || wide == 1 ? 1 : 2;
 #ifdef MQ_EXPERIMENT
   // Diagnostic builds only: MQ_FORCE_WG=off (the tiled kernel) or ntok,ch,stages[,kb].
   if (const char* env = getenv("MQ_FORCE_WG")) {
@@ -2102,9 +2115,9 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
     // m = 24 15.9 / 12.7 against 16.5-16.6 / 13.2, at m = 32 16.7-16.8 / 13.5 against 17.4 /
     // 14.1-14.2), while the pairs of 32-token tiles at k <= 4096 (4096x4096 9.5 against 10.1 at
     // m = 32, 3072x5120 8.9 against 9.5) and of 16 x 512 tiles (28672x8192 45.9 against 46.6 at
-    // m = 16) stay ahead; benchmarks/logs/h100_s37/pairs/. 16 x 128 tiles, narrower still, are
-    // built without the pairs' hand-over.
-    const bool pairs_lose = (cfg->ntok == 16 && cfg->ch <= 2) || (cfg->ntok == 32 && k >= 8192);
+    // m = 16) stay ahead; benchmarks/logs/h100_s37/pairs/. 128-column tiles (16 x 128, 32 x 128),
+    // narrower still, are built without the pairs' hand-over.
+    const bool pairs_lose = cfg->ch == 1 || (cfg->ntok == 16 && cfg->ch == 2) || (cfg->ntok == 32 && k >= 8192);
     const long long partial_kb = cfg->ntok * cfg->ch / 2;
     bool pair = clusters != nullptr && cfg->kb == 2 && pl->k_iters % 2 == 0 && clusters[2] >= 1 && !pairs_lose &&
                 partial_kb * (sms - tiles) >= 128 * tiles;
@@ -2308,9 +2321,9 @@ int dispatch_wg(const WgParams& p, const Plan& pl, bool pdl, int device, cudaStr
     if (pl.post) {
 #define MQ_WGP(NTOK_, CH_, ST_) \
   if (ntok == NTOK_ && pl.wn == CH_ && pl.stages == ST_ && pl.ks == 8) return launch_wg<NTOK_, CH_, ST_, 2, false, true>(p, device, pdl, stream);
-      MQ_WGP(64, 2, 6) MQ_WGP(32, 2, 8) MQ_WGP(16, 2, 8) MQ_WGP(16, 4, 4) MQ_WGP(16, 1, 8)
+      MQ_WGP(64, 2, 6) MQ_WGP(32, 2, 8) MQ_WGP(16, 2, 8) MQ_WGP(16, 4, 4) MQ_WGP(16, 1, 8) MQ_WGP(32, 1, 6)
 #ifdef MQ_EXPERIMENT
-      MQ_WGP(32, 4, 4)
+      MQ_WGP(32, 4, 4) MQ_WGP(32, 1, 8) MQ_WGP(32, 1, 12) MQ_WGP(16, 1, 16)
 #endif
 #undef MQ_WGP
       return kSmem;

@@ -274,11 +274,11 @@ def test_two_chunk_summers_read_every_count_of_partials(kernel_library, monkeypa
 
 def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch):
     """tests/summer_shapes.py's Hopper layers still plan as wgmma tiles on 132 SMs with 66
-    clusters of two (256 columns at m = 32 / 64, 128 at m = 16), paired or single as listed,
-    whose summers read the listed numbers of partials: 1 to 10 for the pairs of 32- and 64-token
-    tiles, 1 to 7, 10, 11, 14 and 15 for the 16 x 128 tiles, which never pair, and 3 to 5 for
-    single 32-token tiles. A range is upb 128-k stages (even in a pair) over as many ranges as
-    there are slots (SMs, or clusters of two)."""
+    clusters of two (256 columns at m = 64, 128 at m = 16 and 32), paired or single as listed,
+    whose summers read the listed numbers of partials: 1 to 10 for the pairs of 64-token tiles,
+    1 to 7, 10, 11, 14 and 15 for the 16 x 128 and 32 x 128 tiles, which never pair. A range is
+    upb 128-k stages (even in a pair) over as many ranges as there are slots (SMs, or clusters
+    of two)."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
@@ -286,7 +286,7 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
     for (k, n), by_m in HOPPER_SUMMER_PARTIALS.items():
         for m, (paired, counts) in by_m.items():
             plan = ops.plan_launch(m, n, k, 132, 232448, 233472, ops.FEATURE_WGMMA, H200_CLUSTERS, 128)
-            columns = 128 if m == 16 else 256
+            columns = 128 if m <= 32 else 256
             assert plan.kernel == "wgmma" and plan.tile_columns == columns and 16 * plan.m_blocks == m, (k, n, m, plan)
             assert (plan.cluster == 2) == paired, (k, n, m, plan)
             tiles, k_iters = -(-n // columns), k // (16 * plan.stripes)
@@ -298,10 +298,10 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
             reads = summer_reads(tiles, k_iters, upb)
             assert tuple(sorted(reads - {0})) == counts, (k, n, m, sorted(reads))
             seen.setdefault((m, paired), set()).update(reads)
-    for m in (32, 64):
-        assert set(range(1, 11)) <= seen[(m, True)], m
-    assert (16, True) not in seen
-    assert set(range(1, 8)) | {10, 11, 14, 15} <= seen[(16, False)] and set(range(3, 6)) <= seen[(32, False)]
+    assert set(range(1, 11)) <= seen[(64, True)]
+    assert (16, True) not in seen and (32, True) not in seen
+    for m in (16, 32):
+        assert set(range(1, 8)) | {10, 11, 14, 15} <= seen[(m, False)], m
 
 
 def test_sixteen_wide_summers_read_every_count_of_partials(kernel_library, monkeypatch):
@@ -335,8 +335,8 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
     groups of 128 take 16-token tiles on every layer (16 x 256 below 2^27 weights, 16 x 512 from
     there; 16 x 128 below 2^25), the other group sizes 16 x 512 tiles on layers of 2^26 weights or
     more and the tiled kernel on the rest. Groups of 128 apply their scales after the MMA on the
-    16 x 128, 16 x 256, 16 x 512, 32 x 256 and 64 x 256 tiles, and take 32 x 256 on every layer
-    at m = 17-32 and 64 x 256 at m = 33-64."""
+    16 x 128, 16 x 256, 16 x 512, 32 x 128, 32 x 256 and 64 x 256 tiles, and take 32 x 128 at
+    m = 17-32 where n < 8192 and 32 x 256 on the wider layers, and 64 x 256 at m = 33-64."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
@@ -364,10 +364,11 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
                 columns = 128 if post and n * k < 2**25 else 256 if post and n * k < 2**27 else 512
                 assert (ntok, plan.tile_columns, plan.scales_after_mma) == (16, columns, post), (m, n, k, plan)
                 continue
-            after = post and k % 128 == 0 and (ntok, plan.tile_columns) in ((32, 256), (64, 256))
+            after = post and k % 128 == 0 and (ntok, plan.tile_columns) in ((32, 128), (32, 256), (64, 256))
             assert plan.scales_after_mma == after, (m, n, k, plan)
             if post and k % 128 == 0 and 16 < m <= 64:
-                assert (ntok, plan.tile_columns) == (32 if m <= 32 else 64, 256), (m, n, k, plan)  # every layer
+                columns = 128 if m <= 32 and n < 8192 else 256
+                assert (ntok, plan.tile_columns) == (32 if m <= 32 else 64, columns), (m, n, k, plan)  # every layer
                 continue
             wide = (128, 256) if m > 64 else (64, 512) if m > 32 else (32, 512)
             # The wide tile unless it leaves SMs idle: fewer tiles than a fifth of the SMs (128
@@ -399,8 +400,9 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
     """Given clusters of two, the Hopper path runs its stream-K ranges by pairs of blocks where a
     tile's k is split several ways (its partial times the extra ranges per tile reaches 128 KB):
     half as many ranges, two blocks each, a counter per half tile, the same partial buffer.
-    Without a cluster table, with 64-k stages, on 16 x 256 tiles, or on 32-token tiles over
-    k >= 8192, single blocks."""
+    Without a cluster table, with 64-k stages, on 16 x 256 tiles, on 32-token tiles over
+    k >= 8192, or on the 32 x 128 tiles of groups of 128 at m = 17-32 where n < 8192, single
+    blocks (those layers pair with the other group sizes)."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
@@ -414,8 +416,13 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
               (32, 12288, 4096), (32, 57344, 8192), (64, 22016, 4096),
               (16, 3072, 3072), (16, 3072, 8192),  # 16 x 256 tiles
               (32, 4096, 11008), (24, 3072, 8192), (32, 4096, 8192)}  # 32-token tiles, k >= 8192
+    narrow32 = {(20, 4096, 4096), (32, 5120, 3072)}  # 32 x 128 with groups of 128
+    for m, n, k in narrow32:
+        plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS, 128)
+        assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 2, 128), (m, n, k, plan)
     for m, n, k in paired | single:
-        groupsize = 128 if k % 128 == 0 else 64  # pairs do not depend on where the scales apply
+        # Pairs do not depend on where the scales apply.
+        groupsize = 128 if k % 128 == 0 and (m, n, k) not in narrow32 else 64
         plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS, groupsize)
         alone = ops.plan_launch(m, n, k, *facts, groupsize=groupsize)
         assert plan.kernel == alone.kernel == "wgmma" and alone.cluster == 0
