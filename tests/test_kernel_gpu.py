@@ -111,11 +111,11 @@ def test_summer_partial_counts(m, k, n, groupsize):
 @pytest.mark.parametrize("k,n", list(HOPPER_SUMMER_PARTIALS))
 @pytest.mark.parametrize("m", [16, 32, 64])
 def test_hopper_summer_partial_counts(m, k, n, groupsize):
-    """Hopper-path layers whose summers read 1 to 10 partials on paired and single 32- and
-    64-token tiles and 1 to 7, 10, 11, 14 and 15 on single 16 x 128 tiles (on 132 SMs; see
-    tests/summer_shapes.py): right results and the same bits on repeated calls. Per channel,
-    m = 16 takes the tiled kernel on these layers and m = 32 / 64 the same tiles with scales in
-    the main loop."""
+    """Hopper-path layers whose summers read 1 to 10 partials on paired 64-token tiles and 1 to
+    7, 10, 11, 14 and 15 on single 16 x 128 and 32 x 128 tiles, with groups of 128 (on 132 SMs;
+    see tests/summer_shapes.py): right results and the same bits on repeated calls. Per channel,
+    m = 16 takes the tiled kernel on these layers and m = 32 / 64 the 256- and 512-column tiles
+    with scales in the main loop."""
     check_repeatable(m, k, n, groupsize, seed=k + n + m + 1)
 
 
