@@ -33,6 +33,10 @@ LAYER_SETS = {
     # o layers are small enough that two skinny blocks per SM would each stream one batch.
     "llama3.2-3b": [(3072, 5120), (3072, 3072), (3072, 16384), (8192, 3072)],
     "smollm2-135m": [(576, 960), (576, 576), (576, 3072), (1536, 576)],
+    # Llama-3-8B (and Llama-3.1-8B): hidden 4096, 8 KV heads of 128 (fused q/k/v 6144), MLP 14336.
+    "llama3-8b": [(4096, 6144), (4096, 4096), (4096, 28672), (14336, 4096)],
+    # Qwen2-7B: hidden 3584, 4 KV heads of 128 (fused q/k/v 4608), MLP 18944.
+    "qwen2-7b": [(3584, 4608), (3584, 3584), (3584, 37888), (18944, 3584)],
 }
 DEFAULT_M = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 

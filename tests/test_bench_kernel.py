@@ -30,3 +30,15 @@ def test_kernel_and_fp16_take_turns(monkeypatch):
     monkeypatch.setattr(bench, "graph_timer", fake_timer)
     assert bench.time_pair(["q"], ["f"]) == (2.0, 5.0)
     assert calls == ["q", "f", "f", "q", "q", "f"]
+
+
+def test_layer_sets_are_kernel_shapes():
+    """Every benchmark layer is (k, n) with both multiples of 64 (the kernel's contract); every set
+    but SmolLM2's (k = 576, 1536) runs at the default group size 128."""
+    bench = load_script("bench_kernel")
+    assert {"llama2-7b", "llama2-70b", "llama3.2-3b", "llama3-8b", "qwen2-7b"} <= set(bench.LAYER_SETS)
+    for name, layers in bench.LAYER_SETS.items():
+        assert len(layers) == 4, name
+        for k, n in layers:
+            assert k % 64 == 0 and n % 64 == 0, (name, k, n)
+            assert k % 128 == 0 or name == "smollm2-135m", (name, k, n)
