@@ -24,6 +24,13 @@
 #                  m = 17-32 where n < 8192: smoke, same bits as the release at m = 9-16 and 64-256,
 #                  the whole GPU test file, memcheck of the 32 x 128 shapes, the benchmark (JSON),
 #                  then one round of release / ship at m = 24 / 32.
+#   call.sh next   (written for the next session, ~4 min; carry marlin_quant/_lib as
+#                  `pip install -e .` builds it, .dev/head44x_exp.so from
+#                  `DEFS=-DMQ_EXPERIMENT bash benchmarks/logs/s44/build.sh head44x_exp` and
+#                  .dev/cand_exp.so, the release before's sm_90a library): racecheck of the 32 x 128
+#                  tile (m = 24 on 4096x4096, m = 25 on 1536x576), the m = 17-32 width threshold on
+#                  the Llama-3-8B and Qwen2-7B sets (32 x 256 against 32 x 128, same process, two
+#                  rounds), then ab128.sh's m = 128 comparison.
 #   (c32/c32r.patch, six stages held to 128 registers for two blocks an SM, spills 23 loads and
 #   stores in its stage loop; built as .dev/c32r_exp.so, not run.)
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
@@ -72,5 +79,16 @@ ship)
   echo "== bench ship rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_ship.log"; pack
   ab 1 24,32 "" ship
   ;;
-*) echo "usage: call.sh rc16 | c32 | umod | ship" >&2; exit 2 ;;
+next)
+  NV_COMPUTE_SANITIZER_MAX_RACECHECK_HAZARDS=50000000 timeout 90 compute-sanitizer --tool racecheck --print-limit 1000 \
+    python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "(deterministic and 24-4096-4096) or (every_hopper_tile and 25-576-1536-128)" > "$D/racecheck_32x128.log" 2>&1
+  echo "== racecheck ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck_32x128.log" | tail -2
+  python scripts/racecheck_summary.py "$D/racecheck_32x128.log"; pack
+  timeout 150 env MARLIN_QUANT_LIB=.dev/head44x_exp.so python scripts/sweep_wgmma.py --m 17,24,32 --sets llama3-8b,qwen2-7b \
+    --configs 32:2:8:2,32:1:6:2,32:2:8:2,32:1:6:2 > "$D/sweep_width.log" 2>&1
+  echo "== sweep_width rc=$? ($((SECONDS - start)) s)"; grep -A8 "^totals" "$D/sweep_width.log"; pack
+  NEW_LIB=marlin_quant/_lib/libmarlin_quant_kernels.so bash "$(dirname "$0")/ab128.sh"
+  ;;
+*) echo "usage: call.sh rc16 | c32 | umod | ship | next" >&2; exit 2 ;;
 esac
