@@ -34,16 +34,19 @@
 #   (c32/c32r.patch, six stages held to 128 registers for two blocks an SM, spills 23 loads and
 #   stores in its stage loop; built as .dev/c32r_exp.so, not run.)
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+# racecheck of the GPU tests TESTS-K on the default library, its log $D/racecheck_NAME.log: NAME TESTS-K.
+racecheck() {
+  NV_COMPUTE_SANITIZER_MAX_RACECHECK_HAZARDS=50000000 timeout 90 compute-sanitizer --tool racecheck --print-limit 1000 \
+    python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py -k "$2" > "$D/racecheck_$1.log" 2>&1
+  echo "== racecheck ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck_$1.log" | tail -2
+  python scripts/racecheck_summary.py "$D/racecheck_$1.log"; pack
+}
 case "$1" in
 rc16)
   timeout 100 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
     -k "sixteen_token or hopper_summer or sixteen_wide or (llama_shapes and [16-)" > "$D/gpu_tests_rel16.log" 2>&1
   echo "== GPU tests ($((SECONDS - start)) s)"; tail -1 "$D/gpu_tests_rel16.log"; pack
-  NV_COMPUTE_SANITIZER_MAX_RACECHECK_HAZARDS=50000000 timeout 90 compute-sanitizer --tool racecheck --print-limit 1000 \
-    python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "(deterministic and 16-4096-4096) or (sixteen_token and 4096-4160-16-128)" > "$D/racecheck_16x128.log" 2>&1
-  echo "== racecheck ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck_16x128.log" | tail -2
-  python scripts/racecheck_summary.py "$D/racecheck_16x128.log"; pack
+  racecheck 16x128 "(deterministic and 16-4096-4096) or (sixteen_token and 4096-4160-16-128)"
   timeout 150 env MARLIN_QUANT_LIB=.dev/c32x_exp.so python scripts/sweep_wgmma.py --m 17,24,32 --sets llama2-7b,llama3.2-3b \
     --configs 32:2:8:2,32:1:8:2,32:1:6:2,32:1:12:2,32:2:8:2,32:1:8:2,32:1:6:2 > "$D/sweep32.log" 2>&1
   echo "== sweep32 rc=$? ($((SECONDS - start)) s)"; grep -A8 "^totals" "$D/sweep32.log"; pack
@@ -80,11 +83,7 @@ ship)
   ab 1 24,32 "" ship
   ;;
 next)
-  NV_COMPUTE_SANITIZER_MAX_RACECHECK_HAZARDS=50000000 timeout 90 compute-sanitizer --tool racecheck --print-limit 1000 \
-    python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "(deterministic and 24-4096-4096) or (every_hopper_tile and 25-576-1536-128)" > "$D/racecheck_32x128.log" 2>&1
-  echo "== racecheck ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck_32x128.log" | tail -2
-  python scripts/racecheck_summary.py "$D/racecheck_32x128.log"; pack
+  racecheck 32x128 "(deterministic and 24-4096-4096) or (every_hopper_tile and 25-576-1536-128)"
   timeout 150 env MARLIN_QUANT_LIB=.dev/head44x_exp.so python scripts/sweep_wgmma.py --m 17,24,32 --sets llama3-8b,qwen2-7b \
     --configs 32:2:8:2,32:1:6:2,32:2:8:2,32:1:6:2 > "$D/sweep_width.log" 2>&1
   echo "== sweep_width rc=$? ($((SECONDS - start)) s)"; grep -A8 "^totals" "$D/sweep_width.log"; pack
