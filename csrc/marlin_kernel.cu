@@ -2039,12 +2039,18 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // (H200: 11008x4096 13.8 -> 15.0, 4096x12288 13.6 -> 16.0; benchmarks/logs/h200_s42/ch16/).
   if (post && ntok == 16 && weights < (1LL << 25)) wide = 1;
   // At m = 17-32 the 128-column tile (32 x 128, six stages, never paired) wins on the layers
-  // with fewer than 32 tiles of 256 columns, deep k included, and loses where n is wide (H100,
+  // with fewer than 32 tiles of 256 columns, 11008x4096 included, and loses where n is wide (H100,
   // one process, two rounds, us, 32 x 256 / 32 x 128 at m = 32: 4096x4096 9.5 / 7.9, 11008x4096
   // 16.9 / 15.9-16.0, 8192x3072 13.6 / 11.0, 3072x5120 8.9 / 7.8, 3072x3072 7.8 / 6.8;
   // 4096x12288 16.1 / 16.9, 3072x16384 15.4 / 15.8, 4096x22016 23.9 / 28.2-28.5; n from 5120 to
   // 12288 not measured; benchmarks/logs/s44/). Eight stages were level or up to 0.3 us slower.
-  if (post && ntok == 32 && n < 8192) wide = 1;
+  // From 3 x 2^24 weights the narrow layers stream long enough that the narrow tile's extra
+  // instructions a weight cost more than its shorter summers save (H100, one process, two
+  // rounds, 32 x 256 / 32 x 128 at m = 17 / 24 / 32, us: 14336x4096 18.1 / 19.3-19.4, 18.1 /
+  // 19.4-19.5, 18.7 / 19.6; 18944x3584 20.4-20.5 / 22.5, 20.4 / 22.5, 21.1-21.4 / 22.6-22.9;
+  // the H200 the same way. 11008x4096, 2^25.4 weights, below the bound: 15.8 / 15.9-16.2 at
+  // m = 17-24, 16.7-16.9 / 16.3 at m = 32; benchmarks/logs/s45/).
+  if (post && ntok == 32 && n < 8192 && weights < (3LL << 24)) wide = 1;
   int shapes[2][2] = {{ntok, wide}, {ntok == 128 ? 64 : ntok, 2}};
   int force_stages = 0, force_kb = 1, n_shapes = ntok == 16 || wide == 1 ? 1 : 2;
 #ifdef MQ_EXPERIMENT

@@ -503,6 +503,20 @@ def test_sixteen_token_tiles(m, k, n, groupsize):
     check_repeatable(m, k, n, groupsize, seed=m + n)
 
 
+@pytest.mark.parametrize("m", [17, 24, 32])
+@pytest.mark.parametrize("k,n", [(11008, 4096), (14336, 4096), (18944, 3584)])
+def test_narrow_deep_32_token_tiles(m, k, n):
+    """Groups of 128 at m = 17-32 on layers narrower than 8192 columns: 32 x 128 tiles below
+    3 x 2^24 weights (Llama-2-7B's down projection), 32 x 256 from there (Llama-3-8B's and
+    Qwen2-7B's), right against the reference and the same bits on every call."""
+    sms, optin, per_sm, cc, features = ops._device_facts(0)
+    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), 128)
+    if cc == (9, 0) and features & ops.FEATURE_WGMMA:
+        columns = 128 if k * n < 3 * 2**24 else 256
+        assert (plan.kernel, plan.m_blocks, plan.tile_columns, plan.cluster) == ("wgmma", 2, columns, 0), plan
+    check_repeatable(m, k, n, 128, seed=m + n)
+
+
 @pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
 @pytest.mark.parametrize("m,n,k", [(33, 4096, 4096), (64, 4096, 11008), (100, 12288, 4096), (256, 4096, 4096),
                                    (200, 8192, 8192), (20, 4096, 4096), (32, 5120, 3072)])

@@ -336,14 +336,16 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
     there; 16 x 128 below 2^25), the other group sizes 16 x 512 tiles on layers of 2^26 weights or
     more and the tiled kernel on the rest. Groups of 128 apply their scales after the MMA on the
     16 x 128, 16 x 256, 16 x 512, 32 x 128, 32 x 256 and 64 x 256 tiles, and take 32 x 128 at
-    m = 17-32 where n < 8192 and 32 x 256 on the wider layers, and 64 x 256 at m = 33-64."""
+    m = 17-32 where n < 8192 below 3 x 2^24 weights and 32 x 256 on the wider or larger layers,
+    and 64 x 256 at m = 33-64."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     sms, optin, per_sm = 132, 232448, 233472
     for m in (1, 3, 4, 5, 9, 12, 16, 17, 32, 33, 64, 65, 128, 300, 16384):
         for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008), (12288, 4096), (8192, 28672),
-                     (22016, 4096), (8192, 8192), (8192, 8064), (8064, 8192), (16384, 4160), (10240, 8192)):
+                     (22016, 4096), (8192, 8192), (8192, 8064), (8064, 8192), (16384, 4160), (10240, 8192),
+                     (4096, 14336), (3584, 18944)):
             if groupsize != -1 and k % groupsize:
                 with pytest.raises(ValueError, match="group"):
                     ops.plan_launch(m, n, k, sms, optin, per_sm, ops.FEATURE_WGMMA, groupsize=groupsize)
@@ -367,7 +369,7 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
             after = post and k % 128 == 0 and (ntok, plan.tile_columns) in ((32, 128), (32, 256), (64, 256))
             assert plan.scales_after_mma == after, (m, n, k, plan)
             if post and k % 128 == 0 and 16 < m <= 64:
-                columns = 128 if m <= 32 and n < 8192 else 256
+                columns = 128 if m <= 32 and n < 8192 and n * k < 3 * 2**24 else 256
                 assert (ntok, plan.tile_columns) == (32 if m <= 32 else 64, columns), (m, n, k, plan)  # every layer
                 continue
             wide = (128, 256) if m > 64 else (64, 512) if m > 32 else (32, 512)
