@@ -2053,6 +2053,21 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   if (post && ntok == 32 && n < 8192 && weights < (3LL << 24)) wide = 1;
   int shapes[2][2] = {{ntok, wide}, {ntok == 128 ? 64 : ntok, 2}};
   int force_stages = 0, force_kb = 1, n_shapes = ntok == 16 || wide == 1 ? 1 : 2;
+  // m = 129-256 with groups of 128 below 2^25 weights: 64 x 256 tiles (scales after the MMA), which
+  // give such a layer twice the tiles of 128 x 256 (H100, one process, two rounds, us at m = 256,
+  // 128 x 256 plan / 64 x 256: 3584x3584 24.3-25.7 / 18.9, 3584x4608 27.3-29.8 / 22.8, 4096x4096
+  // 23.2-24.9 / 22.0, 4096x6144 33.5-35.9 / 30.0-32.7; deep or wide layers lose, 18944x3584
+  // 77.5-77.6 / 82.0-84.1, 4096x28672 127.6-128.4 / 145.8-147.6; benchmarks/logs/s45/wide/).
+  // This rule against the plan before it (H200, one process each, two rounds, us, before / after:
+  // 3584x4608 24.0-24.3 / 18.8-18.9 at m = 129, 27.8-28.6 / 23.3-23.4 at m = 256; 3072x5120
+  // 23.6-24.2 / 18.4-18.7 at m = 129; 4096x4096 23.2-26.4 / 19.9-20.1 at m = 129; 3072x3072 and
+  // 8192x3072 level; set totals at m = 256: Qwen2-7B 265.7-266.7 / 254.2-256.8, Llama-3.2-3B
+  // 130.1-130.7 / 123.5-124.2; benchmarks/logs/s46/s128/).
+  if (post && m > 128 && m <= 256 && weights < (1LL << 25)) {
+    shapes[0][0] = 64;
+    shapes[0][1] = 2;
+    n_shapes = 1;
+  }
 #ifdef MQ_EXPERIMENT
   // Diagnostic builds only: MQ_FORCE_WG=off (the tiled kernel) or ntok,ch,stages[,kb].
   if (const char* env = getenv("MQ_FORCE_WG")) {

@@ -531,6 +531,8 @@ def test_hopper_pairs(m, n, k, groupsize):
     plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
     if groupsize == 128 and 16 < m <= 32:
         assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 2, 128), plan
+    elif groupsize == 128 and 128 < m <= 256 and n * k < 2**25:
+        assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 4, 256), plan
     else:
         assert plan.cluster == 2, plan
     check_repeatable(m, k, n, groupsize, seed=m + k)

@@ -1,0 +1,42 @@
+#!/bin/bash
+# The forty-first session's device calls (H100). Libraries (benchmarks/logs/s44/build.sh, sm_90a):
+# .dev/head46_exp.so = HEAD a8c8f05; head46x_exp.so = the same with -DMQ_EXPERIMENT; s128b_exp.so /
+# s128bship_exp.so = HEAD + s46/small128.patch (64 x 256 tiles at m = 129-256 below 2^25 weights,
+# groups of 128) with and without -DMQ_EXPERIMENT. Run with `git apply
+# benchmarks/logs/s46/small128_full.patch` applied to the tree, so the GPU tests expect its plans.
+#   call.sh s128  (~8 min) the two plans in turn at m = 129 / 200 / 256 on four sets, two rounds
+#                 (same process per variant); s128bship's whole GPU test file and a memcheck.
+#   call.sh ship  (~8 min; carry marlin_quant/_lib as `pip install -e .` builds it with the rule)
+#                 the whole GPU test file on that library, then its benchmark JSON of the Llama-2
+#                 sets and of the Llama-3-8B / Qwen2-7B sets. (The s128 call's test run, on an H200,
+#                 ran out of its 260 s at 90% of the file, no failure by then.)
+. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+case "$1" in
+s128)
+  smoke s128bship "--m 256 --k 3584 --n 4608" "--m 200 --k 4096 --n 4096" "--m 129 --k 3072 --n 5120"
+  for r in 1 2; do
+    for v in head46x s128b; do
+      timeout 75 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/sweep_wgmma.py --m 129,200,256 \
+        --sets llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b --configs plan > "$D/sweep_${v}_$r.log" 2>&1
+      echo "== sweep $v $r ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_${v}_$r.log"; pack
+    done
+  done
+  timeout 260 env MARLIN_QUANT_LIB=.dev/s128bship_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    > "$D/gpu_tests_s128bship_full.log" 2>&1
+  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_s128bship_full.log" | grep -E "FAILED|passed|failed" | tail -5; pack
+  timeout 60 env MARLIN_QUANT_LIB=.dev/s128bship_exp.so compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
+    -p no:cacheprovider tests/test_kernel_gpu.py -k "(llama_shapes and 256-4096-4096-128) or (every_hopper_tile and 200-2048-1536-128) or (hopper_pairs and 256-4096-4096-128)" \
+    > "$D/memcheck_s128bship.log" 2>&1
+  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_s128bship.log" | tail -2; pack
+  ;;
+ship)
+  timeout 330 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py > "$D/gpu_tests_full.log" 2>&1
+  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_full.log" | grep -E "FAILED|passed|failed" | tail -5; pack
+  timeout 130 python scripts/bench_kernel.py --json "$D/h100.json" > "$D/bench_llama2.log" 2>&1
+  echo "== bench llama2 rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_llama2.log"; pack
+  timeout 120 python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b \
+    --json "$D/h100-llama3-qwen2.json" > "$D/bench_sets.log" 2>&1
+  echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
+  ;;
+*) echo "usage: call.sh s128 | ship" >&2; exit 2 ;;
+esac
