@@ -6,11 +6,21 @@
 # benchmarks/logs/s46/small128_full.patch` applied to the tree, so the GPU tests expect its plans.
 #   call.sh s128  (~8 min) the two plans in turn at m = 129 / 200 / 256 on four sets, two rounds
 #                 (same process per variant); s128bship's whole GPU test file and a memcheck.
+#   call.sh rest [tests]  (~5 min, ~1 min with `tests`; carry marlin_quant/_lib) as ship, but
+#                 only the tests the s128 call's run did not reach (rest_ids.txt); `tests`: no benchmarks.
 #   call.sh ship  (~8 min; carry marlin_quant/_lib as `pip install -e .` builds it with the rule)
 #                 the whole GPU test file on that library, then its benchmark JSON of the Llama-2
 #                 sets and of the Llama-3-8B / Qwen2-7B sets. (The s128 call's test run, on an H200,
 #                 ran out of its 260 s at 90% of the file, no failure by then.)
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+# The `pip install -e .` library's benchmark JSON: the Llama-2 sets, then Llama-3-8B / Qwen2-7B.
+benches() {
+  timeout 130 python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench_llama2.log" 2>&1
+  echo "== bench llama2 rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_llama2.log"; pack
+  timeout 120 python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b \
+    --json "$D/bench-llama3-qwen2.json" > "$D/bench_sets.log" 2>&1
+  echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
+}
 case "$1" in
 s128)
   smoke s128bship "--m 256 --k 3584 --n 4608" "--m 200 --k 4096 --n 4096" "--m 129 --k 3072 --n 5120"
@@ -32,11 +42,16 @@ s128)
 ship)
   timeout 330 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py > "$D/gpu_tests_full.log" 2>&1
   echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_full.log" | grep -E "FAILED|passed|failed" | tail -5; pack
-  timeout 130 python scripts/bench_kernel.py --json "$D/h100.json" > "$D/bench_llama2.log" 2>&1
-  echo "== bench llama2 rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_llama2.log"; pack
-  timeout 120 python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b \
-    --json "$D/h100-llama3-qwen2.json" > "$D/bench_sets.log" 2>&1
-  echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
+  benches
   ;;
-*) echo "usage: call.sh s128 | ship" >&2; exit 2 ;;
+rest)
+  # The 73 tests (821-893 of the file, rest_ids.txt, reordered: the changed plan's hopper_pairs
+  # first; REST_S caps the run) the s128 call's run did not reach, on the
+  # `pip install -e .` library, then that library's benchmarks as in `ship`.
+  timeout "${REST_S:-150}" python -m pytest -q -p no:cacheprovider $(sed 's|^|tests/test_kernel_gpu.py::|' "$(dirname "$0")/rest_ids.txt") \
+    > "$D/gpu_tests_rest.log" 2>&1
+  echo "== GPU tests rest ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_rest.log" | grep -E "FAILED|passed|failed" | tail -5; pack
+  [ "$2" = tests ] || benches
+  ;;
+*) echo "usage: call.sh s128 | ship | rest" >&2; exit 2 ;;
 esac
