@@ -2060,9 +2060,11 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // 77.5-77.6 / 82.0-84.1, 4096x28672 127.6-128.4 / 145.8-147.6; benchmarks/logs/s45/wide/).
   // This rule against the plan before it (H200, one process each, two rounds, us, before / after:
   // 3584x4608 24.0-24.3 / 18.8-18.9 at m = 129, 27.8-28.6 / 23.3-23.4 at m = 256; 3072x5120
-  // 23.6-24.2 / 18.4-18.7 at m = 129; 4096x4096 23.2-26.4 / 19.9-20.1 at m = 129; 3072x3072 and
-  // 8192x3072 level; set totals at m = 256: Qwen2-7B 265.7-266.7 / 254.2-256.8, Llama-3.2-3B
-  // 130.1-130.7 / 123.5-124.2; benchmarks/logs/s46/s128/).
+  // 23.6-24.2 / 18.4-18.7 at m = 129; 4096x4096 23.2-26.4 / 19.9-20.1 at m = 129; 3072x3072
+  // level; 8192x3072 27.0-27.1 / 27.3-27.5 at m = 129, 35.2 / 34.1-34.2 at m = 256; set totals at
+  // m = 256: Qwen2-7B 265.7-266.7 / 254.2-256.8, Llama-3.2-3B 130.1-130.7 / 123.5-124.2;
+  // benchmarks/logs/s46/s128/). Not measured at m = 65-128, where the plan already gives the
+  // benchmark sets' small layers 64 x 256 but would change wider ones (2048x8192).
   if (post && m > 128 && m <= 256 && weights < (1LL << 25)) {
     shapes[0][0] = 64;
     shapes[0][1] = 2;
