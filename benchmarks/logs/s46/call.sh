@@ -1,13 +1,16 @@
 #!/bin/bash
-# The forty-first session's device calls (H100). Libraries (benchmarks/logs/s44/build.sh, sm_90a):
+# The forty-first session's device calls (s128 ran on an H200; no later start came). Libraries (benchmarks/logs/s44/build.sh, sm_90a):
 # .dev/head46_exp.so = HEAD a8c8f05; head46x_exp.so = the same with -DMQ_EXPERIMENT; s128b_exp.so /
 # s128bship_exp.so = HEAD + s46/small128.patch (64 x 256 tiles at m = 129-256 below 2^25 weights,
-# groups of 128) with and without -DMQ_EXPERIMENT. Run with `git apply
-# benchmarks/logs/s46/small128_full.patch` applied to the tree, so the GPU tests expect its plans.
+# groups of 128) with and without -DMQ_EXPERIMENT. s128 ran with `git apply
+# benchmarks/logs/s46/small128_full.patch` applied to the tree (since committed), so the GPU tests
+# expected its plans.
 #   call.sh s128  (~8 min) the two plans in turn at m = 129 / 200 / 256 on four sets, two rounds
 #                 (same process per variant); s128bship's whole GPU test file and a memcheck.
 #   call.sh rest [tests]  (~5 min, ~1 min with `tests`; carry marlin_quant/_lib) as ship, but
 #                 only the tests the s128 call's run did not reach (rest_ids.txt); `tests`: no benchmarks.
+#   call.sh pairs128 (~1.5 min; carry .dev/head46x_exp.so) pairs against single blocks at
+#                 m = 65 / 96 / 128, two rounds, on five sets (written, not run).
 #   call.sh ship  (~8 min; carry marlin_quant/_lib as `pip install -e .` builds it with the rule)
 #                 the whole GPU test file on that library, then its benchmark JSON of the Llama-2
 #                 sets and of the Llama-3-8B / Qwen2-7B sets. (The s128 call's test run, on an H200,
@@ -53,5 +56,14 @@ rest)
   echo "== GPU tests rest ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_rest.log" | grep -E "FAILED|passed|failed" | tail -5; pack
   [ "$2" = tests ] || benches
   ;;
-*) echo "usage: call.sh s128 | ship | rest" >&2; exit 2 ;;
+pairs128)
+  # Written, not run: pairs against single blocks at m = 65-128 (the H100 wide sweep had single
+  # blocks 0.8-1.4 us ahead on Qwen2-7B's 3584-k layers at m = 128 and 0.9 behind on 4096x4096),
+  # the plan and plan@single in turn in one process, two rounds, on five sets.
+  timeout 120 env MARLIN_QUANT_LIB=.dev/head46x_exp.so python scripts/sweep_wgmma.py --m 65,96,128 \
+    --sets llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b,llama2-70b --configs plan,plan@single,plan,plan@single \
+    > "$D/sweep_pairs128.log" 2>&1
+  echo "== sweep pairs128 rc=$? ($((SECONDS - start)) s)"; grep -A16 "^totals" "$D/sweep_pairs128.log"; pack
+  ;;
+*) echo "usage: call.sh s128 | ship | rest [tests] | pairs128" >&2; exit 2 ;;
 esac
