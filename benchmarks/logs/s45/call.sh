@@ -17,11 +17,8 @@
 #   call.sh wide   (~2 min; carry .dev/head44x_exp.so) Qwen2-7B and Llama-3-8B at m = 64 / 128 / 256:
 #                  the plan against 128 x 256 (128-k and 64-k stages), 64 x 256, 64 x 512 on every
 #                  layer and single blocks instead of pairs, two rounds (Qwen2-7B read 0.83x at 256).
-#   call.sh s128   (~3 min; carry .dev/head44x_exp.so and .dev/s128_exp.so = small128.patch with
-#                  -DMQ_EXPERIMENT: 64 x 256 tiles at m = 129-256 below 2^25 weights, groups of 128)
-#                  the two plans in turn at m = 129 / 200 / 256 on four sets, two rounds; s128's GPU
-#                  tests at m = 200-256 and memcheck (test_hopper_pairs' 4096x4096 at m = 256 with
-#                  groups of 128 is expected to fail its pairing assertion: 64 x 256 does not pair there).
+#   (call.sh s128, written for small128.patch and never run here, was superseded by s46/call.sh s128,
+#   which ran the narrowed rule.)
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 deep)
@@ -54,17 +51,5 @@ wide)
     > "$D/sweep_wide.log" 2>&1
   echo "== sweep_wide rc=$? ($((SECONDS - start)) s)"; cat "$D/sweep_wide.log"; pack
   ;;
-s128)
-  smoke s128 "--m 256 --k 3584 --n 4608"
-  for r in 1 2; do
-    for v in head44x s128; do
-      timeout 60 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/sweep_wgmma.py --m 129,200,256 \
-        --sets llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b --configs plan > "$D/sweep_${v}_$r.log" 2>&1
-      echo "== sweep $v $r ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_${v}_$r.log"; pack
-    done
-  done
-  checks s128 60 "(m_sweep and 256-) or (llama_shapes and [256-) or (hopper_pairs and 256-) or (every_hopper_tile and 200-)" \
-    "(llama_shapes and 256-4096-4096-128) or (every_hopper_tile and 200-2048-1536-128) or (hopper_pairs and 256-4096-4096-128)"
-  ;;
-*) echo "usage: call.sh deep | wide | s128" >&2; exit 2 ;;
+*) echo "usage: call.sh deep | wide" >&2; exit 2 ;;
 esac

@@ -16,6 +16,12 @@
 #                 sets and of the Llama-3-8B / Qwen2-7B sets. (The s128 call's test run, on an H200,
 #                 ran out of its 260 s at 90% of the file, no failure by then.)
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+# GPU tests on the `pip install -e .` library: NAME SECONDS PYTEST-ARGS..., log $D/gpu_tests_NAME.log.
+gpu_tests() {
+  local name=$1 secs=$2; shift 2
+  timeout "$secs" python -m pytest -q -p no:cacheprovider "$@" > "$D/gpu_tests_$name.log" 2>&1
+  echo "== GPU tests $name ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_$name.log" | grep -E "FAILED|passed|failed" | tail -5; pack
+}
 # The `pip install -e .` library's benchmark JSON: the Llama-2 sets, then Llama-3-8B / Qwen2-7B.
 benches() {
   timeout 130 python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench_llama2.log" 2>&1
@@ -43,17 +49,14 @@ s128)
   echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_s128bship.log" | tail -2; pack
   ;;
 ship)
-  timeout 330 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py > "$D/gpu_tests_full.log" 2>&1
-  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_full.log" | grep -E "FAILED|passed|failed" | tail -5; pack
+  gpu_tests full 330 tests/test_kernel_gpu.py
   benches
   ;;
 rest)
   # The 73 tests (821-893 of the file, rest_ids.txt, reordered: the changed plan's hopper_pairs
   # first; REST_S caps the run) the s128 call's run did not reach, on the
   # `pip install -e .` library, then that library's benchmarks as in `ship`.
-  timeout "${REST_S:-150}" python -m pytest -q -p no:cacheprovider $(sed 's|^|tests/test_kernel_gpu.py::|' "$(dirname "$0")/rest_ids.txt") \
-    > "$D/gpu_tests_rest.log" 2>&1
-  echo "== GPU tests rest ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_rest.log" | grep -E "FAILED|passed|failed" | tail -5; pack
+  gpu_tests rest "${REST_S:-150}" $(sed 's|^|tests/test_kernel_gpu.py::|' "$(dirname "$0")/rest_ids.txt")
   [ "$2" = tests ] || benches
   ;;
 pairs128)
