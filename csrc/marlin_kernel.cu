@@ -2148,18 +2148,39 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
     // Diagnostic builds only: MQ_FORCE_PAIR=0 runs single blocks.
     if (const char* env = getenv("MQ_FORCE_PAIR")) pair = pair && atoi(env) != 0;
 #endif
-    const long long slots = pair ? (clusters[2] < sms / 2 ? clusters[2] : sms / 2) : sms;
-    long long ranges = slots < pl->total_iters ? slots : pl->total_iters;
+    // Stages a range, for pairs (an even count) or single blocks.
+    auto range_iters = [&](bool paired) {
+      const long long slots = paired ? (clusters[2] < sms / 2 ? clusters[2] : sms / 2) : sms;
+      long long ranges = slots < pl->total_iters ? slots : pl->total_iters;
 #ifdef MQ_EXPERIMENT
-    // Diagnostic builds only: MQ_FORCE_SPLIT=s caps the ranges at s per tile (1: no tile is
-    // split, so no partials, at the price of idle SMs).
-    if (const char* env = getenv("MQ_FORCE_SPLIT")) {
-      const long long cap = tiles * atoll(env);
-      if (cap >= 1 && cap < ranges) ranges = cap;
-    }
+      // Diagnostic builds only: MQ_FORCE_SPLIT=s caps the ranges at s per tile (1: no tile is
+      // split, so no partials, at the price of idle SMs).
+      if (const char* env = getenv("MQ_FORCE_SPLIT")) {
+        const long long cap = tiles * atoll(env);
+        if (cap >= 1 && cap < ranges) ranges = cap;
+      }
 #endif
-    long long upb = (pl->total_iters + ranges - 1) / ranges;
-    if (pair) upb += upb & 1;
+      const long long upb = (pl->total_iters + ranges - 1) / ranges;
+      return paired ? upb + (upb & 1) : upb;
+    };
+    long long upb = range_iters(pair);
+    // At m = 33-128 pairs lose where their ranges do not split a tile into whole ranges and a
+    // tile holds fewer than three (not profiled; a range that crosses a tile's end hands over
+    // twice). H100, the plan before this rule and with it in turn, one process each, two rounds,
+    // us, pairs / single: 3072x5120 at m = 65 / 96 / 128 (1.5 pair ranges a tile) 15.9 / 13.9,
+    // 16.3 / 14.1, 17.8-18.0 / 14.6-15.0; 3584x4608 (1.75) 16.1-16.2 / 15.0, 16.6 / 15.4, 18.1 /
+    // 16.0-16.5; 3072x3072 (2.4) 13.3 / 12.5, 13.7 / 12.9, 14.6-14.7 / 13.6; 4096x6144 at m = 33 /
+    // 48 / 64 (2.67) 14.9 / 13.8-13.9, 15.2-15.3 / 14.3, 16.1 / 15.5-15.6; 8192x10240 (1.6) 27.7 /
+    // 26.1-26.2, 28.7-28.8 / 27.5, 32.9-33.0 / 29.3-29.7 (at m = 96 two runs disagree: 44.7-44.8 /
+    // 47.1-47.3 there, 48.0-48.1 / 45.4-45.7 in one process). Whole ranges keep pairs ahead (the
+    // plan against MQ_FORCE_PAIR=0 in one process: 4096x4096 at m = 65-128, two a tile, 14.1-14.8 /
+    // 14.9-15.7; 3072x5120 at m = 33-64, three, 10.6-11.7 / 11.8-13.4), and so do 128 x 256 tiles
+    // past m = 128 (11008x4096, 2.05 a tile: 44.8-48.9 / 48.2-50.5 at m = 129-192);
+    // benchmarks/logs/s47/.
+    if (pair && m > 32 && m <= 128 && pl->k_iters % upb != 0 && pl->k_iters < 3 * upb) {
+      pair = false;
+      upb = range_iters(false);
+    }
     pl->upb = (int)upb;
     pl->pair = pair ? 1 : 0;
     const long long used = (pl->total_iters + upb - 1) / upb;

@@ -518,7 +518,7 @@ def test_narrow_deep_32_token_tiles(m, k, n):
 
 
 @pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
-@pytest.mark.parametrize("m,n,k", [(33, 4096, 4096), (64, 4096, 11008), (100, 12288, 4096), (256, 4096, 4096),
+@pytest.mark.parametrize("m,n,k", [(33, 4096, 4096), (64, 4096, 11008), (100, 8192, 8192), (256, 4096, 4096),
                                    (200, 8192, 8192), (20, 4096, 4096), (32, 5120, 3072)])
 def test_hopper_pairs(m, n, k, groupsize):
     """Stream-K ranges run by clusters of two blocks that hand each other half a tile through
@@ -535,6 +535,20 @@ def test_hopper_pairs(m, n, k, groupsize):
         assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 4, 256), plan
     else:
         assert plan.cluster == 2, plan
+    check_repeatable(m, k, n, groupsize, seed=m + k)
+
+
+@pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
+@pytest.mark.parametrize("m,n,k", [(96, 5120, 3072), (65, 4608, 3584), (100, 12288, 4096), (64, 10240, 8192)])
+def test_hopper_pairs_left_single(m, n, k, groupsize):
+    """At m = 33-128, layers whose pair ranges would not split a tile into whole ranges (fewer than
+    three a tile) run single blocks where pairs were planned before: right against the reference,
+    and the same bits on every call."""
+    sms, optin, per_sm, cc, features = ops._device_facts(0)
+    if cc != (9, 0) or not features & ops.FEATURE_WGMMA:
+        pytest.skip("pairs are a Hopper-path plan")
+    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
+    assert (plan.kernel, plan.cluster, plan.tile_columns) == ("wgmma", 0, 256) and plan.tickets > 0, plan
     check_repeatable(m, k, n, groupsize, seed=m + k)
 
 

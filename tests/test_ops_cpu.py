@@ -412,15 +412,17 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     facts = (132, 232448, 233472, ops.FEATURE_WGMMA)
-    paired = {(64, 4096, 4096), (64, 4096, 11008), (64, 8192, 28672), (128, 12288, 4096),
-              (128, 10240, 8192), (256, 4096, 4096), (256, 8192, 8192), (20, 4096, 4096), (32, 5120, 3072),
+    paired = {(64, 4096, 4096), (64, 4096, 11008), (256, 4096, 4096), (256, 8192, 8192), (20, 4096, 4096),
+              (32, 5120, 3072), (100, 8192, 8192), (96, 16384, 3072),
               (16, 8192, 28672),  # 16 x 512 tiles
-              (64, 3072, 8192)}
+              (64, 3072, 8192), (192, 4096, 11008), (129, 3584, 3584)}
     single = {(64, 12288, 4096), (64, 57344, 8192), (128, 22016, 4096), (128, 57344, 8192), (256, 10240, 8192),
               (256, 12288, 4096), (64, 4096, 4032),  # k % 128 != 0, 64-k stages
               (32, 12288, 4096), (32, 57344, 8192), (64, 22016, 4096),
               (16, 3072, 3072), (16, 3072, 8192),  # 16 x 256 tiles
-              (32, 4096, 11008), (24, 3072, 8192), (32, 4096, 8192)}  # 32-token tiles, k >= 8192
+              (32, 4096, 11008), (24, 3072, 8192), (32, 4096, 8192),  # 32-token tiles, k >= 8192
+              # m = 33-128, pair ranges that do not split a tile into whole ones, fewer than three a tile
+              (128, 12288, 4096), (128, 10240, 8192), (64, 8192, 28672), (96, 5120, 3072), (128, 3072, 3072)}
     narrow32 = {(20, 4096, 4096), (32, 5120, 3072)}  # 32 x 128 with groups of 128
     for m, n, k in narrow32:
         plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS, 128)
@@ -448,6 +450,48 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
     assert ops.plan_launch(64, 4096, 4096, *facts, no_pairs).cluster == 0
     with pytest.raises(ValueError, match="9 counts"):
         ops.plan_launch(64, 4096, 4096, *facts, (0, 0, 66))
+
+
+def test_plan_hopper_pairs_whole_ranges(kernel_library, monkeypatch):
+    """At m = 33-128 pairs take a layer only where their stream-K ranges split each tile into whole
+    ranges or a tile holds three or more (a range that crosses a tile's end cost them more than
+    single blocks' extra partials, benchmarks/logs/s47/); the other layers run single blocks, the
+    plan they would have without a cluster table. Past m = 128, and at m <= 32, the rule is off."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    facts = (132, 232448, 233472, ops.FEATURE_WGMMA)
+    layers = [(4096, 4096), (4096, 12288), (11008, 4096), (8192, 8192), (8192, 10240), (28672, 8192), (3072, 5120),
+              (3072, 3072), (3072, 16384), (8192, 3072), (4096, 6144), (14336, 4096), (3584, 4608), (3584, 3584),
+              (18944, 3584)]
+    counts = {"paired": 0, "single": 0}
+    for k, n in layers:
+        for m in (33, 48, 64, 65, 96, 128, 129, 192):
+            plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS, 128)
+            alone = ops.plan_launch(m, n, k, *facts, groupsize=128)
+            if plan.kernel != "wgmma" or plan.stripes != 8 or plan.tickets == 0:
+                continue
+            tiles = -(-m // (16 * plan.m_blocks)) * -(-n // plan.tile_columns)
+            k_iters = k // 128
+            upb = -(-tiles * k_iters // min(H200_CLUSTERS[2], tiles * k_iters))
+            upb += upb & 1
+            whole = k_iters % upb == 0 or k_iters >= 3 * upb
+            # Where the planner's other conditions admit pairs (256-column tiles, an even count of
+            # 128-k stages, the partials worth it; see test_plan_hopper_pairs).
+            partial_kb = 16 * plan.m_blocks * plan.tile_columns // 256
+            eligible = plan.tile_columns == 256 and k_iters % 2 == 0 and partial_kb * (132 - tiles) >= 128 * tiles
+            if not eligible:
+                assert plan.cluster == 0, (m, n, k, plan)
+                continue
+            assert (plan.cluster == 2) == (whole or m > 128), (m, n, k, k_iters, upb, plan)
+            if plan.cluster == 0:
+                assert plan == alone, (m, n, k, plan)
+            counts["paired" if plan.cluster == 2 else "single"] += 1
+    assert counts["paired"] >= 20 and counts["single"] >= 15, counts
+    # Cases the rule decides, by name: 1.5 pair ranges a tile (single) against 3 (paired) on 3072x5120.
+    assert ops.plan_launch(96, 5120, 3072, *facts, H200_CLUSTERS, 128).cluster == 0
+    assert ops.plan_launch(48, 5120, 3072, *facts, H200_CLUSTERS, 128).cluster == 2
+    assert ops.plan_launch(96, 4096, 4096, *facts, H200_CLUSTERS, 128).cluster == 2  # two whole ranges a tile
 
 
 def test_device_features_of_a_device_that_cannot_be_queried(kernel_library, monkeypatch):
