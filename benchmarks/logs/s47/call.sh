@@ -1,0 +1,48 @@
+#!/bin/bash
+# The forty-second session's device calls (all ran, on an H100). Libraries (benchmarks/logs/s44/build.sh,
+# sm_90a): .dev/head46x_exp.so = HEAD a8c8f05 built with -DMQ_EXPERIMENT (the kernels and plans of
+# the release at b37c682); wp47x_exp.so / wp47_exp.so = eaba50f plus whole_pairs.patch (the pairs
+# rule of b95dd69, whose comment was reworded after these were built) with and without
+# -DMQ_EXPERIMENT. The same session ran s46/call.sh rest and pairs128 (logs in rest/, pairs128/).
+# pair_ranges.py (no GPU) prints the pair ranges a tile holds per benchmark layer and m.
+#   call.sh pairs  (~2 min; carry .dev/head46x_exp.so) the plan against plan@single (MQ_FORCE_PAIR=0)
+#                  in one process, two rounds, at m = 33 / 48 / 64 / 129 / 192 / 256 on five sets:
+#                  where pairs of blocks beat single ones beyond s46/call.sh pairs128's m = 65-128.
+#   call.sh rule   (~7 min; carry .dev/head46x_exp.so, .dev/wp47x_exp.so, .dev/wp47_exp.so) the
+#                  release and the whole-ranges pairs rule (whole_pairs.patch; wp47x with
+#                  -DMQ_EXPERIMENT) in turn, one process each, two rounds, the plan at m = 33-128 on
+#                  five sets; then wp47_exp.so's whole GPU test file and a memcheck of its new plans.
+#   call.sh bench  (~4.5 min; carry .dev/wp47_exp.so) its benchmark JSONs, as s46/call.sh rest.
+. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+case "$1" in
+pairs)
+  timeout 240 env MARLIN_QUANT_LIB=.dev/head46x_exp.so python scripts/sweep_wgmma.py --m 33,48,64,129,192,256 \
+    --sets llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b,llama2-70b --configs plan,plan@single,plan,plan@single \
+    > "$D/sweep_pairs.log" 2>&1
+  echo "== sweep pairs rc=$? ($((SECONDS - start)) s)"; grep -A31 "^totals" "$D/sweep_pairs.log"; pack
+  ;;
+rule)
+  smoke wp47 "--m 96 --k 3072 --n 5120" "--m 64 --k 8192 --n 10240"
+  for r in 1 2; do
+    for v in head46x wp47x; do
+      timeout 75 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/sweep_wgmma.py --m 33,48,64,65,96,128 \
+        --sets llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b,llama2-70b --configs plan > "$D/sweep_${v}_$r.log" 2>&1
+      echo "== sweep $v $r ($((SECONDS - start)) s)"; grep -A31 "^totals" "$D/sweep_${v}_$r.log"; pack
+    done
+  done
+  timeout 300 env MARLIN_QUANT_LIB=.dev/wp47_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    > "$D/gpu_tests_wp47_full.log" 2>&1
+  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_wp47_full.log" | grep -E "FAILED|passed|failed" | tail -5; pack
+  timeout 90 env MARLIN_QUANT_LIB=.dev/wp47_exp.so compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
+    -p no:cacheprovider tests/test_kernel_gpu.py -k "hopper_pairs_left_single and (128 or 64-)" > "$D/memcheck_wp47.log" 2>&1
+  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_wp47.log" | tail -2; pack
+  ;;
+bench)
+  timeout 130 env MARLIN_QUANT_LIB=.dev/wp47_exp.so python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench_llama2.log" 2>&1
+  echo "== bench llama2 rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_llama2.log"; pack
+  timeout 120 env MARLIN_QUANT_LIB=.dev/wp47_exp.so python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b \
+    --json "$D/bench-llama3-qwen2.json" > "$D/bench_sets.log" 2>&1
+  echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
+  ;;
+*) echo "usage: call.sh pairs | rule | bench" >&2; exit 2 ;;
+esac
