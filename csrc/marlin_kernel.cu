@@ -2144,9 +2144,15 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
     const long long partial_kb = cfg->ntok * cfg->ch / 2;
     bool pair = clusters != nullptr && cfg->kb == 2 && pl->k_iters % 2 == 0 && clusters[2] >= 1 && !pairs_lose &&
                 partial_kb * (sms - tiles) >= 128 * tiles;
+    bool forced_pair = false;
 #ifdef MQ_EXPERIMENT
-    // Diagnostic builds only: MQ_FORCE_PAIR=0 runs single blocks.
-    if (const char* env = getenv("MQ_FORCE_PAIR")) pair = pair && atoi(env) != 0;
+    // Diagnostic builds only: MQ_FORCE_PAIR=0 runs single blocks; =2 pairs wherever the kernel has
+    // the hand-over (256- and 512-column tiles, an even count of 128-k stages), whatever the rules.
+    if (const char* env = getenv("MQ_FORCE_PAIR")) {
+      forced_pair = atoi(env) == 2 && clusters != nullptr && cfg->kb == 2 && cfg->ch >= 2 && pl->k_iters % 2 == 0 &&
+                    clusters[2] >= 1;
+      pair = forced_pair || (pair && atoi(env) != 0);
+    }
 #endif
     // Stages a range, for pairs (an even count) or single blocks.
     auto range_iters = [&](bool paired) {
@@ -2177,7 +2183,7 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
     // 14.9-15.7; 3072x5120 at m = 33-64, three, 10.6-11.7 / 11.8-13.4), and so do 128 x 256 tiles
     // past m = 128 (11008x4096, 2.05 a tile: 44.8-48.9 / 48.2-50.5 at m = 129-192);
     // benchmarks/logs/s47/.
-    if (pair && m > 32 && m <= 128 && pl->k_iters % upb != 0 && pl->k_iters < 3 * upb) {
+    if (pair && !forced_pair && m > 32 && m <= 128 && pl->k_iters % upb != 0 && pl->k_iters < 3 * upb) {
       pair = false;
       upb = range_iters(false);
     }

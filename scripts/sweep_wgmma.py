@@ -7,7 +7,8 @@ A configuration is ntok:ch:stages[:kb] of csrc's kWgConfigs (``off``: the tiled 
 ``sk=MAX_M[:PER_SM[:CHUNKS]]`` (the skinny kernel up to MAX_M tokens, PER_SM blocks per SM, CHUNKS
 64-column chunks per tile where the build reads it: benchmarks/logs/h200_s22/skinny_tb2.patch) or ``plan``
 (the planner's own choice), optionally with ``@single``: the Hopper path's stream-K ranges run by
-single blocks instead of pairs, and then ``/sN``: at most N stream-K ranges per tile (``/s1``: no
+single blocks instead of pairs, or ``@pair``: by pairs wherever the tile has the pairs' hand-over
+(256 or 512 columns, an even count of 128-k stages), whatever the planner's pairs rules; and then ``/sN``: at most N stream-K ranges per tile (``/s1``: no
 tile split, no partials), and then ``+post``: group size 128 applied after the MMA on every
 Hopper tile built for it (the release's and the experiment-only 32 x 512 and 64 x 256), or
 ``+pre``: before it everywhere (the release before the twenty-third session); each runs every layer of the sets at every m,
@@ -52,6 +53,9 @@ def force(cfg: str) -> None:
     if cfg.endswith("@single"):
         cfg = cfg[: -len("@single")]
         os.environ["MQ_FORCE_PAIR"] = "0"
+    elif cfg.endswith("@pair"):
+        cfg = cfg[: -len("@pair")]
+        os.environ["MQ_FORCE_PAIR"] = "2"
     if cfg.startswith("sk="):
         os.environ["MQ_FORCE_SKINNY"] = cfg[3:].replace(":", ",")
     elif cfg != "plan":

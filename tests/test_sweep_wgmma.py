@@ -27,6 +27,8 @@ def test_tile_single_blocks_and_ranges_per_tile(sweep):
     assert forced() == {"MQ_FORCE_WG": "64,2,6,2", "MQ_FORCE_PAIR": "0", "MQ_FORCE_SPLIT": "1"}
     sweep.force("plan/s3")
     assert forced() == {"MQ_FORCE_SPLIT": "3"}
+    sweep.force("16:4:8:2@pair/s2")
+    assert forced() == {"MQ_FORCE_WG": "16,4,8,2", "MQ_FORCE_PAIR": "2", "MQ_FORCE_SPLIT": "2"}
     sweep.force("sk=8:2")
     assert forced() == {"MQ_FORCE_SKINNY": "8,2"}
     sweep.force("off")

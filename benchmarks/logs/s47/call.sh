@@ -13,6 +13,9 @@
 #                  -DMQ_EXPERIMENT) in turn, one process each, two rounds, the plan at m = 33-128 on
 #                  five sets; then wp47_exp.so's whole GPU test file and a memcheck of its new plans.
 #   call.sh bench  (~4.5 min; carry .dev/wp47_exp.so) its benchmark JSONs, as s46/call.sh rest.
+#   call.sh forcepair (~1.5 min; carry .dev/fp47x_exp.so = b95dd69 + force_pair.patch, -DMQ_EXPERIMENT)
+#                  the plan against plan@pair (MQ_FORCE_PAIR=2: pairs on every 256- and 512-column
+#                  tile) in one process, two rounds, at m = 12 / 16 / 24 / 32 on five sets.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 pairs)
@@ -44,5 +47,11 @@ bench)
     --json "$D/bench-llama3-qwen2.json" > "$D/bench_sets.log" 2>&1
   echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
   ;;
-*) echo "usage: call.sh pairs | rule | bench" >&2; exit 2 ;;
+forcepair)
+  timeout 200 env MARLIN_QUANT_LIB=.dev/fp47x_exp.so python scripts/sweep_wgmma.py --m 12,16,24,32 \
+    --sets llama2-7b,llama2-70b,llama3-8b,qwen2-7b,llama3.2-3b --configs plan,plan@pair,plan,plan@pair \
+    > "$D/sweep_forcepair.log" 2>&1
+  echo "== sweep forcepair rc=$? ($((SECONDS - start)) s)"; grep -A21 "^totals" "$D/sweep_forcepair.log"; pack
+  ;;
+*) echo "usage: call.sh pairs | rule | bench | forcepair" >&2; exit 2 ;;
 esac
