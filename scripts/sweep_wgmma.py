@@ -8,8 +8,8 @@ A configuration is ntok:ch:stages[:kb] of csrc's kWgConfigs (``off``: the tiled 
 64-column chunks per tile where the build reads it: benchmarks/logs/h200_s22/skinny_tb2.patch) or ``plan``
 (the planner's own choice), optionally with ``@single``: the Hopper path's stream-K ranges run by
 single blocks instead of pairs, or ``@pair``: by pairs wherever the tile has the pairs' hand-over
-(256 or 512 columns, an even count of 128-k stages), whatever the planner's pairs rules; and then ``/sN``: at most N stream-K ranges per tile (``/s1``: no
-tile split, no partials), and then ``+post``: group size 128 applied after the MMA on every
+(256 or 512 columns, an even count of 128-k stages), whatever the planner's pairs rules; and then
+``/sN``: at most N stream-K ranges per tile (``/s1``: no tile split, no partials), and then ``+post``: group size 128 applied after the MMA on every
 Hopper tile built for it (the release's and the experiment-only 32 x 512 and 64 x 256), or
 ``+pre``: before it everywhere (the release before the twenty-third session); each runs every layer of the sets at every m,
 timed as scripts/bench_kernel.py times (CUDA graphs of 60 launches, weights rotated past L2),

@@ -454,9 +454,9 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
 
 def test_plan_hopper_pairs_whole_ranges(kernel_library, monkeypatch):
     """At m = 33-128 pairs take a layer only where their stream-K ranges split each tile into whole
-    ranges or a tile holds three or more (a range that crosses a tile's end cost them more than
-    single blocks' extra partials, benchmarks/logs/s47/); the other layers run single blocks, the
-    plan they would have without a cluster table. Past m = 128, and at m <= 32, the rule is off."""
+    ranges or a tile holds three or more (elsewhere they were measured slower than single blocks,
+    benchmarks/logs/s47/); the other layers run single blocks, the plan they would have without a
+    cluster table. Past m = 128 the rule is off."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
