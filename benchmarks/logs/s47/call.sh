@@ -16,6 +16,8 @@
 #   call.sh forcepair (~1.5 min; carry .dev/fp47x_exp.so = b95dd69 + force_pair.patch, -DMQ_EXPERIMENT)
 #                  the plan against plan@pair (MQ_FORCE_PAIR=2: pairs on every 256- and 512-column
 #                  tile) in one process, two rounds, at m = 12 / 16 / 24 / 32 on five sets.
+#   call.sh final  (~4 min; carry marlin_quant/_lib as `pip install -e .` builds it) the whole GPU
+#                  test file on the shipping library.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 pairs)
@@ -53,5 +55,11 @@ forcepair)
     > "$D/sweep_forcepair.log" 2>&1
   echo "== sweep forcepair rc=$? ($((SECONDS - start)) s)"; grep -A21 "^totals" "$D/sweep_forcepair.log"; pack
   ;;
-*) echo "usage: call.sh pairs | rule | bench | forcepair" >&2; exit 2 ;;
+final)
+  # The library `pip install -e .` builds from the session's last commit (carry marlin_quant/_lib):
+  # the whole GPU test file.
+  timeout 300 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py > "$D/gpu_tests_final.log" 2>&1
+  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_final.log" | grep -E "FAILED|passed|failed" | tail -5; pack
+  ;;
+*) echo "usage: call.sh pairs | rule | bench | forcepair | final" >&2; exit 2 ;;
 esac
