@@ -47,6 +47,18 @@ ab() {
   done
 }
 # A variant's GPU tests and its memcheck subset: V SECONDS TESTS-K MEMCHECK-K.
+# Variants V... in turn, one process each, ROUNDS rounds, the plan only (scripts/sweep_wgmma.py)
+# at m = MS on SETS: ROUNDS MS SETS V..., logs $D/sweep_V_ROUND.log (s46 and s47 call.sh).
+ab_sweep() {
+  local rounds=$1 ms=$2 sets=$3 r v; shift 3
+  for r in $(seq "$rounds"); do
+    for v in "$@"; do
+      timeout 75 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/sweep_wgmma.py --m "$ms" --sets "$sets" \
+        --configs plan > "$D/sweep_${v}_$r.log" 2>&1
+      echo "== sweep $v $r ($((SECONDS - start)) s)"; sed -n '/^totals/,$p' "$D/sweep_${v}_$r.log"; pack
+    done
+  done
+}
 checks() {
   timeout "$2" env MARLIN_QUANT_LIB=$(lib_of $1) python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
     -k "$3" > "$D/gpu_tests_$1.log" 2>&1

@@ -33,13 +33,7 @@ benches() {
 case "$1" in
 s128)
   smoke s128bship "--m 256 --k 3584 --n 4608" "--m 200 --k 4096 --n 4096" "--m 129 --k 3072 --n 5120"
-  for r in 1 2; do
-    for v in head46x s128b; do
-      timeout 75 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/sweep_wgmma.py --m 129,200,256 \
-        --sets llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b --configs plan > "$D/sweep_${v}_$r.log" 2>&1
-      echo "== sweep $v $r ($((SECONDS - start)) s)"; grep -A12 "^totals" "$D/sweep_${v}_$r.log"; pack
-    done
-  done
+  ab_sweep 2 129,200,256 llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b head46x s128b
   timeout 260 env MARLIN_QUANT_LIB=.dev/s128bship_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
     > "$D/gpu_tests_s128bship_full.log" 2>&1
   echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_s128bship_full.log" | grep -E "FAILED|passed|failed" | tail -5; pack

@@ -28,13 +28,7 @@ pairs)
   ;;
 rule)
   smoke wp47 "--m 96 --k 3072 --n 5120" "--m 64 --k 8192 --n 10240"
-  for r in 1 2; do
-    for v in head46x wp47x; do
-      timeout 75 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/sweep_wgmma.py --m 33,48,64,65,96,128 \
-        --sets llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b,llama2-70b --configs plan > "$D/sweep_${v}_$r.log" 2>&1
-      echo "== sweep $v $r ($((SECONDS - start)) s)"; grep -A31 "^totals" "$D/sweep_${v}_$r.log"; pack
-    done
-  done
+  ab_sweep 2 33,48,64,65,96,128 llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b,llama2-70b head46x wp47x
   timeout 300 env MARLIN_QUANT_LIB=.dev/wp47_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
     > "$D/gpu_tests_wp47_full.log" 2>&1
   echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_wp47_full.log" | grep -E "FAILED|passed|failed" | tail -5; pack
