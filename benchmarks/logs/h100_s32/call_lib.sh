@@ -47,6 +47,38 @@ ab() {
   done
 }
 # A variant's GPU tests and its memcheck subset: V SECONDS TESTS-K MEMCHECK-K.
+# `env` arguments that point the kernel at library LIB (pip: the `pip install -e .` one, no override).
+lib_env() { [ "$1" = pip ] || echo "MARLIN_QUANT_LIB=$1"; }
+# The GPU test file (or PYTEST-ARGS) on library LIB: NAME LIB SECONDS [PYTEST-ARGS...], log
+# $D/gpu_tests_NAME.log (s46 and s47 call.sh).
+gpu_tests() {
+  local name=$1 lib=$2 secs=$3; shift 3
+  [ $# -gt 0 ] || set -- tests/test_kernel_gpu.py
+  timeout "$secs" env $(lib_env "$lib") python -m pytest -q -p no:cacheprovider "$@" > "$D/gpu_tests_$name.log" 2>&1
+  echo "== GPU tests $name ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_$name.log" | grep -E "FAILED|passed|failed" | tail -5; pack
+}
+# memcheck of the GPU tests pytest -k SELECTION picks, on library LIB: NAME LIB SECONDS SELECTION,
+# log $D/memcheck_NAME.log.
+memcheck_tests() {
+  timeout "$3" env $(lib_env "$2") compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
+    -p no:cacheprovider tests/test_kernel_gpu.py -k "$4" > "$D/memcheck_$1.log" 2>&1
+  echo "== memcheck $1 ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_$1.log" | tail -2; pack
+}
+# Library LIB's benchmark JSONs: the Llama-2 sets ($D/bench.json), then Llama-3-8B / Qwen2-7B
+# ($D/bench-llama3-qwen2.json): LIB.
+benches() {
+  timeout 130 env $(lib_env "$1") python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench_llama2.log" 2>&1
+  echo "== bench llama2 rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_llama2.log"; pack
+  timeout 120 env $(lib_env "$1") python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b \
+    --json "$D/bench-llama3-qwen2.json" > "$D/bench_sets.log" 2>&1
+  echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
+}
+# Configurations timed in one process (scripts/sweep_wgmma.py) on library LIB: NAME LIB SECONDS MS
+# SETS CONFIGS, log $D/sweep_NAME.log.
+sweep() {
+  timeout "$3" env $(lib_env "$2") python scripts/sweep_wgmma.py --m "$4" --sets "$5" --configs "$6" > "$D/sweep_$1.log" 2>&1
+  echo "== sweep $1 rc=$? ($((SECONDS - start)) s)"; sed -n '/^totals/,$p' "$D/sweep_$1.log"; pack
+}
 # Variants V... in turn, one process each, ROUNDS rounds, the plan only (scripts/sweep_wgmma.py)
 # at m = MS on SETS: ROUNDS MS SETS V..., logs $D/sweep_V_ROUND.log (s46 and s47 call.sh).
 ab_sweep() {

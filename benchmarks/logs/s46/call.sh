@@ -10,57 +10,38 @@
 #   call.sh rest [tests]  (~5 min, ~1 min with `tests`; carry marlin_quant/_lib) as ship, but
 #                 only the tests the s128 call's run did not reach (rest_ids.txt); `tests`: no benchmarks.
 #   call.sh pairs128 (~1.5 min; carry .dev/head46x_exp.so) pairs against single blocks at
-#                 m = 65 / 96 / 128, two rounds, on five sets (written, not run).
+#                 m = 65 / 96 / 128, two rounds, on five sets (ran in the forty-second session, on an
+#                 H100, with `rest`: benchmarks/logs/s47/pairs128/, rest/).
 #   call.sh ship  (~8 min; carry marlin_quant/_lib as `pip install -e .` builds it with the rule)
 #                 the whole GPU test file on that library, then its benchmark JSON of the Llama-2
 #                 sets and of the Llama-3-8B / Qwen2-7B sets. (The s128 call's test run, on an H200,
 #                 ran out of its 260 s at 90% of the file, no failure by then.)
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
-# GPU tests on the `pip install -e .` library: NAME SECONDS PYTEST-ARGS..., log $D/gpu_tests_NAME.log.
-gpu_tests() {
-  local name=$1 secs=$2; shift 2
-  timeout "$secs" python -m pytest -q -p no:cacheprovider "$@" > "$D/gpu_tests_$name.log" 2>&1
-  echo "== GPU tests $name ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_$name.log" | grep -E "FAILED|passed|failed" | tail -5; pack
-}
-# The `pip install -e .` library's benchmark JSON: the Llama-2 sets, then Llama-3-8B / Qwen2-7B.
-benches() {
-  timeout 130 python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench_llama2.log" 2>&1
-  echo "== bench llama2 rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_llama2.log"; pack
-  timeout 120 python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b \
-    --json "$D/bench-llama3-qwen2.json" > "$D/bench_sets.log" 2>&1
-  echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
-}
 case "$1" in
 s128)
   smoke s128bship "--m 256 --k 3584 --n 4608" "--m 200 --k 4096 --n 4096" "--m 129 --k 3072 --n 5120"
   ab_sweep 2 129,200,256 llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b head46x s128b
-  timeout 260 env MARLIN_QUANT_LIB=.dev/s128bship_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    > "$D/gpu_tests_s128bship_full.log" 2>&1
-  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_s128bship_full.log" | grep -E "FAILED|passed|failed" | tail -5; pack
-  timeout 60 env MARLIN_QUANT_LIB=.dev/s128bship_exp.so compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
-    -p no:cacheprovider tests/test_kernel_gpu.py -k "(llama_shapes and 256-4096-4096-128) or (every_hopper_tile and 200-2048-1536-128) or (hopper_pairs and 256-4096-4096-128)" \
-    > "$D/memcheck_s128bship.log" 2>&1
-  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_s128bship.log" | tail -2; pack
+  gpu_tests s128bship_full .dev/s128bship_exp.so 260
+  memcheck_tests s128bship .dev/s128bship_exp.so 60 \
+    "(llama_shapes and 256-4096-4096-128) or (every_hopper_tile and 200-2048-1536-128) or (hopper_pairs and 256-4096-4096-128)"
   ;;
 ship)
-  gpu_tests full 330 tests/test_kernel_gpu.py
-  benches
+  gpu_tests full pip 330
+  benches pip
   ;;
 rest)
   # The 73 tests (821-893 of the file, rest_ids.txt, reordered: the changed plan's hopper_pairs
   # first; REST_S caps the run) the s128 call's run did not reach, on the
   # `pip install -e .` library, then that library's benchmarks as in `ship`.
-  gpu_tests rest "${REST_S:-150}" $(sed 's|^|tests/test_kernel_gpu.py::|' "$(dirname "$0")/rest_ids.txt")
-  [ "$2" = tests ] || benches
+  gpu_tests rest pip "${REST_S:-150}" $(sed 's|^|tests/test_kernel_gpu.py::|' "$(dirname "$0")/rest_ids.txt")
+  [ "$2" = tests ] || benches pip
   ;;
 pairs128)
-  # Written, not run: pairs against single blocks at m = 65-128 (the H100 wide sweep had single
+  # Pairs against single blocks at m = 65-128 (the H100 wide sweep had single
   # blocks 0.8-1.4 us ahead on Qwen2-7B's 3584-k layers at m = 128 and 0.9 behind on 4096x4096),
   # the plan and plan@single in turn in one process, two rounds, on five sets.
-  timeout 120 env MARLIN_QUANT_LIB=.dev/head46x_exp.so python scripts/sweep_wgmma.py --m 65,96,128 \
-    --sets llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b,llama2-70b --configs plan,plan@single,plan,plan@single \
-    > "$D/sweep_pairs128.log" 2>&1
-  echo "== sweep pairs128 rc=$? ($((SECONDS - start)) s)"; grep -A16 "^totals" "$D/sweep_pairs128.log"; pack
+  sweep pairs128 .dev/head46x_exp.so 120 65,96,128 llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b,llama2-70b \
+    plan,plan@single,plan,plan@single
   ;;
 *) echo "usage: call.sh s128 | ship | rest [tests] | pairs128" >&2; exit 2 ;;
 esac

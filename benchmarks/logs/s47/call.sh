@@ -18,42 +18,33 @@
 #                  tile) in one process, two rounds, at m = 12 / 16 / 24 / 32 on five sets.
 #   call.sh final  (~4 min; carry marlin_quant/_lib as `pip install -e .` builds it) the whole GPU
 #                  test file on the shipping library.
+#   call.sh shipbench (~2 min; carry marlin_quant/_lib likewise) its benchmark JSONs.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 pairs)
-  timeout 240 env MARLIN_QUANT_LIB=.dev/head46x_exp.so python scripts/sweep_wgmma.py --m 33,48,64,129,192,256 \
-    --sets llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b,llama2-70b --configs plan,plan@single,plan,plan@single \
-    > "$D/sweep_pairs.log" 2>&1
-  echo "== sweep pairs rc=$? ($((SECONDS - start)) s)"; grep -A31 "^totals" "$D/sweep_pairs.log"; pack
+  sweep pairs .dev/head46x_exp.so 240 33,48,64,129,192,256 llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b,llama2-70b plan,plan@single,plan,plan@single
   ;;
 rule)
   smoke wp47 "--m 96 --k 3072 --n 5120" "--m 64 --k 8192 --n 10240"
   ab_sweep 2 33,48,64,65,96,128 llama2-7b,llama3-8b,qwen2-7b,llama3.2-3b,llama2-70b head46x wp47x
-  timeout 300 env MARLIN_QUANT_LIB=.dev/wp47_exp.so python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    > "$D/gpu_tests_wp47_full.log" 2>&1
-  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_wp47_full.log" | grep -E "FAILED|passed|failed" | tail -5; pack
-  timeout 90 env MARLIN_QUANT_LIB=.dev/wp47_exp.so compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q \
-    -p no:cacheprovider tests/test_kernel_gpu.py -k "hopper_pairs_left_single and (128 or 64-)" > "$D/memcheck_wp47.log" 2>&1
-  echo "== memcheck ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_wp47.log" | tail -2; pack
+  gpu_tests wp47_full .dev/wp47_exp.so 300
+  memcheck_tests wp47 .dev/wp47_exp.so 90 "hopper_pairs_left_single and (128 or 64-)"
   ;;
 bench)
-  timeout 130 env MARLIN_QUANT_LIB=.dev/wp47_exp.so python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench_llama2.log" 2>&1
-  echo "== bench llama2 rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_llama2.log"; pack
-  timeout 120 env MARLIN_QUANT_LIB=.dev/wp47_exp.so python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b \
-    --json "$D/bench-llama3-qwen2.json" > "$D/bench_sets.log" 2>&1
-  echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
+  benches .dev/wp47_exp.so
   ;;
 forcepair)
-  timeout 200 env MARLIN_QUANT_LIB=.dev/fp47x_exp.so python scripts/sweep_wgmma.py --m 12,16,24,32 \
-    --sets llama2-7b,llama2-70b,llama3-8b,qwen2-7b,llama3.2-3b --configs plan,plan@pair,plan,plan@pair \
-    > "$D/sweep_forcepair.log" 2>&1
-  echo "== sweep forcepair rc=$? ($((SECONDS - start)) s)"; grep -A21 "^totals" "$D/sweep_forcepair.log"; pack
+  sweep forcepair .dev/fp47x_exp.so 200 12,16,24,32 llama2-7b,llama2-70b,llama3-8b,qwen2-7b,llama3.2-3b \
+    plan,plan@pair,plan,plan@pair
   ;;
 final)
   # The library `pip install -e .` builds from the session's last commit (carry marlin_quant/_lib):
   # the whole GPU test file.
-  timeout 300 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py > "$D/gpu_tests_final.log" 2>&1
-  echo "== GPU tests ($((SECONDS - start)) s)"; grep -v DEBUG "$D/gpu_tests_final.log" | grep -E "FAILED|passed|failed" | tail -5; pack
+  gpu_tests final pip 300
   ;;
-*) echo "usage: call.sh pairs | rule | bench | forcepair | final" >&2; exit 2 ;;
+shipbench)
+  # That library's benchmark JSONs (what benchmarks/h100*.json hold).
+  benches pip
+  ;;
+*) echo "usage: call.sh pairs | rule | bench | forcepair | final | shipbench" >&2; exit 2 ;;
 esac
