@@ -7,6 +7,10 @@
 #   call.sh tiles  (~1.5 min; carry marlin_quant/_lib) the contract also on the skinny plans' stream-K
 #                  ranges over Marlin's layout (KxN:C layers), beside the shipping library's per-layer
 #                  times at m = 1 on the same start.
+#   call.sh ring   (~2 min; carry marlin_quant/_lib) ring_floor.cu: one block an SM streaming its share
+#                  through a cp.async ring of S stages of B KB (4 x 32, 6 x 32, 7 x 32, 8 x 16), PDL,
+#                  the first S - 1 stages before the wait; beside the library's per-layer times at
+#                  m = 16 and 32 on the same start.
 #   call.sh ncu    (~5 min; carry marlin_quant/_lib as `pip install -e .` builds it) ncu --set full of
 #                  one launch of the shipping library on the unmet rows' layers: m = 1 (4096x4096,
 #                  11008x4096, 4096x22016), m = 16 (4096x12288, 8192x57344), m = 32 (4096x22016,
@@ -49,11 +53,26 @@ tiles)
   timeout 90 python scripts/bench_kernel.py --sets llama2-7b,llama2-70b --m 1 --per-layer > "$D/bench_m1.log" 2>&1
   echo "== bench m=1 rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_m1.log"; pack
   ;;
+ring)
+  # ring_floor.cu (the Hopper path's data movement without math), two rounds, then the shipping
+  # library's per-layer times at m = 16 and 32 on the same start (carry marlin_quant/_lib).
+  nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a benchmarks/logs/s48/ring_floor.cu -o /tmp/ring \
+    > "$D/build.log" 2>&1 || { cat "$D/build.log"; exit 1; }
+  for r in 1 2; do
+    timeout 90 /tmp/ring 4:32,6:32,7:32,8:16 25.2 8.4 45.1 22.5 41.9 33.6 234.9 117.4 >> "$D/ring.log" 2>&1
+    echo "== ring round $r ($((SECONDS - start)) s)"
+  done
+  cat "$D/ring.log"; pack
+  for m in 16 32; do
+    timeout 90 python scripts/bench_kernel.py --sets llama2-7b,llama2-70b --m $m --per-layer > "$D/bench_m$m.log" 2>&1
+    echo "== bench m=$m rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_m$m.log"; pack
+  done
+  ;;
 ncu)
   for shape in "1 4096 4096" "1 11008 4096" "1 4096 22016" "16 4096 12288" "16 8192 57344" "32 4096 22016" \
       "32 28672 8192"; do
     ncu_gemm $shape
   done
   ;;
-*) echo "usage: call.sh floor | tiles | ncu" >&2; exit 2 ;;
+*) echo "usage: call.sh floor | tiles | ring | ncu" >&2; exit 2 ;;
 esac
