@@ -130,6 +130,23 @@ __device__ __forceinline__ void wait_count(const int* counter, int others) {
   } while (seen != others);
 }
 
+// Skinny summers: the warp's lanes poll the flags of ranges ready + 1 .. ready + 32 (acquire) until
+// every range up to `need` has stored its partial; returns the last range of the flagged prefix
+// seen (at most `last`). Warp-uniform; the warp barrier passes the acquire on to every lane's
+// partial loads after it.
+__device__ __forceinline__ int flags_seen(const int* flags, int ready, int need, int last, int lane) {
+  while (ready < need) {
+    const int r = ready + 1 + lane;
+    int f = 1;
+    if (r <= last) asm volatile("ld.acquire.gpu.global.s32 %0, [%1];\n" : "=r"(f) : "l"(flags + r) : "memory");
+    const unsigned set = __ballot_sync(0xffffffffu, f != 0);
+    ready += set == 0xffffffffu ? 32 : __ffs(~set) - 1;
+    if (ready > last) ready = last;
+  }
+  __syncwarp();
+  return ready;
+}
+
 // Diagnostic timeline (-DMQ_TRACE only; never in a release build): thread 0 of every block
 // stamps %globaltimer at fixed points of the launch, so scripts/trace_launches.py can show where
 // a launch's time goes between its first block's start and the next launch's release.
@@ -574,7 +591,7 @@ struct SkParams {
   const int4* s;    // (groups, n) fp16, permuted
   half* C;          // (m, n) fp16
   float* partials;  // (blocks, CW * 512 * TB) fp32: one per range
-  int* counters;    // one count per tile
+  int* counters;    // one flag per range (its partial stored), zero between calls
   int m, n, k;
   int n_chunks;     // n / 64
   int stripes;      // k / 16: units per tile
@@ -822,19 +839,33 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
       }
       // The barrier orders every thread's stores before thread 0's release (cumulative).
       __syncthreads();
-      if (threadIdx.x == 0) count_in(p.counters + tile);
+      if (threadIdx.x == 0) count_in(p.counters + range);
       return;
     }
     if constexpr (!LAST) return;
-    // The summer: ranges range + 1 .. last hold the rest of the tile.
+    // The summer: ranges range + 1 .. last hold the rest of the tile, one partial each, each
+    // flagged by its own range (count_in on the range's slot, not one count for the tile). Where
+    // the partials are read four ranges a round (ROUNDS), each round waits for its own four
+    // ranges only, so the partials of the ranges that ended first are read while the last ones
+    // still run; the adds stay in range order (same bits). H100, the release before and this in
+    // turn, two rounds: 7B set 48.4 -> 46.9-47.0 us at m = 1, 50.6 -> 48.9 at m = 8; Llama-3.2-3B
+    // 32.7-33.0 -> 30.9-31.2 at m = 1 (4096x22016 18.1 -> 17.4, 4096x12288 11.9 -> 11.3,
+    // 3072x16384 12.0 -> 10.9; benchmarks/logs/s48/flags/).
     const int last = (t0 + S_ - 1) / p.upb;
-    if (threadIdx.x == 0) {
-      wait_count(p.counters + tile, last - range);
+    constexpr bool ROUNDS = CW == 2 || (CW == 4 && G != 32);  // the four-range rounds below
+    if constexpr (!ROUNDS) {
+      // The other kernels keep their one-range loop behind a block barrier, as with one count
+      // (waiting a round at a time there spilled in their main loops): warp 0 sees every flag and
+      // re-arms them for the next call.
+      if (threadIdx.x < 32) {
+        flags_seen(p.counters, range, last, last, lane);
+        for (int r = range + 1 + lane; r <= last; r += 32) p.counters[r] = 0;
+      }
       MQ_TRACE_MARK(4);
-      p.counters[tile] = 0;  // re-arm for the next call
+      __syncthreads();
     }
-    __syncthreads();
     if (kw == 0) {
+      int ready = range;
       // Four ranges' partials a round trip, the last round predicated: `#pragma unroll 4` over
       // the ranges runs the count % 4 leftover ranges first, one L2 round trip each (7 partials
       // in 4 trips, not 2: 3072x3072 5.9 -> 5.6-5.7 us, 4096x4096 6.8 -> 6.6 at m = 1, H100).
@@ -845,7 +876,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
       // 7B and 70B layers. On two-chunk tiles the fresh read costs a spill
       // load in the g32 and g64 loops instead; the four-chunk g32 and eight-chunk kernels keep
       // the old loop (their main loops changed either way). benchmarks/logs/h100_s33/.
-      if constexpr (CW == 2 || (CW == 4 && G != 32)) {
+      if constexpr (ROUNDS) {
         int off = cw * 4 * TB * 32 + lane;
         if constexpr (CW == 4) {
           unsigned tid_now;
@@ -855,6 +886,10 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
         constexpr int RANGES_IN_FLIGHT = 4;
 #pragma unroll 1
         for (int r0 = range + 1; r0 <= last; r0 += RANGES_IN_FLIGHT) {
+          ready = flags_seen(p.counters, ready, min(r0 + RANGES_IN_FLIGHT - 1, last), last, lane);
+#ifdef MQ_TRACE
+          if (r0 == range + 1) MQ_TRACE_MARK(4);
+#endif
           float4 v[RANGES_IN_FLIGHT][4][TB];
 #pragma unroll
           for (int j = 0; j < RANGES_IN_FLIGHT; j++) {
@@ -899,6 +934,11 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
 #ifdef MQ_TRACE
       MQ_TRACE_MARK(9);
 #endif
+    }
+    if constexpr (ROUNDS) {
+      // Re-arm the flags for the next call once every reading warp has seen them.
+      __syncthreads();
+      for (int r = range + 1 + (int)threadIdx.x; r <= last; r += (int)blockDim.x) p.counters[r] = 0;
     }
   };
 
@@ -1914,13 +1954,14 @@ bool skinny_ranges(int n, int k, int per_sm, int force_cw, int sms, int smem_opt
   if (pl->smem > smem_optin || pl->smem + kSmemReserve > smem_per_sm) return false;
   const long long tiles = (n_chunks + pl->cw - 1) / pl->cw;
   const long long total = tiles * stripes;
-  if (tiles > kMaxTickets || total > 0x3fffffffLL) return false;
+  if (total > 0x3fffffffLL) return false;
   const long long upb = range_stripes(total, blocks_max);
   pl->tiles = (int)tiles;
   pl->total = (int)total;
   pl->upb = (int)upb;
   pl->blocks = (int)((total + upb - 1) / upb);
-  pl->counters = (int)tiles;
+  if (pl->blocks > kMaxTickets) return false;
+  pl->counters = pl->blocks;  // one flag per range (the summers read them; see skinny_gemm_kernel)
   pl->partial_floats = (long long)pl->blocks * pl->cw * 512 * pl->tb;  // one partial per range
   pl->m_blocks = pl->tb;
   pl->stages = 2;

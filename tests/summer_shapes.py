@@ -26,6 +26,17 @@ SUMMER_PARTIALS: dict[tuple[int, int], tuple[int, ...]] = {
     (4352, 768): (16,),
 }
 
+# Layers whose skinny tiles (m <= 8, 132 SMs) are shared by more ranges than a warp has lanes, so
+# a summer polls its ranges' flags (one per range) in several passes of 32:
+# ``MANY_RANGE_SUMMERS[(k, n)]`` is (tile columns, the partials the busiest summer reads). Two-chunk
+# tiles (128 columns) with 31 and 63, four-chunk (256) with 59; eight-chunk tiles are only planned
+# where a tile holds a few ranges.
+MANY_RANGE_SUMMERS: dict[tuple[int, int], tuple[int, int]] = {
+    (8192, 256): (128, 31),
+    (16384, 256): (128, 63),
+    (45056, 1024): (256, 59),
+}
+
 # Layers whose Hopper-path summers (groups of 128, 132 SMs and 66 clusters of two, as on the H100
 # and H200) read 1 to 10 partials on the pairs of 64 x 256 tiles at m = 64, and 1 to 15 on the
 # single 128-column tiles at m = 16 and 32 (every layer here has under 2^25 weights and n < 8192):

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from marlin_quant import MarlinLinear, ops, packing
-from summer_shapes import HOPPER_SUMMER_PARTIALS, SIXTEEN_WIDE_SUMMER_PARTIALS, SUMMER_PARTIALS
+from summer_shapes import (HOPPER_SUMMER_PARTIALS, MANY_RANGE_SUMMERS, SIXTEEN_WIDE_SUMMER_PARTIALS,
+                           SUMMER_PARTIALS)
 
 pytestmark = pytest.mark.gpu
 
@@ -105,6 +106,23 @@ def test_summer_partial_counts(m, k, n, groupsize):
     the same bits on repeated calls. m = 16 runs the same layers on the 16-token Hopper tiles,
     whose g128 summer reads partials the same way."""
     check_repeatable(m, k, n, groupsize, seed=k + n + m)
+
+
+@pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
+@pytest.mark.parametrize("k,n", list(MANY_RANGE_SUMMERS))
+@pytest.mark.parametrize("m", [1, 8])
+def test_many_range_summers(m, k, n, groupsize):
+    """Skinny tiles shared by more ranges than a warp has lanes (tests/summer_shapes.py), whose
+    summers poll the ranges' flags in several passes: right results, the same bits on repeated
+    calls, and every flag re-armed (the workspace left zero)."""
+    B, s, W = make(k, n, groupsize, seed=k + n + m)
+    A = torch.randn(m, k, device="cuda", dtype=torch.float16)
+    ws = ops.make_workspace("cuda")
+    check(A, B, s, W, groupsize, ws)
+    first = ops.gemm(A, B, s, groupsize, ws)
+    for _ in range(3):
+        assert torch.equal(ops.gemm(A, B, s, groupsize, ws), first)
+    assert int(ws.abs().sum()) == 0
 
 
 @pytest.mark.parametrize("groupsize", [128, -1])

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from marlin_quant import MarlinLinear, ops, packing
-from summer_shapes import HOPPER_SUMMER_PARTIALS, SIXTEEN_WIDE_SUMMER_PARTIALS, SUMMER_PARTIALS
+from summer_shapes import (HOPPER_SUMMER_PARTIALS, MANY_RANGE_SUMMERS, SIXTEEN_WIDE_SUMMER_PARTIALS,
+                           SUMMER_PARTIALS)
 
 
 def make_layer(k, n, groupsize, gen):
@@ -143,7 +144,8 @@ def test_plan_covers_every_shape(kernel_library, monkeypatch):
                     assert plan.kernel == "skinny" and plan.m_blocks == 1
                     assert plan.tile_columns in (128, 256, 512)
                     tiles = -(-n // plan.tile_columns)
-                    assert plan.tickets == tiles and plan.blocks <= 2 * sms and plan.partial_floats > 0
+                    # One flag per range (its partial stored), which its tile's summer polls.
+                    assert plan.tickets == plan.blocks <= 2 * sms and plan.partial_floats > 0
                     # Activation stages for the block (k-warps x 8 stripes x 256 B, two) and every
                     # warp's scale stages (g32's four rows, two).
                     k_warps = 8 // (plan.tile_columns // 64)
@@ -231,9 +233,10 @@ def test_skinny_one_block_per_sm_where_two_would_stream_one_batch(kernel_library
                 assert hopper.blocks <= sms, (k, n, hopper)
             else:
                 assert hopper == other, (k, n, hopper)
-    # 4096x4096: 16 tiles of four chunks at one block per SM (half the blocks, two batches each).
+    # 4096x4096: 16 tiles of four chunks at one block per SM (half the blocks, two batches each),
+    # a flag per range.
     plan = ops.plan_launch(1, 4096, 4096, sms, 232448, 233472, ops.FEATURE_WGMMA)
-    assert (plan.tile_columns, plan.tickets, plan.blocks) == (256, 16, 128)
+    assert (plan.tile_columns, plan.tickets, plan.blocks) == (256, 128, 128)
     # 3072x3072: two per SM would stream 24 stripes a block (under one 32-stripe batch), one per
     # SM 40 (a batch and a quarter): it keeps two per SM.
     plan = ops.plan_launch(1, 3072, 3072, sms, 232448, 233472, ops.FEATURE_WGMMA)
@@ -270,6 +273,27 @@ def test_two_chunk_summers_read_every_count_of_partials(kernel_library, monkeypa
             assert tuple(sorted(reads - {0})) == counts, (k, n, m, sorted(reads))
             seen |= reads
     assert set(range(1, 17)) <= seen
+
+
+def test_skinny_summers_poll_more_flags_than_a_warp_has_lanes(kernel_library, monkeypatch):
+    """tests/summer_shapes.py's MANY_RANGE_SUMMERS still plan as skinny tiles of the listed width
+    on 132 SMs whose busiest summer reads the listed number of partials, over 32 on two of them:
+    its warp polls the ranges' flags in more than one pass (the GPU test runs them)."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    busiest = []
+    for (k, n), (columns, partials) in MANY_RANGE_SUMMERS.items():
+        for m in (1, 8):
+            plan = ops.plan_launch(m, n, k, 132, 232448, 233472, ops.FEATURE_WGMMA)
+            assert plan.kernel == "skinny" and plan.tile_columns == columns, (k, n, m, plan)
+            stripes, tiles = k // 16, n // columns
+            total = tiles * stripes
+            upb = -(-max(16, -(-total // plan.blocks)) // 8) * 8
+            assert -(-total // upb) == plan.blocks and plan.tickets == plan.blocks, (k, n, plan)
+            assert max(summer_reads(tiles, stripes, upb)) == partials, (k, n, m)
+        busiest.append(partials)
+    assert max(busiest) > 32 and {128, 256} == {c for c, _ in MANY_RANGE_SUMMERS.values()}
 
 
 def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch):
@@ -589,9 +613,11 @@ def test_graph_ticket_slots_hold_every_split_plan_of_llama_layers(kernel_library
                 assert plan.tickets <= slot, (m, k, n, sms, features, plan)
                 ticketed += plan.tickets > 0
     assert ticketed > 100  # decode and mid-size plans share tiles: most of these take a slot
-    # A decode plan of more than 4096 tiles (of 512 columns: n past 2^21) needs more tickets than
-    # a slot holds: the binding's fallback.
-    assert ops.plan_launch(1, 512 * 4800, 4096, 132, 232448, 233472).tickets > slot
+    # Decode plans take a ticket a range (at most two blocks an SM), not a tile, so even 2^21
+    # columns (4800 tiles of 512) fit a slot; the binding's fallback for a plan that would not is
+    # checked without one (test_graph_ticket_slots_that_cannot_be_had).
+    plan = ops.plan_launch(1, 512 * 4800, 4096, 132, 232448, 233472)
+    assert plan.kernel == "skinny" and plan.tickets == plan.blocks <= 2 * 132
 
 
 def test_graph_ticket_slots_that_cannot_be_had(kernel_library, monkeypatch):

@@ -11,6 +11,10 @@
 #                  through a cp.async ring of S stages of B KB (4 x 32, 6 x 32, 7 x 32, 8 x 16), PDL,
 #                  the first S - 1 stages before the wait; beside the library's per-layer times at
 #                  m = 16 and 32 on the same start.
+#   call.sh flags  (~8 min) the skinny summers on per-range flags against the release (see the mode).
+#   call.sh ship1  (~6 min; carry marlin_quant/_lib and .dev/rel48_pip.so) the shipping library of the
+#                  per-range flags against the release: bits, groups of 32 / 64 / 128, benchmark JSONs.
+#   call.sh ship2  (~5 min; carry marlin_quant/_lib) its whole GPU test file and a memcheck.
 #   call.sh ncu    (~5 min; carry marlin_quant/_lib as `pip install -e .` builds it) ncu --set full of
 #                  one launch of the shipping library on the unmet rows' layers: m = 1 (4096x4096,
 #                  11008x4096, 4096x22016), m = 16 (4096x12288, 8192x57344), m = 32 (4096x22016,
@@ -68,11 +72,61 @@ ring)
     echo "== bench m=$m rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_m$m.log"; pack
   done
   ;;
+flags)
+  # Skinny summers on per-range flags (flags/range_flags.patch; carry .dev/flags48_exp.so built by
+  # `bash benchmarks/logs/s44/build.sh flags48_exp benchmarks/logs/s48/flags/range_flags.patch`, and
+  # marlin_quant/_lib, the release): smoke, same bits at m = 1 / 3 / 8, the release and flags48 in
+  # turn (two rounds at m = 1, one at 8), then flags48's GPU tests of the skinny paths and a memcheck.
+  smoke flags48 "--m 1 --k 11008 --n 4096" "--m 8 --k 4096 --n 4096" "--m 1 --k 8192 --n 57344" "--m 3 --k 3072 --n 3072"
+  same_bits flags48
+  ab 2 1 1 flags48
+  ab 1 8 8 flags48
+  gpu_tests flags48 .dev/flags48_exp.so 170 tests/test_kernel_gpu.py -k "(summer_partial_counts and not hopper and not \
+sixteen) or deterministic or skinny_plan or (llama_shapes and (1- or 8-)) or graph or back_to_back or streams or m_sweep"
+  memcheck_tests flags48 .dev/flags48_exp.so 80 "deterministic and (1- or 8-)"
+  ;;
+ship1)
+  # The library `pip install -e .` builds from this tree (carry marlin_quant/_lib) against the
+  # release's (.dev/rel48_pip.so, the same build of ff7c1b0): smoke, same bits at m = 1 / 3 / 8,
+  # groups of 32 / 64 (7B and 3B sets) and 128 (70B: its eight-chunk 8192x57344) at m = 1 / 8 in
+  # turn, then the new library's benchmark JSONs.
+  smoke_pip() {
+    for shape in "--m 1 --k 16384 --n 256" "--m 8 --k 45056 --n 1024" "--m 1 --k 11008 --n 4096" "--m 3 --k 8192 --n 57344"; do
+      timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+        || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+    done
+    echo "== smoke ($((SECONDS - start)) s)"
+  }
+  smoke_pip
+  MARLIN_QUANT_LIB=.dev/rel48_pip.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
+  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_new.pt >> "$D/bits.log" 2>&1
+  python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_new.pt >> "$D/bits.log" 2>&1
+  echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"; pack
+  for g in 32 64; do
+    for v in rel new; do
+      lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=.dev/rel48_pip.so")
+      timeout 60 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,8 --groupsize $g \
+        --per-layer > "$D/bench_g${g}_$v.log" 2>&1
+      echo "== bench g$g $v ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_g${g}_$v.log"; pack
+    done
+  done
+  for v in rel new; do
+    lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=.dev/rel48_pip.so")
+    timeout 60 env $lib python scripts/bench_kernel.py --sets llama2-70b --m 1,8 --per-layer > "$D/bench70_$v.log" 2>&1
+    echo "== bench 70B $v ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench70_$v.log"; pack
+  done
+  benches pip
+  ;;
+ship2)
+  # The same library's whole GPU test file, then memcheck of the many-range summers.
+  gpu_tests final pip 330
+  memcheck_tests many pip 100 "many_range_summers and -256-"
+  ;;
 ncu)
   for shape in "1 4096 4096" "1 11008 4096" "1 4096 22016" "16 4096 12288" "16 8192 57344" "32 4096 22016" \
       "32 28672 8192"; do
     ncu_gemm $shape
   done
   ;;
-*) echo "usage: call.sh floor | tiles | ring | ncu" >&2; exit 2 ;;
+*) echo "usage: call.sh floor | tiles | ring | flags | ship1 | ship2 | ncu" >&2; exit 2 ;;
 esac
