@@ -76,8 +76,9 @@ struct Ranges {
 
 // The "contract" variant (see the header). `pad` registers are per-lane clock reads made before
 // the wait (which ptxas cannot recompute) and added after it, so they stay live across it; with
-// the batch they take the kernel to the skinny kernel's 128 registers (ptxas -v: ~122; 65536 /
-// (256 x 128) = 2 blocks per SM; tests/test_stream_floor.py checks the count).
+// the batch they take the kernel to about the skinny kernel's 128 registers (ptxas -v: 120 and
+// 128 for the two variants; three blocks of 256 threads need at most 85; tests/test_stream_floor.py
+// checks the counts).
 constexpr int kContractPad = 80;
 template <bool TILES>
 __global__ void __launch_bounds__(256, 2) contract_kernel(const int4* __restrict__ src, long long n_vec, Ranges r,
@@ -162,12 +163,14 @@ struct Size {
   int k = 0, n = 0, chunks = 0;
 };
 
-// A layer spec, or false if `arg` is not one: k and n multiples of 64, C in {2, 4, 8}.
+// A layer spec, or false if `arg` is not one: k a multiple of 64 (at least 256), C in {2, 4, 8}
+// and n a multiple of C x 64 (whole tiles, so that no tile's piece of a row runs past it).
 bool parse_layer(const char* arg, Size* sz) {
   int k = 0, n = 0, c = 0;
   char tail = 0;
   if (std::sscanf(arg, "%dx%d:%d%c", &k, &n, &c, &tail) != 3) return false;
-  if (k < 256 || n < 64 || k % 64 || n % 64 || (c != 2 && c != 4 && c != 8)) return false;
+  if (c != 2 && c != 4 && c != 8) return false;
+  if (k < 256 || k % 64 || n < 64 * c || n % (64 * c)) return false;
   sz->k = k;
   sz->n = n;
   sz->chunks = c;
@@ -193,8 +196,8 @@ Ranges skinny_ranges(const Size& sz, long long blocks, int* grid) {
 
 int main(int argc, char** argv) {
   const char* usage =
-      "usage: floor [--per-sm N] [MB | KxN:C ...]; --per-sm takes 1 to 8 blocks per SM; KxN:C is a layer (k and n "
-      "multiples of 64, k >= 256) with C = 2, 4 or 8 chunks of 64 columns a tile\n";
+      "usage: floor [--per-sm N] [MB | KxN:C ...]; --per-sm takes 1 to 8 blocks per SM; KxN:C is a layer (k a "
+      "multiple of 64, k >= 256) with C = 2, 4 or 8 chunks of 64 columns a tile, n a multiple of C x 64\n";
   std::vector<Size> sizes;
   for (double mb : {0.0, 8.4, 25.2, 45.1, 117.4, 235.0}) sizes.push_back({((long long)(mb * 1e6) + 15) / 16 * 16});
   int per_sm = 1, first = 1;
