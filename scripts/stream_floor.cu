@@ -20,20 +20,12 @@
 // kernel's stream-K ranges over Marlin's layout instead of grid-stride, the same bytes.
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
-#define CHECK(x)                                                                          \
-  do {                                                                                    \
-    cudaError_t e = (x);                                                                  \
-    if (e != cudaSuccess) {                                                               \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e)); \
-      std::exit(1);                                                                       \
-    }                                                                                     \
-  } while (0)
+#include "graph_timing.cuh"
 
 // Each warp streams contiguous 512-byte rows (as the skinny kernel does), 8 loads in flight per
 // thread (32 KB per block), 256 threads per block, N blocks per SM (the skinny kernel runs 2).
@@ -254,11 +246,7 @@ int main(int argc, char** argv) {
     double us[4] = {0, 0, 0, 0};
     for (int variant = 0; variant < (sz.chunks ? 4 : 3); variant++) {
       const bool pdl = variant >= 1;
-      const int launches = 60;
-      cudaGraph_t graph;
-      cudaGraphExec_t exec;
-      CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-      for (int l = 0; l < launches; l++) {
+      us[variant] = graph_us_per_launch(stream, 60, [&](int l) {
         cudaLaunchConfig_t cfg = {};
         cfg.gridDim = dim3(variant == 3 ? tile_grid : sms * per_sm);
         cfg.blockDim = dim3(256);
@@ -275,26 +263,7 @@ int main(int argc, char** argv) {
           CHECK(cudaLaunchKernelEx(&cfg, contract_kernel<false>, src, n_vec, Ranges(), (const int4*)act, act_vec, out));
         else
           CHECK(cudaLaunchKernelEx(&cfg, stream_kernel, src, n_vec, out, pdl));
-      }
-      CHECK(cudaStreamEndCapture(stream, &graph));
-      CHECK(cudaGraphInstantiate(&exec, graph, 0));
-      cudaEvent_t a, b;
-      CHECK(cudaEventCreate(&a));
-      CHECK(cudaEventCreate(&b));
-      std::vector<float> samples;
-      for (int rep = 0; rep < 7; rep++) {
-        CHECK(cudaEventRecord(a, stream));
-        CHECK(cudaGraphLaunch(exec, stream));
-        CHECK(cudaEventRecord(b, stream));
-        CHECK(cudaEventSynchronize(b));
-        float ms = 0;
-        CHECK(cudaEventElapsedTime(&ms, a, b));
-        samples.push_back(ms * 1e3f / launches);
-      }
-      std::sort(samples.begin(), samples.end());
-      us[variant] = samples[samples.size() / 2];
-      CHECK(cudaGraphExecDestroy(exec));
-      CHECK(cudaGraphDestroy(graph));
+      });
     }
     char name[64], tiles_us[32];
     if (sz.chunks) {

@@ -103,3 +103,17 @@ SKINNY_TESTS="skinny_plan or deterministic or (llama_shapes and (1- or 8-)) or (
 SUMMER_TESTS="skinny_plan or deterministic or sixteen_token or (llama_shapes and (1- or 8- or 16-)) or (m_sweep and (1- or 3- or 8- or 12- or 16-)) or graph or back_to_back"
 SKINNY_MEMCHECK="skinny_plan and (5-11008-4096-128 or 8-3072-3072-32 or 1-4096-4096-64)"
 SUMMER_MEMCHECK="($SKINNY_MEMCHECK) or (sixteen_token and (11008-4096-16-128 or 4096-4160-9-128)) or (deterministic and 1-11008)"
+# One ncu profile of every kernel of one product (the main kernel; a summer is part of it) on the
+# library MARLIN_QUANT_LIB names, or the installed one: M K N, logs $D/ncu_mM_K_N.txt (details),
+# .run.txt (the plan) and .csv.gz (source page, SASS) (h100_s34, h200_s42 and s48 call.sh).
+ncu_one() {
+  local f=$D/ncu_m$1_$2_$3
+  timeout 150 ncu --set full --import-source no --clock-control none -k regex:"gemm_kernel" -s 3 -c 1 -o "$f" \
+    python scripts/profile_kernel.py --m $1 --k $2 --n $3 --iters 5 > "$f.run.txt" 2>&1
+  ncu --import "$f.ncu-rep" > "$f.txt" 2>&1
+  ncu --import "$f.ncu-rep" --page source --csv --print-source sass 2>/dev/null | gzip > "$f.csv.gz"
+  rm -f "$f.ncu-rep"
+  echo "== ncu m=$1 $2x$3 ($((SECONDS - start)) s): $(grep -E '^ +Duration|DRAM Throughput|Registers Per|Grid Size' "$f.txt" | tr -s ' ' | tr '\n' ';')"
+  grep -m1 LaunchPlan "$f.run.txt"
+  pack
+}

@@ -35,19 +35,7 @@
 #   call.sh sums_tests V   V's (after, cpack or both) GPU tests of the Hopper tiles and their
 #                 memcheck (~4 min).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
-# One ncu profile of every kernel of one product (the main kernel; a summer is part of it): M K N,
-# logs $D/ncu_mM_K_N.txt (details) and .csv.gz (source page, SASS).
-ncu_one() {
-  local f=$D/ncu_m$1_$2_$3
-  timeout 150 ncu --set full --import-source no --clock-control none -k regex:"gemm_kernel" -s 3 -c 1 -o "$f" \
-    python scripts/profile_kernel.py --m $1 --k $2 --n $3 --iters 5 > "$f.run.txt" 2>&1
-  ncu --import "$f.ncu-rep" > "$f.txt" 2>&1
-  ncu --import "$f.ncu-rep" --page source --csv --print-source sass 2>/dev/null | gzip > "$f.csv.gz"
-  rm -f "$f.ncu-rep"
-  echo "== ncu m=$1 $2x$3 ($((SECONDS - start)) s): $(grep -E '^ +Duration|DRAM Throughput|Registers Per|Grid Size' "$f.txt" | tr -s ' ' | tr '\n' ';')"
-  grep -m1 LaunchPlan "$f.run.txt"
-  pack
-}
+# ncu_one: in ../h100_s32/call_lib.sh (shared with h200_s42 and s48).
 # V's GPU tests matching K first, within SECONDS (the re-arm, pairs and tile shapes, where a hang
 # or a wrong sum shows): V SECONDS K, log $D/gpu_tests_V_a.log.
 first_tests() {

@@ -21,7 +21,6 @@
 #   call.sh candm (~2.5 min) for the session's last device seconds: candt without desc's own timing
 #                 and bits (release / cand at m = 16 only), with a shorter memcheck.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
-eval "$(sed -n '/^ncu_one() {/,/^}/p' benchmarks/logs/h100_s34/call.sh)"
 # The candidate's tests of the 16-token tiles and summers (candt, candm) and its memcheck shapes:
 # the 16 x 128 tile with n not a multiple of it, and a summer reading 14-15 partials.
 CAND_TESTS="sixteen_token or hopper_summer or (m_sweep and (9- or 16- or 64-)) or (llama_shapes and [16-) or (deterministic and (16- or 12-)) or hopper_path or every_hopper"

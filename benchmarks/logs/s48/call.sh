@@ -20,17 +20,6 @@
 #                  11008x4096, 4096x22016), m = 16 (4096x12288, 8192x57344), m = 32 (4096x22016,
 #                  28672x8192); details as text, the SASS source page as CSV.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
-# One ncu profile of the library's GEMM kernel (skinny or Hopper) for M K N: $D/ncu_mM_K_N.{txt,csv.gz}.
-ncu_gemm() {
-  local f=$D/ncu_m$1_$2_$3
-  timeout 120 ncu --set full --import-source no --clock-control none -k regex:"gemm_kernel" -s 3 -c 1 -o "$f" \
-    python scripts/profile_kernel.py --m $1 --k $2 --n $3 --iters 5 > "$f.run.txt" 2>&1
-  ncu --import "$f.ncu-rep" > "$f.txt" 2>&1
-  ncu --import "$f.ncu-rep" --page source --csv --print-source sass 2>/dev/null | gzip > "$f.csv.gz"
-  rm -f "$f.ncu-rep"
-  echo "== ncu m=$1 $2x$3 ($((SECONDS - start)) s): $(grep -E '^ +Duration|DRAM Throughput|Registers Per|Grid Size' "$f.txt" | tr -s ' ' | tr '\n' ';')"
-  pack
-}
 case "$1" in
 floor)
   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a scripts/stream_floor.cu -o /tmp/floor > "$D/build.log" 2>&1 \
@@ -125,7 +114,7 @@ ship2)
 ncu)
   for shape in "1 4096 4096" "1 11008 4096" "1 4096 22016" "16 4096 12288" "16 8192 57344" "32 4096 22016" \
       "32 28672 8192"; do
-    ncu_gemm $shape
+    ncu_one $shape
   done
   ;;
 *) echo "usage: call.sh floor | tiles | ring | flags | ship1 | ship2 | ncu" >&2; exit 2 ;;

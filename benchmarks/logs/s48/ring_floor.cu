@@ -7,23 +7,16 @@
 // buffers rotated past L2, as scripts/stream_floor.cu.
 //
 //   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a ring_floor.cu -o /tmp/ring
+//   (ran in the forty-third session with the timing inlined, as scripts/graph_timing.cuh has it now)
 //   /tmp/ring S:B[,S:B...] MB...      (prints us per launch for each ring)
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
-#define CHECK(x)                                                                          \
-  do {                                                                                    \
-    cudaError_t e = (x);                                                                  \
-    if (e != cudaSuccess) {                                                               \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e)); \
-      std::exit(1);                                                                       \
-    }                                                                                     \
-  } while (0)
+#include "../../../scripts/graph_timing.cuh"  // CHECK, graph_us_per_launch
 
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
   const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
@@ -129,10 +122,7 @@ int main(int argc, char** argv) {
         std::printf("  %13s", "too big");
         continue;
       }
-      cudaGraph_t graph;
-      cudaGraphExec_t exec;
-      CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-      for (int l = 0; l < 60; l++) {
+      const double us = graph_us_per_launch(stream, 60, [&](int l) {
         cudaLaunchConfig_t cfg = {};
         cfg.gridDim = dim3(sms);
         cfg.blockDim = dim3(256);
@@ -145,26 +135,8 @@ int main(int argc, char** argv) {
         cfg.numAttrs = 1;
         CHECK(cudaLaunchKernelEx(&cfg, ring_kernel, (const int4*)bufs[l % copies], n_vec, r.first, per_thread,
                                  (const int4*)act, act_vec, out));
-      }
-      CHECK(cudaStreamEndCapture(stream, &graph));
-      CHECK(cudaGraphInstantiate(&exec, graph, 0));
-      cudaEvent_t e0, e1;
-      CHECK(cudaEventCreate(&e0));
-      CHECK(cudaEventCreate(&e1));
-      std::vector<float> samples;
-      for (int rep = 0; rep < 7; rep++) {
-        CHECK(cudaEventRecord(e0, stream));
-        CHECK(cudaGraphLaunch(exec, stream));
-        CHECK(cudaEventRecord(e1, stream));
-        CHECK(cudaEventSynchronize(e1));
-        float ms = 0;
-        CHECK(cudaEventElapsedTime(&ms, e0, e1));
-        samples.push_back(ms * 1e3f / 60);
-      }
-      std::sort(samples.begin(), samples.end());
-      std::printf("  %13.2f", samples[samples.size() / 2]);
-      CHECK(cudaGraphExecDestroy(exec));
-      CHECK(cudaGraphDestroy(graph));
+      });
+      std::printf("  %13.2f", us);
     }
     std::printf("\n");
     for (auto& b : bufs) CHECK(cudaFree(b));
