@@ -15,7 +15,8 @@
 #   call.sh ship1  (~6 min; carry marlin_quant/_lib and .dev/rel48_pip.so) the shipping library of the
 #                  per-range flags against the release: bits, groups of 32 / 64 / 128, benchmark JSONs.
 #   call.sh ship2  (~5 min; carry marlin_quant/_lib) its whole GPU test file and a memcheck.
-#   call.sh ncu    (~5 min; carry marlin_quant/_lib as `pip install -e .` builds it) ncu --set full of
+#   call.sh ncu    (~5 min; carry marlin_quant/_lib as `pip install -e .` builds it; it ran with the same
+#                  commands in a copy of call_lib.sh's ncu_one with a 120 s limit) ncu --set full of
 #                  one launch of the shipping library on the unmet rows' layers: m = 1 (4096x4096,
 #                  11008x4096, 4096x22016), m = 16 (4096x12288, 8192x57344), m = 32 (4096x22016,
 #                  28672x8192); details as text, the SASS source page as CSV.
