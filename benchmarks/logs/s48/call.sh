@@ -15,6 +15,7 @@
 #   call.sh ship1  (~6 min; carry marlin_quant/_lib and .dev/rel48_pip.so) the shipping library of the
 #                  per-range flags against the release: bits, groups of 32 / 64 / 128, benchmark JSONs.
 #   call.sh ship2  (~5 min; carry marlin_quant/_lib) its whole GPU test file and a memcheck.
+#   call.sh recheck (~1 min) the two floors as committed after the review's refactor.
 #   call.sh ncu    (~5 min; carry marlin_quant/_lib as `pip install -e .` builds it; it ran with the same
 #                  commands in a copy of call_lib.sh's ncu_one with a 120 s limit) ncu --set full of
 #                  one launch of the shipping library on the unmet rows' layers: m = 1 (4096x4096,
@@ -112,11 +113,21 @@ ship2)
   gpu_tests final pip 330
   memcheck_tests many pip 100 "many_range_summers and -256-"
   ;;
+recheck)
+  # The floors as committed after the review's refactor (scripts/graph_timing.cuh): stream_floor's
+  # tiles on four layers and ring_floor's 4 x 32 and 6 x 32 rings, one round (~1 min).
+  nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a scripts/stream_floor.cu -o /tmp/floor > "$D/build.log" 2>&1 \
+    && nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a benchmarks/logs/s48/ring_floor.cu -o /tmp/ring \
+    >> "$D/build.log" 2>&1 || { cat "$D/build.log"; exit 1; }
+  timeout 60 /tmp/floor --per-sm 2 4096x12288:4 11008x4096:4 8192x57344:8 28672x8192:4 > "$D/recheck.log" 2>&1
+  timeout 60 /tmp/ring 4:32,6:32 25.2 22.5 234.9 117.4 >> "$D/recheck.log" 2>&1
+  cat "$D/recheck.log"; pack
+  ;;
 ncu)
   for shape in "1 4096 4096" "1 11008 4096" "1 4096 22016" "16 4096 12288" "16 8192 57344" "32 4096 22016" \
       "32 28672 8192"; do
     ncu_one $shape
   done
   ;;
-*) echo "usage: call.sh floor | tiles | ring | flags | ship1 | ship2 | ncu" >&2; exit 2 ;;
+*) echo "usage: call.sh floor | tiles | ring | flags | ship1 | ship2 | recheck | ncu" >&2; exit 2 ;;
 esac
