@@ -16,6 +16,7 @@
 #                  per-range flags against the release: bits, groups of 32 / 64 / 128, benchmark JSONs.
 #   call.sh ship2  (~5 min; carry marlin_quant/_lib) its whole GPU test file and a memcheck.
 #   call.sh recheck (~1 min) the two floors as committed after the review's refactor.
+#   call.sh trace  (~2 min) timelines of the release before and this release at m = 1 / 8 (see the mode).
 #   call.sh ncu    (~5 min; carry marlin_quant/_lib as `pip install -e .` builds it; it ran with the same
 #                  commands in a copy of call_lib.sh's ncu_one with a 120 s limit) ncu --set full of
 #                  one launch of the shipping library on the unmet rows' layers: m = 1 (4096x4096,
@@ -123,11 +124,24 @@ recheck)
   timeout 60 /tmp/ring 4:32,6:32 25.2 22.5 234.9 117.4 >> "$D/recheck.log" 2>&1
   cat "$D/recheck.log"; pack
   ;;
+trace)
+  # What the flags saved: -DMQ_TRACE timelines of the release before (.dev/rel48trace_exp.so,
+  # BASE=ff7c1b0) and this release (.dev/flagstrace48_exp.so, HEAD), both by
+  # `DEFS=-DMQ_TRACE bash benchmarks/logs/s44/build.sh NAME`, in turn, two rounds, m = 1 / 8 on the
+  # 7B layers and 3072x16384 (~2 min; carry both).
+  for r in 1 2; do
+    for v in rel48trace flagstrace48; do
+      timeout 90 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/trace_launches.py --m 1,8 \
+        --layers 4096x12288,4096x4096,4096x22016,11008x4096,3072x16384 > "$D/trace_${v}_$r.log" 2>&1
+      echo "== trace $v $r ($((SECONDS - start)) s)"; cat "$D/trace_${v}_$r.log"; pack
+    done
+  done
+  ;;
 ncu)
   for shape in "1 4096 4096" "1 11008 4096" "1 4096 22016" "16 4096 12288" "16 8192 57344" "32 4096 22016" \
       "32 28672 8192"; do
     ncu_one $shape
   done
   ;;
-*) echo "usage: call.sh floor | tiles | ring | flags | ship1 | ship2 | recheck | ncu" >&2; exit 2 ;;
+*) echo "usage: call.sh floor | tiles | ring | flags | ship1 | ship2 | recheck | trace | ncu" >&2; exit 2 ;;
 esac
