@@ -855,8 +855,8 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     constexpr bool ROUNDS = CW == 2 || (CW == 4 && G != 32);  // the four-range rounds below
     if constexpr (!ROUNDS) {
       // The other kernels keep their one-range loop behind a block barrier, as with one count
-      // (waiting a round at a time there spilled in their main loops): warp 0 sees every flag and
-      // re-arms them for the next call.
+      // (every reading warp polling, and re-arming at the end, spilled more in their main loops;
+      // benchmarks/logs/s48/flags/): warp 0 sees every flag and re-arms them for the next call.
       if (threadIdx.x < 32) {
         flags_seen(p.counters, range, last, last, lane);
         for (int r = range + 1 + lane; r <= last; r += 32) p.counters[r] = 0;
