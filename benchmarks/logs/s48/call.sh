@@ -17,6 +17,7 @@
 #   call.sh ship2  (~5 min; carry marlin_quant/_lib) its whole GPU test file and a memcheck.
 #   call.sh recheck (~1 min) the two floors as committed after the review's refactor.
 #   call.sh trace  (~2 min) timelines of the release before and this release at m = 1 / 8 (see the mode).
+#   call.sh g64    (~2 min) groups of 64, the release before and this release in turn, two rounds.
 #   call.sh ncu    (~5 min; carry marlin_quant/_lib as `pip install -e .` builds it; it ran with the same
 #                  commands in a copy of call_lib.sh's ncu_one with a 120 s limit) ncu --set full of
 #                  one launch of the shipping library on the unmet rows' layers: m = 1 (4096x4096,
@@ -137,11 +138,23 @@ trace)
     done
   done
   ;;
+g64)
+  # Groups of 64 at m = 1 / 8, the release before (.dev/rel48_pip.so) and this release (the
+  # installed library) in turn, two rounds, 7B and 3B sets per layer (~2 min; carry both).
+  for r in 1 2; do
+    for v in rel new; do
+      lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=.dev/rel48_pip.so")
+      timeout 60 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 1,8 --groupsize 64 \
+        --per-layer > "$D/bench_g64_${v}_$r.log" 2>&1
+      echo "== bench g64 $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_g64_${v}_$r.log"; pack
+    done
+  done
+  ;;
 ncu)
   for shape in "1 4096 4096" "1 11008 4096" "1 4096 22016" "16 4096 12288" "16 8192 57344" "32 4096 22016" \
       "32 28672 8192"; do
     ncu_one $shape
   done
   ;;
-*) echo "usage: call.sh floor | tiles | ring | flags | ship1 | ship2 | recheck | trace | ncu" >&2; exit 2 ;;
+*) echo "usage: call.sh floor | tiles | ring | flags | ship1 | ship2 | recheck | trace | g64 | ncu" >&2; exit 2 ;;
 esac
