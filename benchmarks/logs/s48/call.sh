@@ -18,6 +18,7 @@
 #   call.sh recheck (~1 min) the two floors as committed after the review's refactor.
 #   call.sh trace  (~2 min) timelines of the release before and this release at m = 1 / 8 (see the mode).
 #   call.sh g64    (~2 min) groups of 64, the release before and this release in turn, two rounds.
+#   call.sh hflags (~8 min; written, not run) the Hopper summers on per-range flags (see the mode).
 #   call.sh ncu    (~5 min; carry marlin_quant/_lib as `pip install -e .` builds it; it ran with the same
 #                  commands in a copy of call_lib.sh's ncu_one with a 120 s limit) ncu --set full of
 #                  one launch of the shipping library on the unmet rows' layers: m = 1 (4096x4096,
@@ -150,11 +151,24 @@ g64)
     done
   done
   ;;
+hflags)
+  # Written, not run: the Hopper summers on per-range flags (hopper_flags/hopper_flags.patch on
+  # 77e81a9; build `BASE=77e81a9 bash benchmarks/logs/s44/build.sh hflags48_exp
+  # benchmarks/logs/s48/hopper_flags/hopper_flags.patch`; carry it and marlin_quant/_lib as `pip
+  # install -e .` builds 77e81a9): smoke, same bits at m = 12-128, the release and hflags48 in turn
+  # two rounds (7B and 3B sets at m = 16 / 32 / 64, 70B at 16 / 32), then its GPU tests of the
+  # summing paths and a memcheck (~8 min).
+  smoke hflags48 "--m 16 --k 4096 --n 4096" "--m 64 --k 4096 --n 4096" "--m 100 --k 8192 --n 8192" "--m 33 --k 3072 --n 5120"
+  export SAME_BITS_M=12,16,32,64,128; same_bits hflags48
+  ab 2 16,32,64 16,32 hflags48
+  checks hflags48 150 "$SUMMER_TESTS or hopper or many_range" \
+    "(sixteen_token and 11008-4096-16-128) or (hopper_pairs and 33-4096-4096) or (deterministic and (16- or 64-))"
+  ;;
 ncu)
   for shape in "1 4096 4096" "1 11008 4096" "1 4096 22016" "16 4096 12288" "16 8192 57344" "32 4096 22016" \
       "32 28672 8192"; do
     ncu_one $shape
   done
   ;;
-*) echo "usage: call.sh floor | tiles | ring | flags | ship1 | ship2 | recheck | trace | g64 | ncu" >&2; exit 2 ;;
+*) echo "usage: call.sh floor | tiles | ring | flags | ship1 | ship2 | recheck | trace | g64 | hflags | ncu" >&2; exit 2 ;;
 esac
