@@ -19,6 +19,7 @@
 #   call.sh trace  (~2 min) timelines of the release before and this release at m = 1 / 8 (see the mode).
 #   call.sh g64    (~2 min) groups of 64, the release before and this release in turn, two rounds.
 #   call.sh hflags (~8 min; written, not run) the Hopper summers on per-range flags (see the mode).
+#   call.sh hflagsq (~2.5 min) hflags cut short: smoke, same bits and one A/B round at m = 16.
 #   call.sh ncu    (~5 min; carry marlin_quant/_lib as `pip install -e .` builds it; it ran with the same
 #                  commands in a copy of call_lib.sh's ncu_one with a 120 s limit) ncu --set full of
 #                  one launch of the shipping library on the unmet rows' layers: m = 1 (4096x4096,
@@ -164,11 +165,18 @@ hflags)
   checks hflags48 150 "$SUMMER_TESTS or hopper or many_range" \
     "(sixteen_token and 11008-4096-16-128) or (hopper_pairs and 33-4096-4096) or (deterministic and (16- or 64-))"
   ;;
+hflagsq)
+  # hflags cut to the session's last device seconds (~2.5 min): smoke, same bits at m = 16, one
+  # round of the release and hflags48 at m = 16 (7B, 3B and 70B sets).
+  smoke hflags48 "--m 16 --k 4096 --n 4096" "--m 64 --k 4096 --n 4096" "--m 100 --k 8192 --n 8192"
+  export SAME_BITS_M=16; same_bits hflags48
+  ab 1 16 16 hflags48
+  ;;
 ncu)
   for shape in "1 4096 4096" "1 11008 4096" "1 4096 22016" "16 4096 12288" "16 8192 57344" "32 4096 22016" \
       "32 28672 8192"; do
     ncu_one $shape
   done
   ;;
-*) echo "usage: call.sh floor | tiles | ring | flags | ship1 | ship2 | recheck | trace | g64 | hflags | ncu" >&2; exit 2 ;;
+*) echo "usage: call.sh floor | tiles | ring | flags | ship1 | ship2 | recheck | trace | g64 | hflags | hflagsq | ncu" >&2; exit 2 ;;
 esac
