@@ -250,6 +250,12 @@ def summer_reads(tiles: int, per_tile: int, upb: int) -> set[int]:
     return {(t * per_tile + per_tile - 1) // upb - t * per_tile // upb for t in range(tiles)}
 
 
+def skinny_range_stripes(total: int, blocks: int) -> int:
+    """A skinny plan's range length in stripes, from its blocks (the planner's rule): a multiple of
+    8, at least 16, the fewest ranges."""
+    return -(-max(16, -(-total // blocks)) // 8) * 8
+
+
 def test_two_chunk_summers_read_every_count_of_partials(kernel_library, monkeypatch):
     """tests/summer_shapes.py's layers still plan as two-chunk skinny tiles on 132 SMs whose
     summers read the listed numbers of partials (so the GPU test over them reaches every
@@ -265,9 +271,7 @@ def test_two_chunk_summers_read_every_count_of_partials(kernel_library, monkeypa
             assert plan.kernel == "skinny" and plan.tile_columns == 128, (k, n, m, plan)
             stripes, tiles = k // 16, n // 128
             total = tiles * stripes
-            # Range length in stripes: a multiple of 8, at least 16, the fewest ranges (the planner's rule).
-            upb = max(16, -(-total // plan.blocks))
-            upb = -(-upb // 8) * 8
+            upb = skinny_range_stripes(total, plan.blocks)
             assert -(-total // upb) == plan.blocks, (k, n, plan)
             reads = summer_reads(tiles, stripes, upb)
             assert tuple(sorted(reads - {0})) == counts, (k, n, m, sorted(reads))
@@ -289,7 +293,7 @@ def test_skinny_summers_poll_more_flags_than_a_warp_has_lanes(kernel_library, mo
             assert plan.kernel == "skinny" and plan.tile_columns == columns, (k, n, m, plan)
             stripes, tiles = k // 16, n // columns
             total = tiles * stripes
-            upb = -(-max(16, -(-total // plan.blocks)) // 8) * 8
+            upb = skinny_range_stripes(total, plan.blocks)
             assert -(-total // upb) == plan.blocks and plan.tickets == plan.blocks, (k, n, plan)
             assert max(summer_reads(tiles, stripes, upb)) == partials, (k, n, m)
         busiest.append(partials)
