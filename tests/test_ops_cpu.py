@@ -300,6 +300,19 @@ def test_skinny_summers_poll_more_flags_than_a_warp_has_lanes(kernel_library, mo
     assert max(busiest) > 32 and {128, 256} == {c for c, _ in MANY_RANGE_SUMMERS.values()}
 
 
+def test_skinny_plans_never_need_more_flags_than_a_workspace_holds(kernel_library, monkeypatch):
+    """A skinny plan takes a flag a range, so on a GPU with enough SMs its ranges could outnumber
+    a ticket workspace: the planner then leaves the skinny kernel for one that fits, and at the
+    bound itself keeps it."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    at_bound = ops.plan_launch(1, 4096, 1 << 20, 40000, 232448, 233472, ops.FEATURE_WGMMA)
+    assert at_bound.kernel == "skinny" and at_bound.tickets == at_bound.blocks == ops.WORKSPACE_SIZE
+    past = ops.plan_launch(1, 4096, 1 << 20, 100000, 232448, 233472, ops.FEATURE_WGMMA)
+    assert past.kernel != "skinny" and past.tickets <= ops.WORKSPACE_SIZE
+
+
 def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch):
     """tests/summer_shapes.py's Hopper layers still plan as wgmma tiles on 132 SMs with 66
     clusters of two (256 columns at m = 64, 128 at m = 16 and 32), paired or single as listed,
