@@ -57,6 +57,18 @@ def check_repeatable(m, k, n, groupsize, seed):
         assert torch.equal(ops.gemm(A, B, s, groupsize), first)
 
 
+def check_rearmed(A, B, s, W, groupsize, repeats):
+    """Right against the reference with a fresh workspace, the same bits on `repeats` more calls
+    with it, and the workspace left zero (every split-k count re-armed); returns the first result."""
+    ws = ops.make_workspace("cuda")
+    check(A, B, s, W, groupsize, ws)
+    first = ops.gemm(A, B, s, groupsize, ws)
+    for _ in range(repeats):
+        assert torch.equal(ops.gemm(A, B, s, groupsize, ws), first)
+    assert int(ws.abs().sum()) == 0
+    return first
+
+
 @pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
 @pytest.mark.parametrize("m", M_SWEEP)
 def test_m_sweep(m, groupsize):
@@ -117,12 +129,7 @@ def test_many_range_summers(m, k, n, groupsize):
     calls, and every flag re-armed (the workspace left zero)."""
     B, s, W = make(k, n, groupsize, seed=k + n + m)
     A = torch.randn(m, k, device="cuda", dtype=torch.float16)
-    ws = ops.make_workspace("cuda")
-    check(A, B, s, W, groupsize, ws)
-    first = ops.gemm(A, B, s, groupsize, ws)
-    for _ in range(3):
-        assert torch.equal(ops.gemm(A, B, s, groupsize, ws), first)
-    assert int(ws.abs().sum()) == 0
+    check_rearmed(A, B, s, W, groupsize, 3)
 
 
 @pytest.mark.parametrize("groupsize", [128, -1])
@@ -163,13 +170,8 @@ def test_deterministic_and_workspace_rearmed(m, k, n):
     """Right results, the same bits on every call, the workspace left zero, and the same bits
     again from the op's own workspace."""
     B, s, W = make(k, n, 128)
-    ws = ops.make_workspace("cuda")
     A = torch.randn(m, k, device="cuda", dtype=torch.float16)
-    check(A, B, s, W, 128, ws)
-    first = ops.gemm(A, B, s, 128, ws)
-    for _ in range(5):
-        assert torch.equal(ops.gemm(A, B, s, 128, ws), first)
-    assert int(ws.abs().sum()) == 0
+    first = check_rearmed(A, B, s, W, 128, 5)
     assert torch.equal(ops.gemm(A, B, s, 128), first)
 
 
