@@ -13,7 +13,46 @@
 #                  csrc unchanged since): smoke, same bits at m = 12-128, HEAD's sm_90a build and
 #                  hflags48 in turn, two rounds (7B and 3B at m = 16 / 32 / 64, 70B at 16 / 32),
 #                  then its GPU tests of the summing paths and a memcheck.
+#   call.sh ship1  (~8 min; carry marlin_quant/_lib as `pip install -e .` builds the Hopper flags, the
+#                  same 129 kernels as hflags48 by sass_same.py, and .dev/rel49_pip.so, HEAD's): smoke,
+#                  same bits at m = 1-128, the release and the new library in turn, two rounds (7B
+#                  and 3B at m = 16 / 32, 70B at 16 / 32); where the new library's 7B and 70B sets
+#                  are not slower at m = 16 in both rounds, its benchmark JSONs.
+#   call.sh ship2  (~6 min; carry marlin_quant/_lib) its whole GPU test file and a memcheck of the
+#                  Hopper summers.
+#   call.sh shipA  (~9 min; carry as ship1) ship1 and ship2 in one call for a scarce device: smoke, same
+#                  bits at m = 12-128, one A/B round, and unless the new library is slower at m = 16
+#                  the GPU test file and the memcheck.
+#   call.sh shipB  (~5 min; carry as ship1) the second A/B round and the benchmark JSONs.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+# The release (.dev/rel49_pip.so) and the installed library in turn, one process each, per layer:
+# ROUND..., 7B and 3B at m = 16 / 32, 70B at 16 / 32; logs $D/bench_{rel,new}_ROUND.log, bench70_*.
+ab_pip() {
+  local r v lib
+  for r in "$@"; do
+    for v in rel new; do
+      lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=.dev/rel49_pip.so")
+      timeout 60 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 16,32 --per-layer \
+        > "$D/bench_${v}_$r.log" 2>&1
+      timeout 60 env $lib python scripts/bench_kernel.py --sets llama2-70b --m 16,32 --per-layer > "$D/bench70_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log"; pack
+    done
+  done
+}
+# Whether the new library's 7B and 70B sets at m = 16 are no slower than the release's in every
+# ROUND... given.
+no_slower() {
+  local r set ok=1
+  us() { grep -h "^$1 *16 " "$D"/bench*_"$2"_"$3".log | awk '{print $4}'; }
+  for r in "$@"; do
+    for set in llama2-7b llama2-70b; do
+      awk -v a="$(us $set new $r)" -v b="$(us $set rel $r)" 'BEGIN { exit !(a != "" && b != "" && a + 0 <= b + 0) }' || ok=0
+    done
+  done
+  echo "== new no slower at m = 16: $ok"
+  [ $ok = 1 ]
+}
+HOPPER_MEMCHECK="(sixteen_token and 11008-4096-16-128) or (hopper_pairs and 33-4096-4096) or (deterministic and (16- or 64-))"
 case "$1" in
 live)
   for v in lived49 onef49; do
@@ -51,5 +90,36 @@ hflags)
   checks hflags48 150 "$SUMMER_TESTS or hopper or many_range" \
     "(sixteen_token and 11008-4096-16-128) or (hopper_pairs and 33-4096-4096) or (deterministic and (16- or 64-))"
   ;;
-*) echo "usage: call.sh live | hflags" >&2; exit 2 ;;
+ship1 | shipA)
+  for shape in "--m 16 --k 4096 --n 4096" "--m 64 --k 4096 --n 4096" "--m 100 --k 8192 --n 8192" \
+      "--m 33 --k 3072 --n 5120" "--m 1 --k 11008 --n 4096"; do
+    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  export SAME_BITS_M=$([ "$1" = shipA ] && echo 12,16,32,64,128 || echo 1,8,12,16,32,64,128)
+  MARLIN_QUANT_LIB=.dev/rel49_pip.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
+  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_new.pt >> "$D/bits.log" 2>&1
+  python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_new.pt >> "$D/bits.log" 2>&1
+  echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"; pack
+  if [ "$1" = shipA ]; then
+    ab_pip 1
+    no_slower 1 || { echo "== slower at m = 16: stop"; exit 0; }
+    gpu_tests final pip 330
+    memcheck_tests hopper pip 100 "$HOPPER_MEMCHECK"
+  else
+    ab_pip 1 2
+    no_slower 1 2 && benches pip
+  fi
+  ;;
+ship2)
+  gpu_tests final pip 330
+  memcheck_tests hopper pip 100 "$HOPPER_MEMCHECK"
+  ;;
+shipB)
+  # shipA's second half on another start: a second A/B round, then the benchmark JSONs.
+  ab_pip 2
+  benches pip
+  ;;
+*) echo "usage: call.sh live | hflags | ship1 | ship2 | shipA | shipB" >&2; exit 2 ;;
 esac
