@@ -24,6 +24,8 @@
 #                  bits at m = 12-128, one A/B round, and unless the new library is slower at m = 16
 #                  the GPU test file and the memcheck.
 #   call.sh shipB  (~5 min; carry as ship1) the second A/B round and the benchmark JSONs.
+#   call.sh abonly (~5 min; carry as ship1) smoke, same bits at m = 12-128 and two A/B rounds (7B and
+#                  3B at m = 16 / 32 / 64, 70B at 16 / 32).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 # The release (.dev/rel49_pip.so) and the installed library in turn, one process each, per layer:
 # ROUND..., 7B and 3B at m = 16 / 32, 70B at 16 / 32; logs $D/bench_{rel,new}_ROUND.log, bench70_*.
@@ -32,7 +34,7 @@ ab_pip() {
   for r in "$@"; do
     for v in rel new; do
       lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=.dev/rel49_pip.so")
-      timeout 60 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 16,32 --per-layer \
+      timeout 70 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m "${AB_M:-16,32}" --per-layer \
         > "$D/bench_${v}_$r.log" 2>&1
       timeout 60 env $lib python scripts/bench_kernel.py --sets llama2-70b --m 16,32 --per-layer > "$D/bench70_${v}_$r.log" 2>&1
       echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log"; pack
@@ -90,6 +92,22 @@ hflags)
   checks hflags48 150 "$SUMMER_TESTS or hopper or many_range" \
     "(sixteen_token and 11008-4096-16-128) or (hopper_pairs and 33-4096-4096) or (deterministic and (16- or 64-))"
   ;;
+abonly)
+  # The A/B alone (~5 min; carry as ship1): smoke, same bits at m = 12-128, two rounds with the
+  # 7B and 3B sets at m = 16 / 32 / 64.
+  for shape in "--m 16 --k 4096 --n 4096" "--m 64 --k 4096 --n 4096" "--m 100 --k 8192 --n 8192" "--m 33 --k 3072 --n 5120"; do
+    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  export SAME_BITS_M=12,16,32,64,128
+  MARLIN_QUANT_LIB=.dev/rel49_pip.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
+  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_new.pt >> "$D/bits.log" 2>&1
+  python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_new.pt >> "$D/bits.log" 2>&1
+  echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"; pack
+  AB_M=16,32,64 ab_pip 1 2
+  no_slower 1 2
+  ;;
 ship1 | shipA)
   for shape in "--m 16 --k 4096 --n 4096" "--m 64 --k 4096 --n 4096" "--m 100 --k 8192 --n 8192" \
       "--m 33 --k 3072 --n 5120" "--m 1 --k 11008 --n 4096"; do
@@ -121,5 +139,5 @@ shipB)
   ab_pip 2
   benches pip
   ;;
-*) echo "usage: call.sh live | hflags | ship1 | ship2 | shipA | shipB" >&2; exit 2 ;;
+*) echo "usage: call.sh live | hflags | ship1 | ship2 | shipA | shipB | abonly" >&2; exit 2 ;;
 esac
