@@ -24,6 +24,8 @@
 #                  bits at m = 12-128, one A/B round, and unless the new library is slower at m = 16
 #                  the GPU test file and the memcheck.
 #   call.sh shipB  (~5 min; carry as ship1) the second A/B round and the benchmark JSONs.
+#   call.sh shipC  (~9.5 min; carry as ship1) what a release needs in one call: smoke, same bits at
+#                  m = 16 / 64 / 128, one A/B round, the GPU test file, the benchmark JSONs.
 #   call.sh abonly (~5 min; carry as ship1) smoke, same bits at m = 12-128 and two A/B rounds (7B and
 #                  3B at m = 16 / 32 / 64, 70B at 16 / 32).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
@@ -92,6 +94,31 @@ hflags)
   checks hflags48 150 "$SUMMER_TESTS or hopper or many_range" \
     "(sixteen_token and 11008-4096-16-128) or (hopper_pairs and 33-4096-4096) or (deterministic and (16- or 64-))"
   ;;
+shipC)
+  # All a release needs in one call (~9.5 min; carry as ship1): smoke, same bits at m = 16 / 64 /
+  # 128, one A/B round (stop if slower at m = 16), the GPU test file, the Llama-2 benchmark JSON,
+  # and the Llama-3 / Qwen2 one if time is left.
+  for shape in "--m 16 --k 4096 --n 4096" "--m 64 --k 4096 --n 4096" "--m 100 --k 8192 --n 8192" "--m 33 --k 3072 --n 5120"; do
+    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  export SAME_BITS_M=16,64,128
+  MARLIN_QUANT_LIB=.dev/rel49_pip.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
+  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_new.pt >> "$D/bits.log" 2>&1
+  python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_new.pt >> "$D/bits.log" 2>&1
+  echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"; pack
+  ab_pip 1
+  no_slower 1 || { echo "== slower at m = 16: stop"; exit 0; }
+  gpu_tests final pip 300
+  timeout 130 python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench_llama2.log" 2>&1
+  echo "== bench llama2 rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_llama2.log"; pack
+  if [ $((SECONDS - start)) -lt 440 ]; then
+    timeout 120 python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b --json "$D/bench-llama3-qwen2.json" \
+      > "$D/bench_sets.log" 2>&1
+    echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
+  fi
+  ;;
 abonly)
   # The A/B alone (~5 min; carry as ship1): smoke, same bits at m = 12-128, two rounds with the
   # 7B and 3B sets at m = 16 / 32 / 64.
@@ -139,5 +166,5 @@ shipB)
   ab_pip 2
   benches pip
   ;;
-*) echo "usage: call.sh live | hflags | ship1 | ship2 | shipA | shipB | abonly" >&2; exit 2 ;;
+*) echo "usage: call.sh live | hflags | ship1 | ship2 | shipA | shipB | shipC | abonly" >&2; exit 2 ;;
 esac
