@@ -1100,7 +1100,7 @@ struct WgParams {
   const int4* s;    // (groups, n) fp16, permuted
   half* C;          // (m, n) fp16
   float* partials;  // (blocks, NTOK * F) fp32: one per range
-  int* counters;    // one count per tile
+  int* counters;    // one flag per range (its partial stored), a row per block of a pair
   int m, n, k, groupsize;
   int g_shift;      // log2(groupsize) (grouped scales only)
   int m_chunks, k_iters;  // tiles = m_chunks * n_slices, token chunk fastest
@@ -1571,7 +1571,13 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
       write_c(half_tag, row0, col0, rows_left);
       return;
     }
-    int* counter = p.counters + (HALF ? 2 * tile + rank : tile);
+    // One flag per range (its partial stored), a row of them per block of a pair, as in the
+    // skinny summers: a summer sees the ranges that ended first without one count of the tile to
+    // wait on. Same bits. H100, the release before and this in turn, three rounds: 70B set at
+    // m = 16 171.3-171.7 -> 170.7-170.9 us, 7B at m = 32 61.9-62.1 -> 61.5-61.8, 7B at m = 16
+    // level; but the small layers whose 16 x 256 summers read 5-7 partials lost (4096x4096 at
+    // m = 16 6.5 -> 6.9-7.1, 3072x3072 5.8 -> 6.0; benchmarks/logs/s49/ship/).
+    int* const flags = p.counters + rank * (p.blocks / stride);
     if (kit_begin > 0) {
       float4* mine = partial_of(range);
 #pragma unroll
@@ -1581,16 +1587,21 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
           if (8 * jn < rows_left)
             __stcg(mine + frag_index(NI, i, jn), make_float4(acc[i][4 * jn], acc[i][4 * jn + 1], acc[i][4 * jn + 2], acc[i][4 * jn + 3]));
       __syncthreads();
-      if (tid == 0) count_in(counter);
+      if (tid == 0) count_in(flags + range);
       return;
     }
     const int last = (int)(((long long)tile * p.k_iters + p.k_iters - 1) / p.upb);
-    if (tid == 0) {
-      wait_count(counter, last - range);
+    constexpr int LOADS = NI * (NTOK / 8);  // float4 a lane reads per range
+    constexpr bool ROUNDS = LOADS <= 4 && !HALF;
+    if constexpr (!ROUNDS) {
+      // Warp 0 sees every flag and re-arms them; the block barrier passes them on.
+      if (warp == 0) {
+        flags_seen(flags, range, last, last, lane);
+        for (int r = range + 1 + lane; r <= last; r += 32) flags[r] = 0;
+      }
       MQ_TRACE_MARK(4);
-      *counter = 0;
+      __syncthreads();
     }
-    __syncthreads();
     // Unpaired 16 x 256 tiles (4 float4 a lane per range): four ranges' partials a round trip,
     // the last round predicated, added in range order as before (same bits). `#pragma unroll 2`
     // read 4096x4096's 7 partials at m = 16 in 4 trips (its one leftover range first); the 7B
@@ -1598,11 +1609,16 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     // the kernel from 147 to 217 registers. Eight ranges a trip, or four on the larger tiles and
     // on pairs, spilled 0.1-3 KB (the summer's loads are live with the main loop's state), so
     // the other tiles keep the old loop.
-    constexpr int LOADS = NI * (NTOK / 8);  // float4 a lane reads per range
-    if constexpr (LOADS <= 4 && !HALF) {
+    if constexpr (ROUNDS) {
+      // Every warp waits for its round's four flags only (the skinny summers' rounds).
       constexpr int RANGES_IN_FLIGHT = 4;
+      int ready = range;
 #pragma unroll 1
       for (int r0 = range + 1; r0 <= last; r0 += RANGES_IN_FLIGHT) {
+        ready = flags_seen(flags, ready, min(r0 + RANGES_IN_FLIGHT - 1, last), last, lane);
+#ifdef MQ_TRACE
+        if (r0 == range + 1) MQ_TRACE_MARK(4);
+#endif
         float4 v[RANGES_IN_FLIGHT][NI][NTOK / 8];
 #pragma unroll
         for (int j = 0; j < RANGES_IN_FLIGHT; j++) {
@@ -1649,6 +1665,10 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
 #ifdef MQ_TRACE
     MQ_TRACE_MARK(9);
 #endif
+    if constexpr (ROUNDS) {
+      __syncthreads();  // every warp has seen every flag
+      for (int r = range + 1 + tid; r <= last; r += T::NT) flags[r] = 0;
+    }
   };
 
   // Pairs, at a segment end: the wgmmas a block does not keep (2 i + 1 - rank) go to the other
@@ -2197,7 +2217,10 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
 #endif
     // Stages a range, for pairs (an even count) or single blocks.
     auto range_iters = [&](bool paired) {
-      const long long slots = paired ? (clusters[2] < sms / 2 ? clusters[2] : sms / 2) : sms;
+      long long slots = paired ? (clusters[2] < sms / 2 ? clusters[2] : sms / 2) : sms;
+      // A flag a block (the summers read them): never more blocks than a workspace holds.
+      const long long most = paired ? kMaxTickets / 2 : kMaxTickets;
+      if (slots > most) slots = most;
       long long ranges = slots < pl->total_iters ? slots : pl->total_iters;
 #ifdef MQ_EXPERIMENT
       // Diagnostic builds only: MQ_FORCE_SPLIT=s caps the ranges at s per tile (1: no tile is
@@ -2232,7 +2255,7 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
     pl->pair = pair ? 1 : 0;
     const long long used = (pl->total_iters + upb - 1) / upb;
     pl->blocks = (int)(used * (pair ? 2 : 1));
-    pl->counters = (int)tiles * (pair ? 2 : 1);
+    pl->counters = pl->blocks;  // a flag per range (a row per block of a pair)
     pl->partial_floats = used * cfg->ntok * 128 * cfg->ch;  // one partial per range (a half per block of a pair)
   }
   return true;

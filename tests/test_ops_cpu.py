@@ -313,6 +313,19 @@ def test_skinny_plans_never_need_more_flags_than_a_workspace_holds(kernel_librar
     assert past.kernel != "skinny" and past.tickets <= ops.WORKSPACE_SIZE
 
 
+def test_hopper_plans_never_need_more_flags_than_a_workspace_holds(kernel_library, monkeypatch):
+    """A split Hopper plan takes a flag a block, so on a GPU with enough SMs its ranges could
+    outnumber a ticket workspace: the planner then caps them at the workspace (a row of flags for
+    each block of a pair), single blocks and pairs alike."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    for clusters in ((), (0, 0, 50000) + H200_CLUSTERS[3:]):
+        plan = ops.plan_launch(64, 4096, 1 << 21, 100000, 232448, 233472, ops.FEATURE_WGMMA, clusters, 128)
+        assert plan.kernel == "wgmma" and plan.cluster == (2 if clusters else 0), plan
+        assert plan.tickets == plan.blocks == ops.WORKSPACE_SIZE, plan
+
+
 def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch):
     """tests/summer_shapes.py's Hopper layers still plan as wgmma tiles on 132 SMs with 66
     clusters of two (256 columns at m = 64, 128 at m = 16 and 32), paired or single as listed,
@@ -428,7 +441,8 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
                 assert (ntok, plan.tile_columns) == wide, (m, n, k, plan)
             tiles = -(-m // ntok) * -(-n // plan.tile_columns)
             if plan.tickets:
-                assert plan.tickets == tiles and plan.blocks <= sms
+                # A flag a range (its partial stored), which its tile's summer polls.
+                assert plan.tickets == plan.blocks <= sms
                 assert plan.partial_floats == plan.blocks * ntok * plan.tile_columns
             else:
                 assert tiles >= 4 * sms and plan.blocks == tiles and plan.partial_floats == 0
@@ -483,7 +497,7 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
             continue
         assert plan.cluster == 2, (m, n, k, plan)
         tiles = -(-m // (16 * plan.m_blocks)) * -(-n // plan.tile_columns)
-        assert plan.tickets == 2 * tiles
+        assert plan.tickets == plan.blocks  # a row of range flags for each block of a pair
         assert plan.blocks % 2 == 0 and plan.blocks <= 2 * H200_CLUSTERS[2]
         assert plan.partial_floats == plan.blocks // 2 * 16 * plan.m_blocks * plan.tile_columns
     # No clusters of two on this GPU: single blocks.
