@@ -1602,8 +1602,9 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
       MQ_TRACE_MARK(4);
       __syncthreads();
     }
-    // Unpaired 16 x 256 tiles (4 float4 a lane per range): four ranges' partials a round trip,
-    // the last round predicated, added in range order as before (same bits). `#pragma unroll 2`
+    // Unpaired tiles of 4 float4 a lane per range or fewer (16 x 128, 16 x 256, 32 x 128): four
+    // ranges' partials a round trip, the last round predicated, added in range order as before
+    // (same bits). `#pragma unroll 2`
     // read 4096x4096's 7 partials at m = 16 in 4 trips (its one leftover range first); the 7B
     // set at m = 16 went 59.3-59.6 -> 57.6-57.9 us (H100, benchmarks/logs/h100_s33/). It takes
     // the kernel from 147 to 217 registers. Eight ranges a trip, or four on the larger tiles and

@@ -56,6 +56,22 @@ no_slower() {
   echo "== new no slower at m = 16: $ok"
   [ $ok = 1 ]
 }
+# The installed library's smoke run (four Hopper shapes and SHAPE...), then its bits against the
+# release's (.dev/rel49_pip.so) at the m values SAME_BITS (same_bits.py): SAME_BITS [SHAPE...].
+smoke_bits_pip() {
+  local shape ms=$1; shift
+  for shape in "--m 16 --k 4096 --n 4096" "--m 64 --k 4096 --n 4096" "--m 100 --k 8192 --n 8192" \
+      "--m 33 --k 3072 --n 5120" "$@"; do
+    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  export SAME_BITS_M=$ms
+  MARLIN_QUANT_LIB=.dev/rel49_pip.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
+  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_new.pt >> "$D/bits.log" 2>&1
+  python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_new.pt >> "$D/bits.log" 2>&1
+  echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"; pack
+}
 HOPPER_MEMCHECK="(sixteen_token and 11008-4096-16-128) or (hopper_pairs and 33-4096-4096) or (deterministic and (16- or 64-))"
 case "$1" in
 live)
@@ -98,16 +114,7 @@ shipC)
   # All a release needs in one call (~9.5 min; carry as ship1): smoke, same bits at m = 16 / 64 /
   # 128, one A/B round (stop if slower at m = 16), the GPU test file, the Llama-2 benchmark JSON,
   # and the Llama-3 / Qwen2 one if time is left.
-  for shape in "--m 16 --k 4096 --n 4096" "--m 64 --k 4096 --n 4096" "--m 100 --k 8192 --n 8192" "--m 33 --k 3072 --n 5120"; do
-    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
-      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
-  done
-  echo "== smoke ($((SECONDS - start)) s)"
-  export SAME_BITS_M=16,64,128
-  MARLIN_QUANT_LIB=.dev/rel49_pip.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
-  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_new.pt >> "$D/bits.log" 2>&1
-  python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_new.pt >> "$D/bits.log" 2>&1
-  echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"; pack
+  smoke_bits_pip 16,64,128
   ab_pip 1
   no_slower 1 || { echo "== slower at m = 16: stop"; exit 0; }
   gpu_tests final pip 300
@@ -122,31 +129,12 @@ shipC)
 abonly)
   # The A/B alone (~5 min; carry as ship1): smoke, same bits at m = 12-128, two rounds with the
   # 7B and 3B sets at m = 16 / 32 / 64.
-  for shape in "--m 16 --k 4096 --n 4096" "--m 64 --k 4096 --n 4096" "--m 100 --k 8192 --n 8192" "--m 33 --k 3072 --n 5120"; do
-    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
-      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
-  done
-  echo "== smoke ($((SECONDS - start)) s)"
-  export SAME_BITS_M=12,16,32,64,128
-  MARLIN_QUANT_LIB=.dev/rel49_pip.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
-  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_new.pt >> "$D/bits.log" 2>&1
-  python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_new.pt >> "$D/bits.log" 2>&1
-  echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"; pack
+  smoke_bits_pip 12,16,32,64,128
   AB_M=16,32,64 ab_pip 1 2
   no_slower 1 2
   ;;
 ship1 | shipA)
-  for shape in "--m 16 --k 4096 --n 4096" "--m 64 --k 4096 --n 4096" "--m 100 --k 8192 --n 8192" \
-      "--m 33 --k 3072 --n 5120" "--m 1 --k 11008 --n 4096"; do
-    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
-      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
-  done
-  echo "== smoke ($((SECONDS - start)) s)"
-  export SAME_BITS_M=$([ "$1" = shipA ] && echo 12,16,32,64,128 || echo 1,8,12,16,32,64,128)
-  MARLIN_QUANT_LIB=.dev/rel49_pip.so python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
-  python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_new.pt >> "$D/bits.log" 2>&1
-  python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_new.pt >> "$D/bits.log" 2>&1
-  echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"; pack
+  smoke_bits_pip "$([ "$1" = shipA ] && echo 12,16,32,64,128 || echo 1,8,12,16,32,64,128)" "--m 1 --k 11008 --n 4096"
   if [ "$1" = shipA ]; then
     ab_pip 1
     no_slower 1 || { echo "== slower at m = 16: stop"; exit 0; }
