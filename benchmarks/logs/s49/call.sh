@@ -26,6 +26,15 @@
 #   call.sh shipB  (~5 min; carry as ship1) the second A/B round and the benchmark JSONs.
 #   call.sh shipC  (~9.5 min; carry as ship1) what a release needs in one call: smoke, same bits at
 #                  m = 16 / 64 / 128, one A/B round, the GPU test file, the benchmark JSONs.
+#   call.sh next   (~7 min; written for the next session, not run; carry marlin_quant/_lib as
+#                  `pip install -e .` builds this release, .dev/rel49_pip.so (the release before, no
+#                  Hopper flags), .dev/headship49_exp.so (this release, s44/build.sh) and
+#                  .dev/hw049_exp.so (s49/hopper_w0/hopper_w0.patch: the four-range Hopper summers
+#                  wait in warp 0 for every flag, as the others)): smoke, same bits of hw049 at
+#                  m = 12 / 16 / 32, then at m = 16 the four libraries in turn, two rounds (7B, 3B,
+#                  70B per layer: does w0 keep the large layers' gain and lose 4096x4096's loss?),
+#                  then the release before and this release at m = 64 / 128, two rounds (what the
+#                  table's m >= 64 rows owe to the flags).
 #   call.sh abonly (~5 min; carry as ship1) smoke, same bits at m = 12-128 and two A/B rounds (7B and
 #                  3B at m = 16 / 32 / 64, 70B at 16 / 32).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
@@ -126,6 +135,25 @@ shipC)
     echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
   fi
   ;;
+next)
+  smoke hw049 "--m 16 --k 4096 --n 4096" "--m 16 --k 3072 --n 3072" "--m 32 --k 4096 --n 4096" "--m 64 --k 4096 --n 4096"
+  export SAME_BITS_M=12,16,32; same_bits hw049
+  lib_next() { case $1 in before) echo MARLIN_QUANT_LIB=.dev/rel49_pip.so ;; pip) ;; *) echo "MARLIN_QUANT_LIB=$(lib_of $1)" ;; esac; }
+  for r in 1 2; do
+    for v in before pip headship49 hw049; do
+      timeout 60 env $(lib_next $v) python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b,llama2-70b --m 16 \
+        --per-layer > "$D/bench16_${v}_$r.log" 2>&1
+      echo "== bench m=16 $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench16_${v}_$r.log"; pack
+    done
+  done
+  for r in 1 2; do
+    for v in before pip; do
+      timeout 70 env $(lib_next $v) python scripts/bench_kernel.py --sets llama2-7b,llama2-70b --m 64,128 \
+        --per-layer > "$D/bench64_${v}_$r.log" 2>&1
+      echo "== bench m=64,128 $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench64_${v}_$r.log"; pack
+    done
+  done
+  ;;
 abonly)
   # The A/B alone (~5 min; carry as ship1): smoke, same bits at m = 12-128, two rounds with the
   # 7B and 3B sets at m = 16 / 32 / 64.
@@ -154,5 +182,5 @@ shipB)
   ab_pip 2
   benches pip
   ;;
-*) echo "usage: call.sh live | hflags | ship1 | ship2 | shipA | shipB | shipC | abonly" >&2; exit 2 ;;
+*) echo "usage: call.sh live | hflags | ship1 | ship2 | shipA | shipB | shipC | abonly | next" >&2; exit 2 ;;
 esac
