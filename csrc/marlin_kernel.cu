@@ -130,10 +130,10 @@ __device__ __forceinline__ void wait_count(const int* counter, int others) {
   } while (seen != others);
 }
 
-// Skinny summers: the warp's lanes poll the flags of ranges ready + 1 .. ready + 32 (acquire) until
-// every range up to `need` has stored its partial; returns the last range of the flagged prefix
-// seen (at most `last`). Warp-uniform; the warp barrier passes the acquire on to every lane's
-// partial loads after it.
+// Split-k summers (skinny and Hopper): the warp's lanes poll the flags of ranges ready + 1 ..
+// ready + 32 (acquire) until every range up to `need` has stored its partial; returns the last
+// range of the flagged prefix seen (at most `last`). Warp-uniform; the warp barrier passes the
+// acquire on to every lane's partial loads after it.
 __device__ __forceinline__ int flags_seen(const int* flags, int ready, int need, int last, int lane) {
   while (ready < need) {
     const int r = ready + 1 + lane;
@@ -145,6 +145,17 @@ __device__ __forceinline__ int flags_seen(const int* flags, int ready, int need,
   }
   __syncwarp();
   return ready;
+}
+// Re-arms the flags of ranges range + 1 .. last for the next call, thread `i` of `n` taking every
+// n-th, once every reader has seen them.
+__device__ __forceinline__ void rearm_flags(int* flags, int range, int last, int i, int n) {
+  for (int r = range + 1 + i; r <= last; r += n) flags[r] = 0;
+}
+// A summer's warp 0 waiting for all of ranges range + 1 .. last, then re-arming them (a block
+// barrier after it passes both on).
+__device__ __forceinline__ void flags_seen_all(int* flags, int range, int last, int lane) {
+  flags_seen(flags, range, last, last, lane);
+  rearm_flags(flags, range, last, lane, 32);
 }
 
 // Diagnostic timeline (-DMQ_TRACE only; never in a release build): thread 0 of every block
@@ -858,8 +869,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
       // (every reading warp polling, and re-arming at the end, spilled more in their main loops;
       // benchmarks/logs/s48/flags/): warp 0 sees every flag and re-arms them for the next call.
       if (threadIdx.x < 32) {
-        flags_seen(p.counters, range, last, last, lane);
-        for (int r = range + 1 + lane; r <= last; r += 32) p.counters[r] = 0;
+        flags_seen_all(p.counters, range, last, lane);
       }
       MQ_TRACE_MARK(4);
       __syncthreads();
@@ -938,7 +948,7 @@ __global__ void __launch_bounds__(32 * NW, 16 / NW) skinny_gemm_kernel(const SkP
     if constexpr (ROUNDS) {
       // Re-arm the flags for the next call once every reading warp has seen them.
       __syncthreads();
-      for (int r = range + 1 + (int)threadIdx.x; r <= last; r += (int)blockDim.x) p.counters[r] = 0;
+      rearm_flags(p.counters, range, last, (int)threadIdx.x, (int)blockDim.x);
     }
   };
 
@@ -1596,8 +1606,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
     if constexpr (!ROUNDS) {
       // Warp 0 sees every flag and re-arms them; the block barrier passes them on.
       if (warp == 0) {
-        flags_seen(flags, range, last, last, lane);
-        for (int r = range + 1 + lane; r <= last; r += 32) flags[r] = 0;
+        flags_seen_all(flags, range, last, lane);
       }
       MQ_TRACE_MARK(4);
       __syncthreads();
@@ -1668,7 +1677,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
 #endif
     if constexpr (ROUNDS) {
       __syncthreads();  // every warp has seen every flag
-      for (int r = range + 1 + tid; r <= last; r += T::NT) flags[r] = 0;
+      rearm_flags(flags, range, last, tid, T::NT);
     }
   };
 
