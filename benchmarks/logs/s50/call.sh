@@ -1,0 +1,73 @@
+#!/bin/bash
+# The forty-fifth session's device calls (H100). The release is .dev/rel50_pip.so (HEAD's
+# `pip install -e .` library, the Hopper flags); the candidate is NEW (default .dev/w050_pip.so:
+# HEAD + s49/hopper_w0/hopper_w0.patch, built by marlin_quant/_build.py as pip builds it, every
+# arch).
+#   call.sh shipA  (~8 min; carry marlin_quant/_lib, .dev/rel50_pip.so, the candidate and
+#                  .dev/rel49_pip.so, the release before the Hopper flags) smoke, same bits at
+#                  m = 12-128, two A/B rounds at m = 16 / 32 (7B, 3B, 70B per layer) of the
+#                  release, the candidate and the release before, in turn; then, time allowing,
+#                  one round of the release and the one before at m = 64 / 128 (what the flags
+#                  did there); ends by saying whether the candidate was no slower at m = 16.
+#   call.sh shipB  (~9.5 min; carry as shipA) the candidate's GPU test file, memcheck of the
+#                  Hopper summers and benchmark JSONs.
+. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+NEW=${NEW:-.dev/w050_pip.so}
+REL=.dev/rel50_pip.so
+libv() { case $1 in rel) echo "MARLIN_QUANT_LIB=$REL" ;; before) echo MARLIN_QUANT_LIB=.dev/rel49_pip.so ;; *) echo "MARLIN_QUANT_LIB=$NEW" ;; esac; }
+# The release, the candidate and the release before in turn, one process each, per layer: ROUND...; logs
+# $D/bench_{rel,new}_ROUND.log (7B and 3B at m = 16 / 32) and bench70_* (70B at 16 / 32).
+ab2() {
+  local r v
+  for r in "$@"; do
+    for v in rel new before; do
+      timeout 70 env $(libv $v) python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 16,32 --per-layer \
+        > "$D/bench_${v}_$r.log" 2>&1
+      timeout 60 env $(libv $v) python scripts/bench_kernel.py --sets llama2-70b --m 16,32 --per-layer > "$D/bench70_${v}_$r.log" 2>&1
+      echo "== bench $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench_${v}_$r.log" "$D/bench70_${v}_$r.log"; pack
+    done
+  done
+}
+# Whether the candidate's 7B and 70B sets at m = 16 are no slower than the release's in every ROUND.
+no_slower() {
+  local r set ok=1
+  us() { grep -h "^$1 *16 " "$D"/bench*_"$2"_"$3".log | awk '{print $4}'; }
+  for r in "$@"; do
+    for set in llama2-7b llama2-70b; do
+      awk -v a="$(us $set new $r)" -v b="$(us $set rel $r)" 'BEGIN { exit !(a != "" && b != "" && a + 0 <= b + 0) }' || ok=0
+    done
+  done
+  echo "== new no slower at m = 16: $ok"
+  [ $ok = 1 ]
+}
+HOPPER_MEMCHECK="(sixteen_token and 11008-4096-16-128) or (hopper_pairs and 33-4096-4096) or (deterministic and (16- or 64-))"
+case "$1" in
+shipA)
+  for shape in "--m 16 --k 4096 --n 4096" "--m 16 --k 3072 --n 3072" "--m 32 --k 4096 --n 4096" \
+      "--m 64 --k 4096 --n 4096" "--m 100 --k 8192 --n 8192" "--m 1 --k 11008 --n 4096"; do
+    timeout 40 env $(libv new) python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  export SAME_BITS_M=12,16,32,64,128
+  env $(libv rel) python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_rel.pt > "$D/bits.log" 2>&1
+  env $(libv new) python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_new.pt >> "$D/bits.log" 2>&1
+  python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_new.pt >> "$D/bits.log" 2>&1
+  echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"; pack
+  ab2 1 2
+  if [ $((SECONDS - start)) -lt 420 ]; then
+    for v in rel before; do
+      timeout 70 env $(libv $v) python scripts/bench_kernel.py --sets llama2-7b,llama2-70b --m 64,128 --per-layer \
+        > "$D/bench64_${v}_1.log" 2>&1
+      echo "== bench m=64,128 $v ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench64_${v}_1.log"; pack
+    done
+  fi
+  no_slower 1 2
+  ;;
+shipB)
+  gpu_tests final "$NEW" 300
+  memcheck_tests hopper "$NEW" 100 "$HOPPER_MEMCHECK"
+  benches "$NEW"
+  ;;
+*) echo "usage: call.sh shipA | shipB" >&2; exit 2 ;;
+esac
