@@ -11,6 +11,14 @@
 #                  did there); ends by saying whether the candidate was no slower at m = 16.
 #   call.sh shipB  (~9.5 min; carry as shipA) the candidate's GPU test file, memcheck of the
 #                  Hopper summers and benchmark JSONs.
+#   call.sh occ2   (~4 min; carry .dev/occ2x_exp.so: -DMQ_EXPERIMENT, HEAD + occ2/occ2.patch,
+#                  16 x 128 tiles of seven stages built for two blocks an SM, 128 registers, and
+#                  planned with twice the SMs' ranges) smoke of the forced tile, then two rounds of
+#                  sweep_wgmma.py at m = 9 / 16 (7B, 3B, 70B): the plan, 16 x 128 of eight stages
+#                  (one block an SM) and the new tile, each layer.
+#   call.sh first  (~8 min; carry shipA's and occ2's) occ2's smoke and one sweep round, then shipA
+#                  with one A/B round; call.sh second (~6 min) the other rounds of both and the
+#                  m = 64 / 128 round.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 NEW=${NEW:-.dev/w050_pip.so}
 REL=.dev/rel50_pip.so
@@ -41,8 +49,19 @@ no_slower() {
   [ $ok = 1 ]
 }
 HOPPER_MEMCHECK="(sixteen_token and 11008-4096-16-128) or (hopper_pairs and 33-4096-4096) or (deterministic and (16- or 64-))"
-case "$1" in
-shipA)
+occ2_smoke() {
+  local shape
+  for shape in "--m 16 --k 4096 --n 4096" "--m 9 --k 11008 --n 4096" "--m 16 --k 8192 --n 57344" "--m 12 --k 3072 --n 3072"; do
+    timeout 40 env MQ_FORCE_WG=16,1,7,2 MARLIN_QUANT_LIB=.dev/occ2x_exp.so python scripts/profile_kernel.py $shape --iters 5 \
+      > "$D/smoke_occ2.log" 2>&1 || { echo "== occ2 smoke failed: $shape"; tail -5 "$D/smoke_occ2.log"; pack; return 1; }
+  done
+  grep -m1 -i plan "$D/smoke_occ2.log"
+  echo "== occ2 smoke ($((SECONDS - start)) s)"
+}
+occ2_sweep() {
+  sweep "occ2_$1" .dev/occ2x_exp.so 200 9,16 llama2-7b,llama3.2-3b,llama2-70b plan,16:1:8:2,16:1:7:2
+}
+ab_smoke_bits() {
   for shape in "--m 16 --k 4096 --n 4096" "--m 16 --k 3072 --n 3072" "--m 32 --k 4096 --n 4096" \
       "--m 64 --k 4096 --n 4096" "--m 100 --k 8192 --n 8192" "--m 1 --k 11008 --n 4096"; do
     timeout 40 env $(libv new) python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
@@ -54,14 +73,33 @@ shipA)
   env $(libv new) python benchmarks/logs/h100_s32/same_bits.py dump /tmp/bits_new.pt >> "$D/bits.log" 2>&1
   python benchmarks/logs/h100_s32/same_bits.py compare /tmp/bits_rel.pt /tmp/bits_new.pt >> "$D/bits.log" 2>&1
   echo "== bits rc=$? ($((SECONDS - start)) s)"; tail -1 "$D/bits.log"; pack
+}
+ab64() {
+  for v in rel before; do
+    timeout 70 env $(libv $v) python scripts/bench_kernel.py --sets llama2-7b,llama2-70b --m 64,128 --per-layer \
+      > "$D/bench64_${v}_1.log" 2>&1
+    echo "== bench m=64,128 $v ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench64_${v}_1.log"; pack
+  done
+}
+case "$1" in
+occ2)
+  occ2_smoke && { occ2_sweep 1; occ2_sweep 2; }
+  ;;
+first)
+  occ2_smoke && occ2_sweep 1
+  ab_smoke_bits
+  ab2 1
+  no_slower 1
+  ;;
+second)
+  occ2_sweep 2
+  ab2 2
+  [ $((SECONDS - start)) -lt 420 ] && ab64
+  ;;
+shipA)
+  ab_smoke_bits
   ab2 1 2
-  if [ $((SECONDS - start)) -lt 420 ]; then
-    for v in rel before; do
-      timeout 70 env $(libv $v) python scripts/bench_kernel.py --sets llama2-7b,llama2-70b --m 64,128 --per-layer \
-        > "$D/bench64_${v}_1.log" 2>&1
-      echo "== bench m=64,128 $v ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench64_${v}_1.log"; pack
-    done
-  fi
+  [ $((SECONDS - start)) -lt 420 ] && ab64
   no_slower 1 2
   ;;
 shipB)
