@@ -15,7 +15,7 @@
 #                  16 x 128 tiles of seven stages built for two blocks an SM, 128 registers, and
 #                  planned with twice the SMs' ranges) smoke of the forced tile, then two rounds of
 #                  sweep_wgmma.py at m = 9 / 16 (7B, 3B, 70B): the plan, 16 x 128 of eight stages
-#                  (one block an SM) and the new tile, each layer.
+#                  (one block an SM) and the two new tiles, each layer.
 #   call.sh first  (~8 min; carry shipA's and occ2's) occ2's smoke and one sweep round, then shipA
 #                  with one A/B round; call.sh second (~6 min) the other rounds of both and the
 #                  m = 64 / 128 round.
@@ -59,7 +59,7 @@ occ2_smoke() {
   echo "== occ2 smoke ($((SECONDS - start)) s)"
 }
 occ2_sweep() {
-  sweep "occ2_$1" .dev/occ2x_exp.so 200 9,16 llama2-7b,llama3.2-3b,llama2-70b plan,16:1:8:2,16:1:7:2
+  sweep "occ2_$1" .dev/occ2x_exp.so 200 9,16 llama2-7b,llama3.2-3b,llama2-70b plan,16:1:8:2,16:1:7:2,16:1:4:2
 }
 ab_smoke_bits() {
   for shape in "--m 16 --k 4096 --n 4096" "--m 16 --k 3072 --n 3072" "--m 32 --k 4096 --n 4096" \
