@@ -12,7 +12,7 @@
 #   call.sh shipB  (~9.5 min; carry as shipA) the candidate's GPU test file, memcheck of the
 #                  Hopper summers and benchmark JSONs.
 #   call.sh occ2   (~4 min; carry .dev/occ2x_exp.so: -DMQ_EXPERIMENT, HEAD + occ2/occ2.patch,
-#                  16 x 128 tiles of seven stages built for two blocks an SM, 128 registers, and
+#                  16 x 128 tiles of seven or four stages built for two blocks an SM, 128 registers, and
 #                  planned with twice the SMs' ranges) smoke of the forced tile, then two rounds of
 #                  sweep_wgmma.py at m = 9 / 16 (7B, 3B, 70B): the plan, 16 x 128 of eight stages
 #                  (one block an SM) and the two new tiles, each layer.
@@ -50,10 +50,12 @@ no_slower() {
 }
 HOPPER_MEMCHECK="(sixteen_token and 11008-4096-16-128) or (hopper_pairs and 33-4096-4096) or (deterministic and (16- or 64-))"
 occ2_smoke() {
-  local shape
-  for shape in "--m 16 --k 4096 --n 4096" "--m 9 --k 11008 --n 4096" "--m 16 --k 8192 --n 57344" "--m 12 --k 3072 --n 3072"; do
-    timeout 40 env MQ_FORCE_WG=16,1,7,2 MARLIN_QUANT_LIB=.dev/occ2x_exp.so python scripts/profile_kernel.py $shape --iters 5 \
-      > "$D/smoke_occ2.log" 2>&1 || { echo "== occ2 smoke failed: $shape"; tail -5 "$D/smoke_occ2.log"; pack; return 1; }
+  local shape tile
+  for tile in 16,1,7,2 16,1,4,2; do
+    for shape in "--m 16 --k 4096 --n 4096" "--m 9 --k 11008 --n 4096" "--m 16 --k 8192 --n 57344" "--m 12 --k 3072 --n 3072"; do
+      timeout 40 env MQ_FORCE_WG=$tile MARLIN_QUANT_LIB=.dev/occ2x_exp.so python scripts/profile_kernel.py $shape --iters 5 \
+        > "$D/smoke_occ2.log" 2>&1 || { echo "== occ2 smoke failed: $tile $shape"; tail -5 "$D/smoke_occ2.log"; pack; return 1; }
+    done
   done
   grep -m1 -i plan "$D/smoke_occ2.log"
   echo "== occ2 smoke ($((SECONDS - start)) s)"
