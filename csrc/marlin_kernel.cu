@@ -1264,8 +1264,18 @@ __device__ __forceinline__ void cluster_sync() {
 // wgmma (C7514) wherever the set's writers reached the fold through a loop edge. H100, same
 // process: m = 32 7B set 72.9 -> 67.0 us, 70B 221.0 -> 209.7; m = 16 on 16 x 512 0.2-1.3 us a
 // layer (benchmarks/logs/h100_s28/).
+// Blocks an SM a Hopper tile is built for. The 16 x 128 tile takes four stages (57 KB) and at
+// most 128 registers (it needs 128 without spilling), so an SM holds two blocks, 16 warps: the
+// 16-token loop is latency-bound at two warps a scheduler (ncu, benchmarks/logs/s48/ncu/), and
+// two blocks of four stages beat one of eight on every layer up to 2^26 weights (H100, one
+// process, two rounds, us at m = 16, the plan before (16 x 128 of eight stages below 2^25
+// weights, 16 x 256 above) / this tile: 4096x4096 7.1 / 6.8, 8192x3072 10.0 / 8.7, 11008x4096
+// 13.6-13.7 / 12.1-12.2, 4096x12288 13.8-13.9 / 12.5-12.9, 3072x16384 13.6 / 12.6, 8192x8192
+// 16.3-16.4 / 15.5-15.8; benchmarks/logs/s50/). Seven stages at two blocks ran between the two.
+constexpr int wg_blocks_per_sm(int ntok, int ch, int stages) { return ntok == 16 && ch == 1 && stages == 4 ? 2 : 1; }
+
 template <int NTOK, int CH, int STAGES, int KB, bool PER_CHANNEL, bool POST>
-__global__ void __launch_bounds__(256, 1) wgmma_gemm_kernel(const WgParams p) {
+__global__ void __launch_bounds__(256, wg_blocks_per_sm(NTOK, CH, STAGES)) wgmma_gemm_kernel(const WgParams p) {
   static_assert(!POST || (!PER_CHANNEL && KB == 2), "scales after the MMA: one group of 128 per 128-k stage");
 #if MQ_WGMMA_DEVICE
   using T = WgTile<NTOK, CH, STAGES, KB>;
@@ -2012,14 +2022,16 @@ constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}
                                    {64, 2, 6, 2}, {64, 2, 8, 1}, {32, 4, 4, 2}, {32, 2, 8, 2}, {16, 4, 4, 2},
                                    // 16 x 256 and 16 x 128: groups of 128 only (built with scales
                                    // after the MMA)
-                                   {16, 2, 8, 2}, {16, 1, 8, 2},
+                                   {16, 2, 8, 2}, {16, 1, 4, 2},
                                    // 32 x 128: groups of 128 only (scales after the MMA)
                                    {32, 1, 6, 2},
 #ifdef MQ_EXPERIMENT
                                    // 16 x 512 with a fifth stage: faster only on 28672x8192 (H100).
                                    {16, 4, 5, 2},
                                    // 128-column tiles with other stage counts (benchmarks/logs/s44/)
-                                   {32, 1, 8, 2}, {32, 1, 12, 2}, {16, 1, 16, 2}
+                                   {32, 1, 8, 2}, {32, 1, 12, 2}, {16, 1, 16, 2},
+                                   // 16 x 128 of eight stages, one block an SM (the release before's)
+                                   {16, 1, 8, 2}
 #endif
 };
 
@@ -2030,7 +2042,7 @@ bool wg_post_built(const WgConfig& c) {
   if (c.kb != 2) return false;
   if ((c.ntok == 64 && c.ch == 2 && c.stages == 6) || (c.ntok == 32 && c.ch == 2 && c.stages == 8) ||
       (c.ntok == 16 && c.ch == 2 && c.stages == 8) || (c.ntok == 16 && c.ch == 4 && c.stages == 4) ||
-      (c.ntok == 16 && c.ch == 1 && c.stages == 8) || (c.ntok == 32 && c.ch == 1 && c.stages == 6))
+      (c.ntok == 16 && c.ch == 1 && c.stages == 4) || (c.ntok == 32 && c.ch == 1 && c.stages == 6))
     return true;
 #ifdef MQ_EXPERIMENT
   if (c.ch == 1) return true;
@@ -2108,7 +2120,12 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // 6.1-6.2 -> 5.8-5.9; the 7B set 57.0 -> 55.3 at m = 16; benchmarks/logs/s43/cand/). From 2^25
   // up they stream the weights, where their extra instructions a weight cost a tenth or more
   // (H200: 11008x4096 13.8 -> 15.0, 4096x12288 13.6 -> 16.0; benchmarks/logs/h200_s42/ch16/).
-  if (post && ntok == 16 && weights < (1LL << 25)) wide = 1;
+  // Built for two blocks an SM (wg_blocks_per_sm), they win up to 2^26 weights, 8192x8192
+  // included; above, the wide layers stream faster on one block of 16 x 256 / 16 x 512 (H100, one
+  // process, two rounds, us at m = 9 / 16, the plan / 16 x 128 at two blocks: 8192x10240 19.6 /
+  // 18.9 and 19.7 / 19.1-19.9, 4096x22016 20.1-20.2 / 20.2-20.5, 28672x8192 44.7-45.2 /
+  // 46.9-48.6, 8192x57344 86.3-87.4 / 96.2-100.1; benchmarks/logs/s50/).
+  if (post && ntok == 16 && weights <= (1LL << 26)) wide = 1;
   // At m = 17-32 the 128-column tile (32 x 128, six stages, never paired) wins on the layers
   // with fewer than 32 tiles of 256 columns, 11008x4096 included, and loses where n is wide (H100,
   // one process, two rounds, us, 32 x 256 / 32 x 128 at m = 32: 4096x4096 9.5 / 7.9, 11008x4096
@@ -2175,6 +2192,12 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
     if ((pick->ntok == 128 ? 5 : 2) * tiles >= sms || tiles * (k / 64) >= 32LL * sms) break;
   }
   if (cfg == nullptr) return false;
+  // Blocks an SM the stream-K ranges are dealt to: the tile's build, where two fit the SM's
+  // shared memory.
+  const int per_sm = wg_blocks_per_sm(cfg->ntok, cfg->ch, cfg->stages) == 2 &&
+                             2 * (wg_smem(cfg->ntok, cfg->ch, cfg->stages, cfg->kb) + kSmemReserve) <= smem_per_sm
+                         ? 2
+                         : 1;
   pl->kind = kWgmma;
   pl->post = post && wg_post_built(*cfg) ? 1 : 0;
   pl->m_blocks = cfg->ntok / 16;
@@ -2227,7 +2250,7 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
 #endif
     // Stages a range, for pairs (an even count) or single blocks.
     auto range_iters = [&](bool paired) {
-      long long slots = paired ? (clusters[2] < sms / 2 ? clusters[2] : sms / 2) : sms;
+      long long slots = paired ? (clusters[2] < sms / 2 ? clusters[2] : sms / 2) : (long long)sms * per_sm;
       // A flag a block (the summers read them): never more blocks than a workspace holds.
       const long long most = paired ? kMaxTickets / 2 : kMaxTickets;
       if (slots > most) slots = most;
@@ -2445,9 +2468,9 @@ int dispatch_wg(const WgParams& p, const Plan& pl, bool pdl, int device, cudaStr
     if (pl.post) {
 #define MQ_WGP(NTOK_, CH_, ST_) \
   if (ntok == NTOK_ && pl.wn == CH_ && pl.stages == ST_ && pl.ks == 8) return launch_wg<NTOK_, CH_, ST_, 2, false, true>(p, device, pdl, stream);
-      MQ_WGP(64, 2, 6) MQ_WGP(32, 2, 8) MQ_WGP(16, 2, 8) MQ_WGP(16, 4, 4) MQ_WGP(16, 1, 8) MQ_WGP(32, 1, 6)
+      MQ_WGP(64, 2, 6) MQ_WGP(32, 2, 8) MQ_WGP(16, 2, 8) MQ_WGP(16, 4, 4) MQ_WGP(16, 1, 4) MQ_WGP(32, 1, 6)
 #ifdef MQ_EXPERIMENT
-      MQ_WGP(32, 4, 4) MQ_WGP(32, 1, 8) MQ_WGP(32, 1, 12) MQ_WGP(16, 1, 16)
+      MQ_WGP(32, 4, 4) MQ_WGP(32, 1, 8) MQ_WGP(32, 1, 12) MQ_WGP(16, 1, 16) MQ_WGP(16, 1, 8)
 #endif
 #undef MQ_WGP
       return kSmem;

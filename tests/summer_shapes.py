@@ -38,41 +38,53 @@ MANY_RANGE_SUMMERS: dict[tuple[int, int], tuple[int, int]] = {
 }
 
 # Layers whose Hopper-path summers (groups of 128, 132 SMs and 66 clusters of two, as on the H100
-# and H200) read 1 to 10 partials on the pairs of 64 x 256 tiles at m = 64, and 1 to 15 on the
-# single 128-column tiles at m = 16 and 32 (every layer here has under 2^25 weights and n < 8192):
+# and H200) read 1 to 10 partials on the pairs of 64 x 256 tiles at m = 64, 1 to 7, 10, 11, 14 and
+# 15 on the single 32 x 128 tiles at m = 32, and 3 to 9, 13, 17 and 21 on the 16 x 128 tiles at
+# m = 16, two blocks an SM (every layer here has under 2^25 weights and n < 8192):
 # ``HOPPER_SUMMER_PARTIALS[(k, n)][m]`` is (paired, the partial counts of the tiles' summers).
 # A summer reads one partial from each later range that holds part of its tile (half a tile's
-# in a pair). 16 x 128 and 32 x 128 tiles never pair: they cover 1 to 7, 10, 11, 14 and 15. (The
+# in a pair). 16 x 128 and 32 x 128 tiles never pair. (The
 # pairs of 32 x 256 tiles that m = 32 ran here before no longer occur with groups of 128;
 # test_kernel_gpu's test_hopper_pairs runs 32-token pairs with the other group sizes.) 3072x6912
 # and 3584x4864 hold 2.4 and 2.8 pair ranges a tile at m = 64, not whole ones, so they run single
 # 64 x 256 tiles there (the planner's pairs rule at m = 33-128).
 HOPPER_SUMMER_PARTIALS: dict[tuple[int, int], dict[int, tuple[bool, tuple[int, ...]]]] = {
     (512, 256): {16: (False, (3,)), 32: (False, (3,)), 64: (True, (1,))},
-    (1536, 3072): {16: (False, (3,)), 32: (False, (3,)), 64: (True, (2,))},
+    (1536, 3072): {16: (False, (5,)), 32: (False, (3,)), 64: (True, (2,))},
     (1024, 256): {16: (False, (7,)), 32: (False, (7,)), 64: (True, (3,))},
-    (3584, 2560): {16: (False, (5, 6)), 32: (False, (5, 6)), 64: (True, (4, 5))},
-    (5120, 1792): {16: (False, (7,)), 32: (False, (7,)), 64: (True, (6, 7))},
-    (6656, 1536): {16: (False, (10, 11)), 32: (False, (10, 11)), 64: (True, (8, 9))},
-    (5632, 1024): {16: (False, (14, 15)), 32: (False, (14, 15)), 64: (True, (10,))},
-    (512, 6912): {16: (False, (1,)), 32: (False, (1,)), 64: (True, (1,))},
-    (3072, 6912): {16: (False, (2, 3)), 32: (False, (2, 3)), 64: (False, (4, 5))},
-    (3584, 4864): {16: (False, (3,)), 32: (False, (3,)), 64: (False, (5, 6))},
-    (1024, 3840): {16: (False, (3,)), 32: (False, (3,)), 64: (True, (3,))},
-    (5632, 3840): {16: (False, (4, 5)), 32: (False, (4, 5)), 64: (True, (4, 5))},
+    (3584, 2560): {16: (False, (9,)), 32: (False, (5, 6)), 64: (True, (4, 5))},
+    (5120, 1792): {16: (False, (13,)), 32: (False, (7,)), 64: (True, (6, 7))},
+    (6656, 1536): {16: (False, (17,)), 32: (False, (10, 11)), 64: (True, (8, 9))},
+    (5632, 1024): {16: (False, (21,)), 32: (False, (14, 15)), 64: (True, (10,))},
+    (512, 6912): {16: (False, (3,)), 32: (False, (1,)), 64: (True, (1,))},
+    (3072, 6912): {16: (False, (4, 5)), 32: (False, (2, 3)), 64: (False, (4, 5))},
+    (3584, 4864): {16: (False, (5, 6)), 32: (False, (3,)), 64: (False, (5, 6))},
+    (1024, 3840): {16: (False, (7,)), 32: (False, (3,)), 64: (True, (3,))},
+    (5632, 3840): {16: (False, (8, 9)), 32: (False, (4, 5)), 64: (True, (4, 5))},
 }
 
-# Layers of 2^25 to 2^26 weights, whose Hopper-path summers (groups of 128, 132 SMs) read 1 to 15
-# partials on single 16 x 256 tiles at m = 16 (the tile of 2^25-2^27 weights; the smaller layers
+# Layers of up to 2^26 weights whose 16 x 128 tiles' summers (groups of 128, 132 SMs, two blocks
+# an SM) read the counts HOPPER_SUMMER_PARTIALS leaves out at m = 16: with it, every count from 1
+# to 17. ``SIXTEEN_NARROW_SUMMER_PARTIALS[(k, n)]`` is the partial counts of the tiles' summers.
+SIXTEEN_NARROW_SUMMER_PARTIALS: dict[tuple[int, int], tuple[int, ...]] = {
+    (640, 13568): (1, 2),
+    (4096, 2176): (10, 11),
+    (4864, 1792): (12, 13),
+    (5632, 1664): (14, 15),
+    (6016, 1536): (15, 16),
+}
+
+# Layers of 2^26 to 2^27 weights, whose Hopper-path summers (groups of 128, 132 SMs) read 1 to 15
+# partials on single 16 x 256 tiles at m = 16 (the tile of 2^26-2^27 weights; the smaller layers
 # above take 16 x 128): ``SIXTEEN_WIDE_SUMMER_PARTIALS[(k, n)]`` is the partial counts of the
 # tiles' summers. Every remainder of the summer's four-range rounds, and rounds of one to four.
 SIXTEEN_WIDE_SUMMER_PARTIALS: dict[tuple[int, int], tuple[int, ...]] = {
-    (1664, 20224): (1, 2),
-    (2432, 13824): (2, 3),
-    (4864, 6912): (4, 5),
-    (6912, 4864): (6, 7),
-    (8832, 3840): (8, 9),
-    (11008, 3072): (10, 11),
-    (13184, 2560): (12, 13),
-    (14720, 2304): (14, 15),
+    (3200, 20992): (1, 2),
+    (6912, 9728): (3, 4),
+    (11008, 6144): (5, 6),
+    (15488, 4352): (7, 8),
+    (20224, 3328): (9, 10),
+    (23936, 2816): (11, 12),
+    (27008, 2560): (13, 14),
+    (29312, 2304): (14, 15),
 }

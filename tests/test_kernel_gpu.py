@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from marlin_quant import MarlinLinear, ops, packing
-from summer_shapes import (HOPPER_SUMMER_PARTIALS, MANY_RANGE_SUMMERS, SIXTEEN_WIDE_SUMMER_PARTIALS,
-                           SUMMER_PARTIALS)
+from summer_shapes import (HOPPER_SUMMER_PARTIALS, MANY_RANGE_SUMMERS, SIXTEEN_NARROW_SUMMER_PARTIALS,
+                           SIXTEEN_WIDE_SUMMER_PARTIALS, SUMMER_PARTIALS)
 
 pytestmark = pytest.mark.gpu
 
@@ -136,17 +136,26 @@ def test_many_range_summers(m, k, n, groupsize):
 @pytest.mark.parametrize("k,n", list(HOPPER_SUMMER_PARTIALS))
 @pytest.mark.parametrize("m", [16, 32, 64])
 def test_hopper_summer_partial_counts(m, k, n, groupsize):
-    """Hopper-path layers whose summers read 1 to 10 partials on paired 64-token tiles and 1 to
-    7, 10, 11, 14 and 15 on single 16 x 128 and 32 x 128 tiles, with groups of 128 (on 132 SMs;
-    see tests/summer_shapes.py): right results and the same bits on repeated calls. Per channel,
+    """Hopper-path layers whose summers read 1 to 10 partials on paired 64-token tiles, 1 to 7,
+    10, 11, 14 and 15 on single 32 x 128 tiles and 3 to 9, 13, 17 and 21 on 16 x 128 tiles (two
+    blocks an SM), with groups of 128 (on 132 SMs; see tests/summer_shapes.py): right results
+    and the same bits on repeated calls. Per channel,
     m = 16 takes the tiled kernel on these layers and m = 32 / 64 the 256- and 512-column tiles
     with scales in the main loop."""
     check_repeatable(m, k, n, groupsize, seed=k + n + m + 1)
 
 
+@pytest.mark.parametrize("k,n", list(SIXTEEN_NARROW_SUMMER_PARTIALS))
+def test_sixteen_narrow_summer_partial_counts(k, n):
+    """Layers whose 16 x 128 tiles (two blocks an SM) have summers reading 1, 2 and 10 to 16
+    partials at m = 16 with groups of 128, the counts test_hopper_summer_partial_counts leaves out
+    (on 132 SMs; see tests/summer_shapes.py): right results and the same bits on repeated calls."""
+    check_repeatable(16, k, n, 128, seed=k + n + 3)
+
+
 @pytest.mark.parametrize("k,n", list(SIXTEEN_WIDE_SUMMER_PARTIALS))
 def test_sixteen_wide_summer_partial_counts(k, n):
-    """Layers of 2^25-2^26 weights whose single 16 x 256 tiles' summers read 1 to 15 partials at
+    """Layers of 2^26-2^27 weights whose single 16 x 256 tiles' summers read 1 to 15 partials at
     m = 16 with groups of 128 (on 132 SMs; see tests/summer_shapes.py): right results and the
     same bits on repeated calls."""
     check_repeatable(16, k, n, 128, seed=k + n + 2)
@@ -508,15 +517,15 @@ def test_every_hopper_tile(m, n, k, groupsize):
 @pytest.mark.parametrize("k,n", [(8192, 8192), (4096, 16448), (28672, 8192), (8192, 57344), (4096, 4160), (11008, 4096)])
 def test_sixteen_token_tiles(m, k, n, groupsize):
     """m = 9-16: 16-token Hopper tiles on layers of 2^26 weights or more, and with groups of 128
-    (scales after the MMA) on every layer, 16 x 256 below 2^27 weights and 16 x 128 below 2^25
-    (n not a multiple of the tile in 4096x16448 and 4096x4160; stream-K and pairs in 8192x8192;
+    (scales after the MMA) on every layer, 16 x 256 below 2^27 weights and 16 x 128 (two blocks an
+    SM) up to 2^26 (n not a multiple of the tile in 4096x16448 and 4096x4160; stream-K and pairs in 8192x8192;
     long k ranges in 28672x8192), right against the reference and the same bits on every call."""
     sms, optin, per_sm, cc, features = ops._device_facts(0)
     plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
     if cc == (9, 0) and features & ops.FEATURE_WGMMA:
         post = groupsize == 128
         if post or k * n >= 2**26:
-            columns = 128 if post and k * n < 2**25 else 256 if post and k * n < 2**27 else 512
+            columns = 128 if post and k * n <= 2**26 else 256 if post and k * n < 2**27 else 512
             assert (plan.kernel, plan.m_blocks, plan.tile_columns, plan.scales_after_mma) == ("wgmma", 1, columns, post), plan
         else:
             assert plan.kernel == "tiled", plan

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from marlin_quant import MarlinLinear, ops, packing
-from summer_shapes import (HOPPER_SUMMER_PARTIALS, MANY_RANGE_SUMMERS, SIXTEEN_WIDE_SUMMER_PARTIALS,
-                           SUMMER_PARTIALS)
+from summer_shapes import (HOPPER_SUMMER_PARTIALS, MANY_RANGE_SUMMERS, SIXTEEN_NARROW_SUMMER_PARTIALS,
+                           SIXTEEN_WIDE_SUMMER_PARTIALS, SUMMER_PARTIALS)
 
 
 def make_layer(k, n, groupsize, gen):
@@ -330,14 +330,16 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
     """tests/summer_shapes.py's Hopper layers still plan as wgmma tiles on 132 SMs with 66
     clusters of two (256 columns at m = 64, 128 at m = 16 and 32), paired or single as listed,
     whose summers read the listed numbers of partials: 1 to 10 for the pairs of 64-token tiles,
-    1 to 7, 10, 11, 14 and 15 for the 16 x 128 and 32 x 128 tiles, which never pair. A range is
-    upb 128-k stages (even in a pair) over as many ranges as there are slots (SMs, or clusters
-    of two)."""
+    1 to 7, 10, 11, 14 and 15 for the 32 x 128 tiles and, with SIXTEEN_NARROW_SUMMER_PARTIALS,
+    1 to 17 for the 16 x 128 tiles, which never pair. A range is upb 128-k stages (even in a pair)
+    over as many ranges as there are slots (SMs, clusters of two, or two blocks an SM for the
+    16 x 128 tile)."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     seen: dict[tuple[int, bool], set[int]] = {}
-    for (k, n), by_m in HOPPER_SUMMER_PARTIALS.items():
+    narrow = {(k, n): {16: (False, counts)} for (k, n), counts in SIXTEEN_NARROW_SUMMER_PARTIALS.items()}
+    for (k, n), by_m in [*HOPPER_SUMMER_PARTIALS.items(), *narrow.items()]:
         for m, (paired, counts) in by_m.items():
             plan = ops.plan_launch(m, n, k, 132, 232448, 233472, ops.FEATURE_WGMMA, H200_CLUSTERS, 128)
             columns = 128 if m <= 32 else 256
@@ -345,7 +347,7 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
             assert (plan.cluster == 2) == paired, (k, n, m, plan)
             tiles, k_iters = -(-n // columns), k // (16 * plan.stripes)
             total = tiles * k_iters
-            slots = min(H200_CLUSTERS[2], 132 // 2) if paired else 132
+            slots = min(H200_CLUSTERS[2], 132 // 2) if paired else 2 * 132 if m <= 16 else 132
             upb = -(-total // min(slots, total))
             upb += upb & 1 if paired else 0
             assert -(-total // upb) * (2 if paired else 1) == plan.blocks, (k, n, m, plan)
@@ -354,12 +356,12 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
             seen.setdefault((m, paired), set()).update(reads)
     assert set(range(1, 11)) <= seen[(64, True)]
     assert (16, True) not in seen and (32, True) not in seen
-    for m in (16, 32):
-        assert set(range(1, 8)) | {10, 11, 14, 15} <= seen[(m, False)], m
+    assert set(range(1, 8)) | {10, 11, 14, 15} <= seen[(32, False)]
+    assert set(range(1, 18)) <= seen[(16, False)]
 
 
 def test_sixteen_wide_summers_read_every_count_of_partials(kernel_library, monkeypatch):
-    """tests/summer_shapes.py's layers of 2^25-2^26 weights still plan as single 16 x 256 tiles at
+    """tests/summer_shapes.py's layers of 2^26-2^27 weights still plan as single 16 x 256 tiles at
     m = 16 (groups of 128, 132 SMs), whose summers read the listed numbers of partials: every
     count from 1 to 15."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
@@ -367,7 +369,7 @@ def test_sixteen_wide_summers_read_every_count_of_partials(kernel_library, monke
     ops.plan_launch.cache_clear()
     seen: set[int] = set()
     for (k, n), counts in SIXTEEN_WIDE_SUMMER_PARTIALS.items():
-        assert 2**25 <= k * n < 2**26, (k, n)
+        assert 2**26 < k * n < 2**27, (k, n)
         plan = ops.plan_launch(16, n, k, 132, 232448, 233472, ops.FEATURE_WGMMA, H200_CLUSTERS, 128)
         assert (plan.kernel, plan.m_blocks, plan.tile_columns, plan.cluster) == ("wgmma", 1, 256, 0), (k, n, plan)
         tiles, k_iters = -(-n // 256), k // (16 * plan.stripes)
@@ -387,7 +389,7 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
     the wide tiles would leave SMs idle; 128-k stages where k allows, else 64-k (at m = 17-32,
     which has 128-k stages only, the tiled kernel). At m = 9-16, where k is a multiple of 128:
     groups of 128 take 16-token tiles on every layer (16 x 256 below 2^27 weights, 16 x 512 from
-    there; 16 x 128 below 2^25), the other group sizes 16 x 512 tiles on layers of 2^26 weights or
+    there; 16 x 128 up to 2^26), the other group sizes 16 x 512 tiles on layers of 2^26 weights or
     more and the tiled kernel on the rest. Groups of 128 apply their scales after the MMA on the
     16 x 128, 16 x 256, 16 x 512, 32 x 128, 32 x 256 and 64 x 256 tiles, and take 32 x 128 at
     m = 17-32 where n < 8192 below 3 x 2^24 weights and 32 x 256 on the wider or larger layers,
@@ -417,7 +419,7 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
             assert plan.stripes == (8 if k % 128 == 0 else 4)
             ntok = plan.m_blocks * 16
             if m <= 16:
-                columns = 128 if post and n * k < 2**25 else 256 if post and n * k < 2**27 else 512
+                columns = 128 if post and n * k <= 2**26 else 256 if post and n * k < 2**27 else 512
                 assert (ntok, plan.tile_columns, plan.scales_after_mma) == (16, columns, post), (m, n, k, plan)
                 continue
             after = post and k % 128 == 0 and (ntok, plan.tile_columns) in ((32, 128), (32, 256), (64, 256))
@@ -450,6 +452,21 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
         ops.plan_launch(64, 131072, 2**31 - 64, sms, optin, per_sm, ops.FEATURE_WGMMA, groupsize=64)
     with pytest.raises(ValueError, match="groupsize=48: group size must be 32, 64, 128 or -1"):
         ops.plan_launch(16, 4096, 4096, sms, optin, per_sm, ops.FEATURE_WGMMA, groupsize=48)
+
+
+def test_sixteen_by_128_tiles_take_two_blocks_an_sm(kernel_library, monkeypatch):
+    """The 16 x 128 tile (four stages, 57 KB, built for two blocks an SM) deals its stream-K ranges
+    over two slots an SM where the SM's shared memory holds two blocks, and over one where it
+    does not: 4096x4096 at m = 16 (32 tiles of 32 stages) in 256 ranges of 4 stages on 132 SMs of
+    228 KB, in 128 ranges of 8 where an SM has 100 KB."""
+    monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
+    monkeypatch.setattr(ops, "_lib", None)
+    ops.plan_launch.cache_clear()
+    for per_sm, blocks in ((233472, 256), (100000, 128)):
+        plan = ops.plan_launch(16, 4096, 4096, 132, 232448, per_sm, ops.FEATURE_WGMMA, H200_CLUSTERS, 128)
+        assert (plan.kernel, plan.m_blocks, plan.tile_columns, plan.stages, plan.cluster) == ("wgmma", 1, 128, 4, 0), plan
+        assert plan.blocks == plan.tickets == blocks, (per_sm, plan)
+        assert plan.partial_floats == blocks * 16 * 128 and 2 * (plan.smem + 1024) <= 233472, plan
 
 
 # Cluster capacities read off the H200 (ops.device_clusters: clusters of 0 .. 8 blocks at once).

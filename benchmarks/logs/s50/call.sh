@@ -11,6 +11,12 @@
 #                  did there); ends by saying whether the candidate was no slower at m = 16.
 #   call.sh shipB  (~9.5 min; carry as shipA) the candidate's GPU test file, memcheck of the
 #                  Hopper summers and benchmark JSONs.
+#   call.sh ship16 (~9.5 min; carry marlin_quant/_lib as `pip install -e .` builds the release with
+#                  16 x 128 tiles at two blocks an SM, and .dev/rel50_pip.so, the release before):
+#                  smoke, one A/B round at m = 9 / 16 (7B, 3B, 70B per layer), the Llama-2 benchmark
+#                  JSON, the GPU test file, and the Llama-3 / Qwen2 JSON if time is left.
+#   call.sh ship16b (~3-5 min; carry as ship16) memcheck of the new tile's cases, the Llama-3 /
+#                  Qwen2 JSON unless ship16 wrote it ($1 = skip-sets).
 #   call.sh occ2   (~4 min; carry .dev/occ2x_exp.so: -DMQ_EXPERIMENT, HEAD + occ2/occ2.patch,
 #                  16 x 128 tiles of seven or four stages built for two blocks an SM, 128 registers, and
 #                  planned with twice the SMs' ranges) smoke of the forced tile, then two rounds of
@@ -84,6 +90,36 @@ ab64() {
   done
 }
 case "$1" in
+ship16)
+  for shape in "--m 16 --k 4096 --n 4096" "--m 9 --k 11008 --n 4096" "--m 16 --k 8192 --n 8192" \
+      "--m 12 --k 3072 --n 3072" "--m 16 --k 8192 --n 57344" "--m 64 --k 4096 --n 4096" "--m 1 --k 4096 --n 4096"; do
+    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  for v in rel pip; do
+    lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=$REL")
+    timeout 70 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b,llama2-70b --m 9,16 --per-layer \
+      > "$D/bench16_${v}_1.log" 2>&1
+    echo "== bench m=9,16 $v ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench16_${v}_1.log"; pack
+  done
+  timeout 130 python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench_llama2.log" 2>&1
+  echo "== bench llama2 rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_llama2.log"; pack
+  gpu_tests final pip $((570 - (SECONDS - start) > 330 ? 330 : 570 - (SECONDS - start)))
+  if [ $((SECONDS - start)) -lt 450 ]; then
+    timeout 120 python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b --json "$D/bench-llama3-qwen2.json" \
+      > "$D/bench_sets.log" 2>&1
+    echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
+  fi
+  ;;
+ship16b)
+  memcheck_tests narrow pip 150 "(sixteen_narrow and 640-13568) or (sixteen_token and (4096-4160-16-128 or 11008-4096-16-128)) or (hopper_summer and 16-5632-1024-128)"
+  if [ "$2" != skip-sets ]; then
+    timeout 120 python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b --json "$D/bench-llama3-qwen2.json" \
+      > "$D/bench_sets.log" 2>&1
+    echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
+  fi
+  ;;
 occ2)
   occ2_smoke && { occ2_sweep 1; occ2_sweep 2; }
   ;;
@@ -109,5 +145,5 @@ shipB)
   memcheck_tests hopper "$NEW" 100 "$HOPPER_MEMCHECK"
   benches "$NEW"
   ;;
-*) echo "usage: call.sh shipA | shipB" >&2; exit 2 ;;
+*) echo "usage: call.sh ship16 | ship16b [skip-sets] | occ2 | first | second | shipA | shipB" >&2; exit 2 ;;
 esac
