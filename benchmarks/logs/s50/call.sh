@@ -17,6 +17,9 @@
 #                  JSON, the GPU test file, and the Llama-3 / Qwen2 JSON if time is left.
 #   call.sh ship16b (~3-5 min; carry as ship16) memcheck of the new tile's cases, the Llama-3 /
 #                  Qwen2 JSON unless ship16 wrote it ($1 = skip-sets).
+#   call.sh extra16 (~1 min; carry as ship16; ran as an inline command of the same steps, logs
+#                  ship/extra/) racecheck of the m = 16 determinism test on 4096x4096 and of
+#                  640x13568 at m = 16, then the second A/B round at m = 9 / 16.
 #   call.sh occ2   (~4 min; carry .dev/occ2x_exp.so: -DMQ_EXPERIMENT, HEAD + occ2/occ2.patch,
 #                  16 x 128 tiles of seven or four stages built for two blocks an SM, 128 registers, and
 #                  planned with twice the SMs' ranges) smoke of the forced tile, then two rounds of
@@ -120,6 +123,17 @@ ship16b)
     echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
   fi
   ;;
+extra16)
+  timeout 150 compute-sanitizer --tool racecheck --print-limit 10 python -m pytest -q -p no:cacheprovider \
+    tests/test_kernel_gpu.py -k "(deterministic and 16-4096) or (sixteen_narrow and 640-13568)" > "$D/racecheck16.log" 2>&1
+  echo "== racecheck rc=$? ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck16.log" | tail -3
+  for v in rel pip; do
+    lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=$REL")
+    timeout 70 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b,llama2-70b --m 9,16 --per-layer \
+      > "$D/bench16_${v}_2.log" 2>&1
+    echo "== bench m=9,16 $v 2 ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench16_${v}_2.log"; pack
+  done
+  ;;
 occ2)
   occ2_smoke && { occ2_sweep 1; occ2_sweep 2; }
   ;;
@@ -145,5 +159,5 @@ shipB)
   memcheck_tests hopper "$NEW" 100 "$HOPPER_MEMCHECK"
   benches "$NEW"
   ;;
-*) echo "usage: call.sh ship16 | ship16b [skip-sets] | occ2 | first | second | shipA | shipB" >&2; exit 2 ;;
+*) echo "usage: call.sh ship16 | ship16b [skip-sets] | extra16 | occ2 | first | second | shipA | shipB" >&2; exit 2 ;;
 esac
