@@ -20,6 +20,11 @@
 #   call.sh extra16 (~1 min; carry as ship16; ran as an inline command of the same steps, logs
 #                  ship/extra/) racecheck of the m = 16 determinism test on 4096x4096 and of
 #                  640x13568 at m = 16, then the second A/B round at m = 9 / 16.
+#   call.sh occ32  (~4 min; carry .dev/occ32x_exp.so: -DMQ_EXPERIMENT, HEAD + occ32/occ32.patch, 32 x 128
+#                  tiles of four or five stages built for two blocks an SM, 128 registers with
+#                  108-156 bytes of spills) smoke of both, then two rounds of sweep_wgmma.py at
+#                  m = 17 / 24 / 32 (7B, 3B, 70B): the plan, 32 x 128 of six stages (one block an
+#                  SM, the release's) and the two new tiles.
 #   call.sh occ2   (~4 min; carry .dev/occ2x_exp.so: -DMQ_EXPERIMENT, HEAD + occ2/occ2.patch,
 #                  16 x 128 tiles of seven or four stages built for two blocks an SM, 128 registers, and
 #                  planned with twice the SMs' ranges) smoke of the forced tile, then two rounds of
@@ -134,6 +139,18 @@ extra16)
     echo "== bench m=9,16 $v 2 ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench16_${v}_2.log"; pack
   done
   ;;
+occ32)
+  for tile in 32,1,4,2 32,1,5,2; do
+    for shape in "--m 32 --k 4096 --n 4096" "--m 17 --k 11008 --n 4096" "--m 24 --k 8192 --n 57344" "--m 32 --k 3072 --n 3072"; do
+      timeout 40 env MQ_FORCE_WG=$tile MARLIN_QUANT_LIB=.dev/occ32x_exp.so python scripts/profile_kernel.py $shape --iters 5 \
+        > "$D/smoke_occ32.log" 2>&1 || { echo "== occ32 smoke failed: $tile $shape"; tail -5 "$D/smoke_occ32.log"; pack; exit 1; }
+    done
+  done
+  echo "== occ32 smoke ($((SECONDS - start)) s)"
+  for r in 1 2; do
+    sweep "occ32_$r" .dev/occ32x_exp.so 200 17,24,32 llama2-7b,llama3.2-3b,llama2-70b plan,32:1:6:2,32:1:4:2,32:1:5:2
+  done
+  ;;
 occ2)
   occ2_smoke && { occ2_sweep 1; occ2_sweep 2; }
   ;;
@@ -159,5 +176,5 @@ shipB)
   memcheck_tests hopper "$NEW" 100 "$HOPPER_MEMCHECK"
   benches "$NEW"
   ;;
-*) echo "usage: call.sh ship16 | ship16b [skip-sets] | extra16 | occ2 | first | second | shipA | shipB" >&2; exit 2 ;;
+*) echo "usage: call.sh ship16 | ship16b [skip-sets] | extra16 | occ32 | occ2 | first | second | shipA | shipB" >&2; exit 2 ;;
 esac
