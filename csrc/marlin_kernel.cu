@@ -1254,16 +1254,6 @@ __device__ __forceinline__ void cluster_sync() {
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
 }
 
-// POST (groups of 128 on 128-k stages, so that a stage is one group; the planner's `post`):
-// group scales applied after the MMA in fp32, as the skinny kernel does, instead of an fp16
-// multiply per weight pair before it. Per channel had been 9-14% faster than groups of 128 at
-// m = 32-64 on the H100, three to five times what its 3% fewer bytes explain. A stage's wgmmas
-// go to a stage set (ssum, CH x NTOK / 2 more registers a thread), which the next stage folds
-// into acc after it has dequantized its first stripe and waited for every group. Folded later,
-// with the next stage's first groups in flight (two sets, a stage apart), ptxas serialized every
-// wgmma (C7514) wherever the set's writers reached the fold through a loop edge. H100, same
-// process: m = 32 7B set 72.9 -> 67.0 us, 70B 221.0 -> 209.7; m = 16 on 16 x 512 0.2-1.3 us a
-// layer (benchmarks/logs/h100_s28/).
 // Blocks an SM a Hopper tile is built for. The 16 x 128 tile takes four stages (57 KB) and at
 // most 128 registers (it needs 128 without spilling), so an SM holds two blocks, 16 warps: the
 // 16-token loop is latency-bound at two warps a scheduler (ncu, benchmarks/logs/s48/ncu/), and
@@ -1274,6 +1264,16 @@ __device__ __forceinline__ void cluster_sync() {
 // 16.3-16.4 / 15.5-15.8; benchmarks/logs/s50/). Seven stages at two blocks ran between the two.
 constexpr int wg_blocks_per_sm(int ntok, int ch, int stages) { return ntok == 16 && ch == 1 && stages == 4 ? 2 : 1; }
 
+// POST (groups of 128 on 128-k stages, so that a stage is one group; the planner's `post`):
+// group scales applied after the MMA in fp32, as the skinny kernel does, instead of an fp16
+// multiply per weight pair before it. Per channel had been 9-14% faster than groups of 128 at
+// m = 32-64 on the H100, three to five times what its 3% fewer bytes explain. A stage's wgmmas
+// go to a stage set (ssum, CH x NTOK / 2 more registers a thread), which the next stage folds
+// into acc after it has dequantized its first stripe and waited for every group. Folded later,
+// with the next stage's first groups in flight (two sets, a stage apart), ptxas serialized every
+// wgmma (C7514) wherever the set's writers reached the fold through a loop edge. H100, same
+// process: m = 32 7B set 72.9 -> 67.0 us, 70B 221.0 -> 209.7; m = 16 on 16 x 512 0.2-1.3 us a
+// layer (benchmarks/logs/h100_s28/).
 template <int NTOK, int CH, int STAGES, int KB, bool PER_CHANNEL, bool POST>
 __global__ void __launch_bounds__(256, wg_blocks_per_sm(NTOK, CH, STAGES)) wgmma_gemm_kernel(const WgParams p) {
   static_assert(!POST || (!PER_CHANNEL && KB == 2), "scales after the MMA: one group of 128 per 128-k stage");

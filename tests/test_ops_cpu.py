@@ -454,6 +454,10 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
         ops.plan_launch(16, 4096, 4096, sms, optin, per_sm, ops.FEATURE_WGMMA, groupsize=48)
 
 
+# Cluster capacities read off the H200 (ops.device_clusters: clusters of 0 .. 8 blocks at once).
+H200_CLUSTERS = (0, 0, 66, 39, 30, 22, 17, 15, 15)
+
+
 def test_sixteen_by_128_tiles_take_two_blocks_an_sm(kernel_library, monkeypatch):
     """The 16 x 128 tile (four stages, 57 KB, built for two blocks an SM) deals its stream-K ranges
     over two slots an SM where the SM's shared memory holds two blocks, and over one where it
@@ -467,10 +471,6 @@ def test_sixteen_by_128_tiles_take_two_blocks_an_sm(kernel_library, monkeypatch)
         assert (plan.kernel, plan.m_blocks, plan.tile_columns, plan.stages, plan.cluster) == ("wgmma", 1, 128, 4, 0), plan
         assert plan.blocks == plan.tickets == blocks, (per_sm, plan)
         assert plan.partial_floats == blocks * 16 * 128 and 2 * (plan.smem + 1024) <= 233472, plan
-
-
-# Cluster capacities read off the H200 (ops.device_clusters: clusters of 0 .. 8 blocks at once).
-H200_CLUSTERS = (0, 0, 66, 39, 30, 22, 17, 15, 15)
 
 
 def test_plan_hopper_pairs(kernel_library, monkeypatch):
