@@ -22,7 +22,7 @@
 #                  640x13568 at m = 16, then the second A/B round at m = 9 / 16.
 #   call.sh occ32  (~4 min; carry .dev/occ32x_exp.so: -DMQ_EXPERIMENT, HEAD + occ32/occ32.patch, 32 x 128
 #                  tiles of four or five stages built for two blocks an SM, 128 registers with
-#                  108-156 bytes of spills) smoke of both, then two rounds of sweep_wgmma.py at
+#                  108-156 bytes of spills) smoke of both, then ROUNDS (2) rounds of sweep_wgmma.py at
 #                  m = 17 / 24 / 32 (7B, 3B, 70B): the plan, 32 x 128 of six stages (one block an
 #                  SM, the release's) and the two new tiles.
 #   call.sh occ2   (~4 min; carry .dev/occ2x_exp.so: -DMQ_EXPERIMENT, HEAD + occ2/occ2.patch,
@@ -147,7 +147,7 @@ occ32)
     done
   done
   echo "== occ32 smoke ($((SECONDS - start)) s)"
-  for r in 1 2; do
+  for r in $(seq "${ROUNDS:-2}"); do
     sweep "occ32_$r" .dev/occ32x_exp.so 200 17,24,32 llama2-7b,llama3.2-3b,llama2-70b plan,32:1:6:2,32:1:4:2,32:1:5:2
   done
   ;;
