@@ -20,11 +20,15 @@
 #   call.sh extra16 (~1 min; carry as ship16; ran as an inline command of the same steps, logs
 #                  ship/extra/) racecheck of the m = 16 determinism test on 4096x4096 and of
 #                  640x13568 at m = 16, then the second A/B round at m = 9 / 16.
-#   call.sh occ32  (~4 min; carry .dev/occ32x_exp.so: -DMQ_EXPERIMENT, HEAD + occ32/occ32.patch, 32 x 128
-#                  tiles of four or five stages built for two blocks an SM, 128 registers with
-#                  108-156 bytes of spills) smoke of both, then ROUNDS (2) rounds of sweep_wgmma.py at
-#                  m = 17 / 24 / 32 (7B, 3B, 70B): the plan, 32 x 128 of six stages (one block an
-#                  SM, the release's) and the two new tiles.
+#   call.sh occ32  (~5 min, written, not run: the device time ran out; carry .dev/occ32bx_exp.so:
+#                  -DMQ_EXPERIMENT, HEAD + occ32/occ32b.patch, 32 x 128 tiles of four or five stages
+#                  and 16 x 256 of four built for two blocks an SM, 128 registers: spills of 108-156
+#                  bytes, 25 / 23 local accesses in the 32 x 128 stage loops, 532 bytes and 99 in the
+#                  16 x 256 one) smoke of each, then ROUNDS (2) rounds of sweep_wgmma.py at m = 17 /
+#                  24 / 32 (7B, 3B, 70B): the plan, 32 x 128 of six stages (one block an SM, the
+#                  release's) and the two new 32 x 128 tiles; and at m = 16 (7B, 70B) the plan
+#                  against 16 x 256 at two blocks. (occ32/occ32.patch, the first build, lacks the
+#                  16 x 256 tile.)
 #   call.sh occ2   (~4 min; carry .dev/occ2x_exp.so: -DMQ_EXPERIMENT, HEAD + occ2/occ2.patch,
 #                  16 x 128 tiles of seven or four stages built for two blocks an SM, 128 registers, and
 #                  planned with twice the SMs' ranges) smoke of the forced tile, then two rounds of
@@ -140,15 +144,16 @@ extra16)
   done
   ;;
 occ32)
-  for tile in 32,1,4,2 32,1,5,2; do
-    for shape in "--m 32 --k 4096 --n 4096" "--m 17 --k 11008 --n 4096" "--m 24 --k 8192 --n 57344" "--m 32 --k 3072 --n 3072"; do
-      timeout 40 env MQ_FORCE_WG=$tile MARLIN_QUANT_LIB=.dev/occ32x_exp.so python scripts/profile_kernel.py $shape --iters 5 \
+  for tile in 32,1,4,2 32,1,5,2 16,2,4,2; do
+    for shape in "--m 32 --k 4096 --n 4096" "--m 17 --k 11008 --n 4096" "--m 24 --k 8192 --n 57344" "--m 16 --k 3072 --n 3072"; do
+      timeout 40 env MQ_FORCE_WG=$tile MARLIN_QUANT_LIB=.dev/occ32bx_exp.so python scripts/profile_kernel.py $shape --iters 5 \
         > "$D/smoke_occ32.log" 2>&1 || { echo "== occ32 smoke failed: $tile $shape"; tail -5 "$D/smoke_occ32.log"; pack; exit 1; }
     done
   done
   echo "== occ32 smoke ($((SECONDS - start)) s)"
   for r in $(seq "${ROUNDS:-2}"); do
-    sweep "occ32_$r" .dev/occ32x_exp.so 200 17,24,32 llama2-7b,llama3.2-3b,llama2-70b plan,32:1:6:2,32:1:4:2,32:1:5:2
+    sweep "occ32_$r" .dev/occ32bx_exp.so 200 17,24,32 llama2-7b,llama3.2-3b,llama2-70b plan,32:1:6:2,32:1:4:2,32:1:5:2
+    sweep "occ256_$r" .dev/occ32bx_exp.so 120 16 llama2-7b,llama2-70b plan,16:2:4:2
   done
   ;;
 occ2)
