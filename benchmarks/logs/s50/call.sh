@@ -29,6 +29,11 @@
 #                  release's) and the two new 32 x 128 tiles; and at m = 16 (7B, 70B) the plan
 #                  against 16 x 256 at two blocks. (occ32/occ32.patch, the first build, lacks the
 #                  16 x 256 tile.)
+#   call.sh occg   (~4 min, written, not run; carry .dev/occgx_exp.so: -DMQ_EXPERIMENT, HEAD +
+#                  occg/occg.patch, the 16 x 128 tile of four stages with its scales in the loop
+#                  (groups of 32 / 64, per channel) at two blocks an SM: 126 / 121 registers, no
+#                  spill) smoke, then sweep_wgmma.py at m = 9 / 16 (7B, 3B) with groups of 64, 32
+#                  and per channel: the plan (the tiled kernel on these layers) against it.
 #   call.sh occ2   (~4 min; carry .dev/occ2x_exp.so: -DMQ_EXPERIMENT, HEAD + occ2/occ2.patch,
 #                  16 x 128 tiles of seven or four stages built for two blocks an SM, 128 registers, and
 #                  planned with twice the SMs' ranges) smoke of the forced tile, then two rounds of
@@ -156,6 +161,18 @@ occ32)
     sweep "occ256_$r" .dev/occ32bx_exp.so 120 16 llama2-7b,llama2-70b plan,16:2:4:2
   done
   ;;
+occg)
+  for g in 64 32 -1; do
+    timeout 40 env MQ_FORCE_WG=16,1,4,2 MARLIN_QUANT_LIB=.dev/occgx_exp.so python scripts/profile_kernel.py --m 16 --k 4096 \
+      --n 4096 --groupsize $g --iters 5 > "$D/smoke_occg.log" 2>&1 || { echo "== occg smoke failed: $g"; tail -5 "$D/smoke_occg.log"; pack; exit 1; }
+  done
+  echo "== occg smoke ($((SECONDS - start)) s)"
+  for g in 64 32 -1; do
+    timeout 120 env MARLIN_QUANT_LIB=.dev/occgx_exp.so python scripts/sweep_wgmma.py --m 9,16 --sets llama2-7b,llama3.2-3b \
+      --configs plan,16:1:4:2 --groupsize $g > "$D/sweep_occg_$g.log" 2>&1
+    echo "== sweep occg g=$g rc=$? ($((SECONDS - start)) s)"; sed -n '/^totals/,$p' "$D/sweep_occg_$g.log"; pack
+  done
+  ;;
 occ2)
   occ2_smoke && { occ2_sweep 1; occ2_sweep 2; }
   ;;
@@ -181,5 +198,5 @@ shipB)
   memcheck_tests hopper "$NEW" 100 "$HOPPER_MEMCHECK"
   benches "$NEW"
   ;;
-*) echo "usage: call.sh ship16 | ship16b [skip-sets] | extra16 | occ32 | occ2 | first | second | shipA | shipB" >&2; exit 2 ;;
+*) echo "usage: call.sh ship16 | ship16b [skip-sets] | extra16 | occ32 | occg | occ2 | first | second | shipA | shipB" >&2; exit 2 ;;
 esac
