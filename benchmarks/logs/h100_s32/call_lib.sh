@@ -46,6 +46,19 @@ ab() {
     done
   done
 }
+# Whether the new library's (logs $D/bench*_new_ROUND.log against bench*_rel_*; s49 and s50 call.sh) 7B and 70B sets at m = 16 are no slower than the release's in every
+# ROUND... given.
+no_slower() {
+  local r set ok=1
+  us() { grep -h "^$1 *16 " "$D"/bench*_"$2"_"$3".log | awk '{print $4}'; }
+  for r in "$@"; do
+    for set in llama2-7b llama2-70b; do
+      awk -v a="$(us $set new $r)" -v b="$(us $set rel $r)" 'BEGIN { exit !(a != "" && b != "" && a + 0 <= b + 0) }' || ok=0
+    done
+  done
+  echo "== new no slower at m = 16: $ok"
+  [ $ok = 1 ]
+}
 # A variant's GPU tests and its memcheck subset: V SECONDS TESTS-K MEMCHECK-K.
 # `env` arguments that point the kernel at library LIB (pip: the `pip install -e .` one, no override).
 lib_env() { [ "$1" = pip ] || echo "MARLIN_QUANT_LIB=$1"; }

@@ -52,19 +52,6 @@ ab_pip() {
     done
   done
 }
-# Whether the new library's 7B and 70B sets at m = 16 are no slower than the release's in every
-# ROUND... given.
-no_slower() {
-  local r set ok=1
-  us() { grep -h "^$1 *16 " "$D"/bench*_"$2"_"$3".log | awk '{print $4}'; }
-  for r in "$@"; do
-    for set in llama2-7b llama2-70b; do
-      awk -v a="$(us $set new $r)" -v b="$(us $set rel $r)" 'BEGIN { exit !(a != "" && b != "" && a + 0 <= b + 0) }' || ok=0
-    done
-  done
-  echo "== new no slower at m = 16: $ok"
-  [ $ok = 1 ]
-}
 # The installed library's smoke run (four Hopper shapes and SHAPE...), then its bits against the
 # release's (.dev/rel49_pip.so) at the m values SAME_BITS (same_bits.py): SAME_BITS [SHAPE...].
 smoke_bits_pip() {

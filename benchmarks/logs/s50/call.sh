@@ -59,29 +59,22 @@ ab2() {
     done
   done
 }
-# Whether the candidate's 7B and 70B sets at m = 16 are no slower than the release's in every ROUND.
-no_slower() {
-  local r set ok=1
-  us() { grep -h "^$1 *16 " "$D"/bench*_"$2"_"$3".log | awk '{print $4}'; }
-  for r in "$@"; do
-    for set in llama2-7b llama2-70b; do
-      awk -v a="$(us $set new $r)" -v b="$(us $set rel $r)" 'BEGIN { exit !(a != "" && b != "" && a + 0 <= b + 0) }' || ok=0
-    done
-  done
-  echo "== new no slower at m = 16: $ok"
-  [ $ok = 1 ]
-}
 HOPPER_MEMCHECK="(sixteen_token and 11008-4096-16-128) or (hopper_pairs and 33-4096-4096) or (deterministic and (16- or 64-))"
-occ2_smoke() {
-  local shape tile
-  for tile in 16,1,7,2 16,1,4,2; do
-    for shape in "--m 16 --k 4096 --n 4096" "--m 9 --k 11008 --n 4096" "--m 16 --k 8192 --n 57344" "--m 12 --k 3072 --n 3072"; do
-      timeout 40 env MQ_FORCE_WG=$tile MARLIN_QUANT_LIB=.dev/occ2x_exp.so python scripts/profile_kernel.py $shape --iters 5 \
-        > "$D/smoke_occ2.log" 2>&1 || { echo "== occ2 smoke failed: $tile $shape"; tail -5 "$D/smoke_occ2.log"; pack; return 1; }
+# Library LIB (an -DMQ_EXPERIMENT build) on each tile of TILES forced (MQ_FORCE_WG) and each
+# profile_kernel.py SHAPE; returns 1 at the first failure or hang: NAME LIB "TILES" SHAPE...
+forced_smoke() {
+  local name=$1 lib=$2 tiles=$3 tile shape; shift 3
+  for tile in $tiles; do
+    for shape in "$@"; do
+      timeout 40 env MQ_FORCE_WG=$tile MARLIN_QUANT_LIB=$lib python scripts/profile_kernel.py $shape --iters 5 \
+        > "$D/smoke_$name.log" 2>&1 || { echo "== $name smoke failed: $tile $shape"; tail -5 "$D/smoke_$name.log"; pack; return 1; }
     done
   done
-  grep -m1 -i plan "$D/smoke_occ2.log"
-  echo "== occ2 smoke ($((SECONDS - start)) s)"
+  echo "== $name smoke ($((SECONDS - start)) s)"
+}
+occ2_smoke() {
+  forced_smoke occ2 .dev/occ2x_exp.so "16,1,7,2 16,1,4,2" "--m 16 --k 4096 --n 4096" "--m 9 --k 11008 --n 4096" \
+    "--m 16 --k 8192 --n 57344" "--m 12 --k 3072 --n 3072"
 }
 occ2_sweep() {
   sweep "occ2_$1" .dev/occ2x_exp.so 200 9,16 llama2-7b,llama3.2-3b,llama2-70b plan,16:1:8:2,16:1:7:2,16:1:4:2
@@ -149,24 +142,16 @@ extra16)
   done
   ;;
 occ32)
-  for tile in 32,1,4,2 32,1,5,2 16,2,4,2; do
-    for shape in "--m 32 --k 4096 --n 4096" "--m 17 --k 11008 --n 4096" "--m 24 --k 8192 --n 57344" "--m 16 --k 3072 --n 3072"; do
-      timeout 40 env MQ_FORCE_WG=$tile MARLIN_QUANT_LIB=.dev/occ32bx_exp.so python scripts/profile_kernel.py $shape --iters 5 \
-        > "$D/smoke_occ32.log" 2>&1 || { echo "== occ32 smoke failed: $tile $shape"; tail -5 "$D/smoke_occ32.log"; pack; exit 1; }
-    done
-  done
-  echo "== occ32 smoke ($((SECONDS - start)) s)"
+  forced_smoke occ32 .dev/occ32bx_exp.so "32,1,4,2 32,1,5,2 16,2,4,2" "--m 32 --k 4096 --n 4096" "--m 17 --k 11008 --n 4096" \
+    "--m 24 --k 8192 --n 57344" "--m 16 --k 3072 --n 3072" || exit 1
   for r in $(seq "${ROUNDS:-2}"); do
     sweep "occ32_$r" .dev/occ32bx_exp.so 200 17,24,32 llama2-7b,llama3.2-3b,llama2-70b plan,32:1:6:2,32:1:4:2,32:1:5:2
     sweep "occ256_$r" .dev/occ32bx_exp.so 120 16 llama2-7b,llama2-70b plan,16:2:4:2
   done
   ;;
 occg)
-  for g in 64 32 -1; do
-    timeout 40 env MQ_FORCE_WG=16,1,4,2 MARLIN_QUANT_LIB=.dev/occgx_exp.so python scripts/profile_kernel.py --m 16 --k 4096 \
-      --n 4096 --groupsize $g --iters 5 > "$D/smoke_occg.log" 2>&1 || { echo "== occg smoke failed: $g"; tail -5 "$D/smoke_occg.log"; pack; exit 1; }
-  done
-  echo "== occg smoke ($((SECONDS - start)) s)"
+  forced_smoke occg .dev/occgx_exp.so 16,1,4,2 "--m 16 --k 4096 --n 4096 --groupsize 64" \
+    "--m 16 --k 4096 --n 4096 --groupsize 32" "--m 16 --k 4096 --n 4096 --groupsize -1" || exit 1
   for g in 64 32 -1; do
     timeout 120 env MARLIN_QUANT_LIB=.dev/occgx_exp.so python scripts/sweep_wgmma.py --m 9,16 --sets llama2-7b,llama3.2-3b \
       --configs plan,16:1:4:2 --groupsize $g > "$D/sweep_occg_$g.log" 2>&1
