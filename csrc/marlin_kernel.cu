@@ -2020,8 +2020,8 @@ bool skinny_ranges(int n, int k, int per_sm, int force_cw, int sms, int smem_opt
 struct WgConfig { int ntok, ch, stages, kb; };
 constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}, {64, 4, 6, 1},
                                    {64, 2, 6, 2}, {64, 2, 8, 1}, {32, 4, 4, 2}, {32, 2, 8, 2}, {16, 4, 4, 2},
-                                   // 16 x 256 and 16 x 128: groups of 128 only (built with scales
-                                   // after the MMA)
+                                   // 16 x 256: groups of 128 only (built with scales after the
+                                   // MMA); 16 x 128: every group size (after the MMA with 128)
                                    {16, 2, 8, 2}, {16, 1, 4, 2},
                                    // 32 x 128: groups of 128 only (scales after the MMA)
                                    {32, 1, 6, 2},
@@ -2086,17 +2086,19 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   if (const char* env = getenv("MQ_WG_MIN_M")) min_m = atoi(env) > 0 ? atoi(env) : min_m;
   if (const char* env = getenv("MQ_FORCE_WG")) min_m = env[0] != 'o' && min_m > 9 ? 9 : min_m;
 #endif
-  // Below min_m (m = 9-16; the skinny kernel takes m <= 8), 16 x 512 tiles on layers of 2^26
-  // weights or more (8192x8192 and up): 1-4 us a layer faster than the tiled kernel there, and
-  // 0.6-1.4 us slower on the smaller ones (4096x4096, 4096x12288, 11008x4096), which keep it
-  // (H200, same-process sweep at m = 9, 12 and 16: the 70B set 172.8-177.6 us against
-  // 178.0-186.2; benchmarks/logs/h200_s25/). Only 128-k stages are built for them.
+  // Below min_m (m = 9-16; the skinny kernel takes m <= 8), 16-token tiles on every layer whose
+  // k is a multiple of 128 (only 128-k stages are built for them). With group scales in the loop
+  // (groups of 32 / 64, per channel): 16 x 512 on layers of 2^26 weights or more, 1-4 us a layer
+  // faster than the tiled kernel there (H200, same-process sweep at m = 9, 12 and 16: the 70B set
+  // 172.8-177.6 us against 178.0-186.2; benchmarks/logs/h200_s25/), and 16 x 128 at two blocks an
+  // SM up to 2^26 (below), where 16 x 512 had lost 0.6-1.4 us a layer to the tiled kernel.
   // Groups of 128 with their scales after the MMA take 16-token tiles on every layer: 16 x 256
-  // below 2^27 weights, 16 x 512 from there (H100, m = 16: 7B set 59.4 us against 60.9 with the
-  // rule above, 70B 174.1 against 175.0; per layer 4096x12288 14.6 against 15.8, 8192x10240 20.9
-  // against 22.2, 4096x4096 8.5 against 8.4; benchmarks/logs/h100_s28/).
+  // below 2^27 weights, 16 x 512 from there (H100, m = 16: 7B set 59.4 us against 60.9 with
+  // 16 x 512 from 2^26 and the tiled kernel below, 70B 174.1 against 175.0; per layer 4096x12288
+  // 14.6 against 15.8, 8192x10240 20.9 against 22.2, 4096x4096 8.5 against 8.4;
+  // benchmarks/logs/h100_s28/).
   const long long weights = (long long)k * n;
-  const bool few_tokens = m > 8 && m < min_m && k % 128 == 0 && (post || weights >= (1LL << 26));
+  const bool few_tokens = m > 8 && m < min_m && k % 128 == 0;
   if (!(features & kFeatWgmma) || (m < min_m && !few_tokens)) return false;
   // Tile shapes (token rows, wgmmas per stripe), widest first: 128 x 256 above m = 64, 64 x 512
   // at m = 33-64, 32 x 512 at m = 17-32, 16 x 512 below; then 64 x 256 (32 x 256 at m = 17-32),
@@ -2125,7 +2127,14 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // process, two rounds, us at m = 9 / 16, the plan / 16 x 128 at two blocks: 8192x10240 19.6 /
   // 18.9 and 19.7 / 19.1-19.9, 4096x22016 20.1-20.2 / 20.2-20.5, 28672x8192 44.7-45.2 /
   // 46.9-48.6, 8192x57344 86.3-87.4 / 96.2-100.1; benchmarks/logs/s50/).
-  if (post && ntok == 16 && weights <= (1LL << 26)) wide = 1;
+  // So do the other group sizes, with their scales in the loop (126 / 121 registers, no spill),
+  // against the tiled kernel on these layers (H100, one process, us at m = 9 / 16, the tiled
+  // kernel / 16 x 128: groups of 64 4096x12288 15.9 / 13.7, 11008x4096 15.1 / 13.0-13.1, 8192x3072
+  // 11.2 / 9.3-9.4, 4096x4096 8.4-8.6 / 7.1; per channel 4096x12288 14.5 / 11.8-11.9, 11008x4096
+  // 14.2 / 11.3-11.4; 7B set at m = 16, groups of 64 / 32 / per channel, 61.2 / 56.0, 63.0 / 58.2,
+  // 58.1 / 49.7; the larger 4096x22016 keeps 16 x 512: 21.1-21.8 / 21.7-22.1 with groups of 64;
+  // benchmarks/logs/s51/occg/).
+  if (ntok == 16 && weights <= (1LL << 26)) wide = 1;
   // At m = 17-32 the 128-column tile (32 x 128, six stages, never paired) wins on the layers
   // with fewer than 32 tiles of 256 columns, 11008x4096 included, and loses where n is wide (H100,
   // one process, two rounds, us, 32 x 256 / 32 x 128 at m = 32: 4096x4096 9.5 / 7.9, 11008x4096
@@ -2480,7 +2489,7 @@ int dispatch_wg(const WgParams& p, const Plan& pl, bool pdl, int device, cudaStr
   if (ntok == NTOK_ && pl.wn == CH_ && pl.stages == ST_ && pl.ks == 4 * KB_) \
     return launch_wg<NTOK_, CH_, ST_, KB_, PC>(p, device, pdl, stream);
   MQ_WG(128, 2, 4, 2) MQ_WG(128, 2, 6, 1) MQ_WG(64, 4, 4, 2) MQ_WG(64, 4, 6, 1) MQ_WG(64, 2, 6, 2)
-  MQ_WG(64, 2, 8, 1) MQ_WG(32, 4, 4, 2) MQ_WG(32, 2, 8, 2) MQ_WG(16, 4, 4, 2)
+  MQ_WG(64, 2, 8, 1) MQ_WG(32, 4, 4, 2) MQ_WG(32, 2, 8, 2) MQ_WG(16, 4, 4, 2) MQ_WG(16, 1, 4, 2)
 #ifdef MQ_EXPERIMENT
   MQ_WG(16, 2, 8, 2) MQ_WG(16, 4, 5, 2)
 #endif

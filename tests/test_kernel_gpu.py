@@ -139,18 +139,19 @@ def test_hopper_summer_partial_counts(m, k, n, groupsize):
     """Hopper-path layers whose summers read 1 to 10 partials on paired 64-token tiles, 1 to 7,
     10, 11, 14 and 15 on single 32 x 128 tiles and 3 to 9, 13, 17 and 21 on 16 x 128 tiles (two
     blocks an SM), with groups of 128 (on 132 SMs; see tests/summer_shapes.py): right results
-    and the same bits on repeated calls. Per channel,
-    m = 16 takes the tiled kernel on these layers and m = 32 / 64 the 256- and 512-column tiles
-    with scales in the main loop."""
+    and the same bits on repeated calls. Per channel they take the same 16 x 128 tiles at m = 16
+    and the 256- and 512-column tiles at m = 32 / 64, with scales in the main loop."""
     check_repeatable(m, k, n, groupsize, seed=k + n + m + 1)
 
 
+@pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
 @pytest.mark.parametrize("k,n", list(SIXTEEN_NARROW_SUMMER_PARTIALS))
-def test_sixteen_narrow_summer_partial_counts(k, n):
+def test_sixteen_narrow_summer_partial_counts(k, n, groupsize):
     """Layers whose 16 x 128 tiles (two blocks an SM) have summers reading 1, 2 and 10 to 16
-    partials at m = 16 with groups of 128, the counts test_hopper_summer_partial_counts leaves out
-    (on 132 SMs; see tests/summer_shapes.py): right results and the same bits on repeated calls."""
-    check_repeatable(16, k, n, 128, seed=k + n + 3)
+    partials at m = 16, the counts test_hopper_summer_partial_counts leaves out (on 132 SMs; see
+    tests/summer_shapes.py), with every group size (after the MMA with groups of 128, in the loop
+    with the others): right results and the same bits on repeated calls."""
+    check_repeatable(16, k, n, groupsize, seed=k + n + 3)
 
 
 @pytest.mark.parametrize("k,n", list(SIXTEEN_WIDE_SUMMER_PARTIALS))
@@ -516,19 +517,16 @@ def test_every_hopper_tile(m, n, k, groupsize):
 @pytest.mark.parametrize("m", [9, 12, 15, 16])
 @pytest.mark.parametrize("k,n", [(8192, 8192), (4096, 16448), (28672, 8192), (8192, 57344), (4096, 4160), (11008, 4096)])
 def test_sixteen_token_tiles(m, k, n, groupsize):
-    """m = 9-16: 16-token Hopper tiles on layers of 2^26 weights or more, and with groups of 128
-    (scales after the MMA) on every layer, 16 x 256 below 2^27 weights and 16 x 128 (two blocks an
-    SM) up to 2^26 (n not a multiple of the tile in 4096x16448 and 4096x4160; stream-K and pairs in 8192x8192;
+    """m = 9-16: 16-token Hopper tiles on every layer, 16 x 128 (two blocks an SM) up to 2^26
+    weights, from there 16 x 256 below 2^27 with groups of 128 (scales after the MMA) and 16 x 512
+    otherwise (n not a multiple of the tile in 4096x16448 and 4096x4160; stream-K and pairs in 8192x8192;
     long k ranges in 28672x8192), right against the reference and the same bits on every call."""
     sms, optin, per_sm, cc, features = ops._device_facts(0)
     plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
     if cc == (9, 0) and features & ops.FEATURE_WGMMA:
         post = groupsize == 128
-        if post or k * n >= 2**26:
-            columns = 128 if post and k * n <= 2**26 else 256 if post and k * n < 2**27 else 512
-            assert (plan.kernel, plan.m_blocks, plan.tile_columns, plan.scales_after_mma) == ("wgmma", 1, columns, post), plan
-        else:
-            assert plan.kernel == "tiled", plan
+        columns = 128 if k * n <= 2**26 else 256 if post and k * n < 2**27 else 512
+        assert (plan.kernel, plan.m_blocks, plan.tile_columns, plan.scales_after_mma) == ("wgmma", 1, columns, post), plan
     check_repeatable(m, k, n, groupsize, seed=m + n)
 
 

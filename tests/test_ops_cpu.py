@@ -333,7 +333,8 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
     1 to 7, 10, 11, 14 and 15 for the 32 x 128 tiles and, with SIXTEEN_NARROW_SUMMER_PARTIALS,
     1 to 17 for the 16 x 128 tiles, which never pair. A range is upb 128-k stages (even in a pair)
     over as many ranges as there are slots (SMs, clusters of two, or two blocks an SM for the
-    16 x 128 tile)."""
+    16 x 128 tile). At m = 16 the other group sizes plan the same 16 x 128 tiles and ranges, with
+    their scales in the loop, so their summers read the same counts."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
@@ -354,6 +355,10 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
             reads = summer_reads(tiles, k_iters, upb)
             assert tuple(sorted(reads - {0})) == counts, (k, n, m, sorted(reads))
             seen.setdefault((m, paired), set()).update(reads)
+            for groupsize in (32, 64, -1) if m == 16 else ():
+                other = ops.plan_launch(m, n, k, 132, 232448, 233472, ops.FEATURE_WGMMA, H200_CLUSTERS, groupsize)
+                assert (other.kernel, other.tile_columns, other.stages, other.blocks, other.tickets, other.scales_after_mma) == (
+                    "wgmma", 128, plan.stages, plan.blocks, plan.tickets, False), (k, n, groupsize, other)
     assert set(range(1, 11)) <= seen[(64, True)]
     assert (16, True) not in seen and (32, True) not in seen
     assert set(range(1, 8)) | {10, 11, 14, 15} <= seen[(32, False)]
@@ -388,9 +393,8 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
     tiles above m = 64, 64 x 512 at m = 33-64, 32 x 512 up to 32, and 64 x 256 (32 x 256) where
     the wide tiles would leave SMs idle; 128-k stages where k allows, else 64-k (at m = 17-32,
     which has 128-k stages only, the tiled kernel). At m = 9-16, where k is a multiple of 128:
-    groups of 128 take 16-token tiles on every layer (16 x 256 below 2^27 weights, 16 x 512 from
-    there; 16 x 128 up to 2^26), the other group sizes 16 x 512 tiles on layers of 2^26 weights or
-    more and the tiled kernel on the rest. Groups of 128 apply their scales after the MMA on the
+    16-token tiles on every layer, 16 x 128 up to 2^26 weights, from there 16 x 256 below 2^27
+    with groups of 128 and 16 x 512 otherwise. Groups of 128 apply their scales after the MMA on the
     16 x 128, 16 x 256, 16 x 512, 32 x 128, 32 x 256 and 64 x 256 tiles, and take 32 x 128 at
     m = 17-32 where n < 8192 below 3 x 2^24 weights and 32 x 256 on the wider or larger layers,
     64 x 256 at m = 33-64, and 64 x 256 at m = 129-256 below 2^25 weights."""
@@ -411,7 +415,7 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
                 assert plan.kernel == "skinny" and not plan.scales_after_mma
                 continue
             post = groupsize == 128
-            if (m <= 32 and k % 128) or (m <= 16 and not post and n * k < 2**26):
+            if m <= 32 and k % 128:
                 assert plan.kernel == "tiled" and not plan.scales_after_mma, (m, n, k, plan)
                 continue
             assert plan.kernel == "wgmma", (m, n, k, plan)
@@ -419,7 +423,7 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
             assert plan.stripes == (8 if k % 128 == 0 else 4)
             ntok = plan.m_blocks * 16
             if m <= 16:
-                columns = 128 if post and n * k <= 2**26 else 256 if post and n * k < 2**27 else 512
+                columns = 128 if n * k <= 2**26 else 256 if post and n * k < 2**27 else 512
                 assert (ntok, plan.tile_columns, plan.scales_after_mma) == (16, columns, post), (m, n, k, plan)
                 continue
             after = post and k % 128 == 0 and (ntok, plan.tile_columns) in ((32, 128), (32, 256), (64, 256))

@@ -1,0 +1,59 @@
+#!/bin/bash
+# The forty-sixth session's device calls (H100). The release before is .dev/rel51_pip.so (HEAD
+# cfba8a3's `pip install -e .` library); the candidate is marlin_quant/_lib as `pip install -e .`
+# builds this tree: the 16 x 128 tile (two blocks an SM) for groups of 32 / 64 and per channel at
+# m = 9-16 up to 2^26 weights, where the tiled kernel ran before (s51/occg/ swept it).
+#   call.sh ship  (~6 min; carry marlin_quant/_lib and .dev/rel51_pip.so) smoke of the new plans,
+#                 one A/B round at m = 9 / 16 with groups of 64 and per channel (7B, 3B, 70B per
+#                 layer), then the GPU test file.
+#   call.sh ship2 (~7 min; carry as ship) the second A/B round, memcheck and racecheck of the new
+#                 tile's cases, then the benchmark JSONs.
+. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+REL=.dev/rel51_pip.so
+# The release before and the candidate in turn, one process each, groups of 64 and per channel,
+# per layer at m = 9 / 16: ROUND, logs $D/bench16_{rel,pip}_gG_ROUND.log.
+ab16() {
+  local g v lib
+  for g in 64 -1; do
+    for v in rel pip; do
+      lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=$REL")
+      timeout 80 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b,llama2-70b --m 9,16 --groupsize $g \
+        --per-layer > "$D/bench16_${v}_g${g}_$1.log" 2>&1
+      echo "== bench m=9,16 g=$g $v $1 ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench16_${v}_g${g}_$1.log"; pack
+    done
+  done
+}
+# The new tile's cases with scales in the loop: its summers' extreme partial counts (1-2, 15-16),
+# a layer whose n is not a multiple of the tile, the deep 11008x4096, each at groups of 32 / 64 and
+# per channel.
+NEW_TILE_CASES="tests/test_kernel_gpu.py::test_sixteen_narrow_summer_partial_counts[640-13568-64]
+tests/test_kernel_gpu.py::test_sixteen_narrow_summer_partial_counts[6016-1536--1]
+tests/test_kernel_gpu.py::test_sixteen_token_tiles[4096-4160-9-32]
+tests/test_kernel_gpu.py::test_sixteen_token_tiles[11008-4096-16--1]
+tests/test_kernel_gpu.py::test_sixteen_token_tiles[11008-4096-16-64]"
+case "$1" in
+ship)
+  for shape in "--m 16 --k 4096 --n 4096 --groupsize 64" "--m 9 --k 11008 --n 4096 --groupsize -1" \
+      "--m 16 --k 8192 --n 8192 --groupsize 32" "--m 12 --k 3072 --n 3072 --groupsize 64" \
+      "--m 16 --k 4096 --n 22016 --groupsize 64" "--m 16 --k 4096 --n 4096" "--m 1 --k 4096 --n 4096 --groupsize -1"; do
+    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+  done
+  echo "== smoke ($((SECONDS - start)) s)"; grep -h LaunchPlan "$D/smoke.log" | tail -1
+  ab16 1
+  gpu_tests final pip $((580 - (SECONDS - start) > 330 ? 330 : 580 - (SECONDS - start)))
+  ;;
+ship2)
+  ab16 2
+  timeout 120 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider $NEW_TILE_CASES \
+    > "$D/memcheck_newtile.log" 2>&1
+  echo "== memcheck rc=$? ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_newtile.log" | tail -2
+  timeout 90 compute-sanitizer --tool racecheck --print-limit 10 python -m pytest -q -p no:cacheprovider \
+    tests/test_kernel_gpu.py::test_sixteen_narrow_summer_partial_counts[640-13568-64] \
+    "tests/test_kernel_gpu.py::test_sixteen_token_tiles[4096-4160-9--1]" > "$D/racecheck_newtile.log" 2>&1
+  echo "== racecheck rc=$? ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck_newtile.log" | tail -3
+  pack
+  benches pip
+  ;;
+*) echo "usage: call.sh ship | ship2" >&2; exit 2 ;;
+esac
