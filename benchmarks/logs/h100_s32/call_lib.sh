@@ -130,3 +130,15 @@ ncu_one() {
   grep -m1 LaunchPlan "$f.run.txt"
   pack
 }
+# Library LIB (an -DMQ_EXPERIMENT build) on each tile of TILES forced (MQ_FORCE_WG) and each
+# profile_kernel.py SHAPE; returns 1 at the first failure or hang: NAME LIB "TILES" SHAPE... (s50 and s51 call.sh)
+forced_smoke() {
+  local name=$1 lib=$2 tiles=$3 tile shape; shift 3
+  for tile in $tiles; do
+    for shape in "$@"; do
+      timeout 40 env MQ_FORCE_WG=$tile MARLIN_QUANT_LIB=$lib python scripts/profile_kernel.py $shape --iters 5 \
+        > "$D/smoke_$name.log" 2>&1 || { echo "== $name smoke failed: $tile $shape"; tail -5 "$D/smoke_$name.log"; pack; return 1; }
+    done
+  done
+  echo "== $name smoke ($((SECONDS - start)) s)"
+}

@@ -60,18 +60,6 @@ ab2() {
   done
 }
 HOPPER_MEMCHECK="(sixteen_token and 11008-4096-16-128) or (hopper_pairs and 33-4096-4096) or (deterministic and (16- or 64-))"
-# Library LIB (an -DMQ_EXPERIMENT build) on each tile of TILES forced (MQ_FORCE_WG) and each
-# profile_kernel.py SHAPE; returns 1 at the first failure or hang: NAME LIB "TILES" SHAPE...
-forced_smoke() {
-  local name=$1 lib=$2 tiles=$3 tile shape; shift 3
-  for tile in $tiles; do
-    for shape in "$@"; do
-      timeout 40 env MQ_FORCE_WG=$tile MARLIN_QUANT_LIB=$lib python scripts/profile_kernel.py $shape --iters 5 \
-        > "$D/smoke_$name.log" 2>&1 || { echo "== $name smoke failed: $tile $shape"; tail -5 "$D/smoke_$name.log"; pack; return 1; }
-    done
-  done
-  echo "== $name smoke ($((SECONDS - start)) s)"
-}
 occ2_smoke() {
   forced_smoke occ2 .dev/occ2x_exp.so "16,1,7,2 16,1,4,2" "--m 16 --k 4096 --n 4096" "--m 9 --k 11008 --n 4096" \
     "--m 16 --k 8192 --n 57344" "--m 12 --k 3072 --n 3072"

@@ -8,6 +8,9 @@
 #                 layer), then the GPU test file.
 #   call.sh ship2 (~7 min; carry as ship) the second A/B round, memcheck and racecheck of the new
 #                 tile's cases, then the benchmark JSONs.
+#   call.sh c32g  (~1.5 min; carry .dev/c32gx_exp.so) 32 x 128 tiles with scales in the loop at
+#                 m = 17 / 32 (groups of 64, per channel; 7B, 3B) and 16 x 256 at m = 16 (groups
+#                 of 64; 7B, 70B) against the plan.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 REL=.dev/rel51_pip.so
 # The release before and the candidate in turn, one process each, groups of 64 and per channel,
@@ -55,5 +58,20 @@ ship2)
   pack
   benches pip
   ;;
-*) echo "usage: call.sh ship | ship2" >&2; exit 2 ;;
+c32g)
+  # The release's tiles at the other group sizes, scales in the loop (.dev/c32gx_exp.so:
+  # -DMQ_EXPERIMENT, HEAD + c32g/c32g.patch, which adds the 32 x 128 tile without POST): 32 x 128
+  # against the plan (32 x 512 / 32 x 256) at m = 17-32, and 16 x 256 against 16 x 512 at m = 16.
+  forced_smoke c32g .dev/c32gx_exp.so "32,1,6,2" "--m 32 --k 4096 --n 4096 --groupsize 64" \
+    "--m 17 --k 11008 --n 4096 --groupsize -1" || exit 1
+  for g in 64 -1; do
+    timeout 100 env MARLIN_QUANT_LIB=.dev/c32gx_exp.so python scripts/sweep_wgmma.py --m 17,32 --sets llama2-7b,llama3.2-3b \
+      --configs plan,32:1:6:2 --groupsize $g > "$D/sweep_c32g_$g.log" 2>&1
+    echo "== sweep c32g g=$g rc=$? ($((SECONDS - start)) s)"; sed -n '/^totals/,$p' "$D/sweep_c32g_$g.log"; pack
+  done
+  timeout 100 env MARLIN_QUANT_LIB=.dev/c32gx_exp.so python scripts/sweep_wgmma.py --m 16 --sets llama2-7b,llama2-70b \
+    --configs plan,16:2:8:2 --groupsize 64 > "$D/sweep_c16g_64.log" 2>&1
+  echo "== sweep c16g g=64 rc=$? ($((SECONDS - start)) s)"; sed -n '/^totals/,$p' "$D/sweep_c16g_64.log"; pack
+  ;;
+*) echo "usage: call.sh ship | ship2 | c32g" >&2; exit 2 ;;
 esac
