@@ -480,8 +480,8 @@ def test_gpu_bad_input():
 
 def test_hopper_path_is_taken_on_sm90():
     """On an sm_90 GPU with the sm_90a build, m >= 17 runs the wgmma kernel (so the sweeps above
-    test it), and m = 9-16 with groups of 128 (scales after the MMA), or on layers of 2^26 weights
-    or more; elsewhere the tiled kernel."""
+    test it), and so does m = 9-16 where k is a multiple of 128, with every group size (scales
+    after the MMA with groups of 128); elsewhere the tiled kernel."""
     sms, optin, per_sm, cc, features = ops._device_facts(0)
     for m in (17, 64):
         plan = ops.plan_launch(m, 4096, 4096, sms, optin, per_sm, features)
@@ -492,9 +492,11 @@ def test_hopper_path_is_taken_on_sm90():
             assert plan.kernel == "tiled"
     hopper = "wgmma" if cc == (9, 0) else "tiled"
     for m in (9, 16):
-        plan = ops.plan_launch(m, 8192, 8192, sms, optin, per_sm, features, groupsize=64)
-        assert plan.kernel == hopper
-        assert ops.plan_launch(m, 4096, 4096, sms, optin, per_sm, features, groupsize=64).kernel == "tiled"
+        for groupsize in (64, -1):
+            for n, k in ((8192, 8192), (4096, 4096)):
+                assert ops.plan_launch(m, n, k, sms, optin, per_sm, features, groupsize=groupsize).kernel == hopper
+            # 16-token tiles have 128-k stages only.
+            assert ops.plan_launch(m, 4096, 4160, sms, optin, per_sm, features, groupsize=groupsize).kernel == "tiled"
         plan = ops.plan_launch(m, 4096, 4096, sms, optin, per_sm, features, groupsize=128)
         assert plan.kernel == hopper and plan.scales_after_mma == (cc == (9, 0))
 

@@ -6,8 +6,9 @@
 #   call.sh ship  (~6 min; carry marlin_quant/_lib and .dev/rel51_pip.so) smoke of the new plans,
 #                 one A/B round at m = 9 / 16 with groups of 64 and per channel (7B, 3B, 70B per
 #                 layer), then the GPU test file.
-#   call.sh ship2 (~7 min; carry as ship) the second A/B round, memcheck and racecheck of the new
-#                 tile's cases, then the benchmark JSONs.
+#   call.sh ship2 (~6 min; carry as ship) the test ship's GPU test file failed on (it asserted the
+#                 old rule; mended), memcheck and racecheck of the new tile's cases, the second
+#                 A/B round, then the Llama-2 benchmark JSON.
 #   call.sh c32g  (~1.5 min; carry .dev/c32gx_exp.so) 32 x 128 tiles with scales in the loop at
 #                 m = 17 / 32 (groups of 64, per channel; 7B, 3B) and 16 x 256 at m = 16 (groups
 #                 of 64; 7B, 70B) against the plan.
@@ -47,7 +48,7 @@ ship)
   gpu_tests final pip $((580 - (SECONDS - start) > 330 ? 330 : 580 - (SECONDS - start)))
   ;;
 ship2)
-  ab16 2
+  gpu_tests fixed pip 60 "tests/test_kernel_gpu.py::test_hopper_path_is_taken_on_sm90"
   timeout 120 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider $NEW_TILE_CASES \
     > "$D/memcheck_newtile.log" 2>&1
   echo "== memcheck rc=$? ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_newtile.log" | tail -2
@@ -56,7 +57,9 @@ ship2)
     "tests/test_kernel_gpu.py::test_sixteen_token_tiles[4096-4160-9--1]" > "$D/racecheck_newtile.log" 2>&1
   echo "== racecheck rc=$? ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck_newtile.log" | tail -3
   pack
-  benches pip
+  ab16 2
+  timeout 130 python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench_llama2.log" 2>&1
+  echo "== bench llama2 rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_llama2.log"; pack
   ;;
 c32g)
   # The release's tiles at the other group sizes, scales in the loop (.dev/c32gx_exp.so:
