@@ -2088,10 +2088,11 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
 #endif
   // Below min_m (m = 9-16; the skinny kernel takes m <= 8), 16-token tiles on every layer whose
   // k is a multiple of 128 (only 128-k stages are built for them). With group scales in the loop
-  // (groups of 32 / 64, per channel): 16 x 512 on layers of 2^26 weights or more, 1-4 us a layer
+  // (groups of 32 / 64, per channel): 16 x 512 on layers above 2^26 weights, 1-4 us a layer
   // faster than the tiled kernel there (H200, same-process sweep at m = 9, 12 and 16: the 70B set
   // 172.8-177.6 us against 178.0-186.2; benchmarks/logs/h200_s25/), and 16 x 128 at two blocks an
-  // SM up to 2^26 (below), where 16 x 512 had lost 0.6-1.4 us a layer to the tiled kernel.
+  // SM up to 2^26 (below), where 16 x 512 had lost 0.6-1.4 us a layer to the tiled kernel (8192x8192,
+  // exactly 2^26, level: 17.4-17.5 us on 16 x 512, 17.3-17.5 on 16 x 128; benchmarks/logs/s51/).
   // Groups of 128 with their scales after the MMA take 16-token tiles on every layer: 16 x 256
   // below 2^27 weights, 16 x 512 from there (H100, m = 16: 7B set 59.4 us against 60.9 with
   // 16 x 512 from 2^26 and the tiled kernel below, 70B 174.1 against 175.0; per layer 4096x12288
