@@ -2023,7 +2023,7 @@ constexpr WgConfig kWgConfigs[] = {{128, 2, 4, 2}, {128, 2, 6, 1}, {64, 4, 4, 2}
                                    // 16 x 256: groups of 128 only (built with scales after the
                                    // MMA); 16 x 128: every group size (after the MMA with 128)
                                    {16, 2, 8, 2}, {16, 1, 4, 2},
-                                   // 32 x 128: groups of 128 only (scales after the MMA)
+                                   // 32 x 128: every group size (after the MMA with 128)
                                    {32, 1, 6, 2},
 #ifdef MQ_EXPERIMENT
                                    // 16 x 512 with a fifth stage: faster only on 28672x8192 (H100).
@@ -2148,7 +2148,13 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // 19.4-19.5, 18.7 / 19.6; 18944x3584 20.4-20.5 / 22.5, 20.4 / 22.5, 21.1-21.4 / 22.6-22.9;
   // the H200 the same way. 11008x4096, 2^25.4 weights, below the bound: 15.8 / 15.9-16.2 at
   // m = 17-24, 16.7-16.9 / 16.3 at m = 32; benchmarks/logs/s45/).
-  if (post && ntok == 32 && n < 8192 && weights < (3LL << 24)) wide = 1;
+  // The other group sizes, with their scales in the loop (176 registers with groups, 168 per
+  // channel, no spill), follow the same rule against their 32 x 512 / 32 x 256 plan (H100, one
+  // process, us at m = 17 / 32, the plan / 32 x 128, groups of 64: 4096x4096 9.7 / 8.2, 10.4 /
+  // 8.4; 8192x3072 13.4 / 11.5, 14.3 / 11.6; 11008x4096 17.5 / 17.1, 18.2 / 17.6; per channel
+  // 11008x4096 15.6 / 14.1, 16.3 / 14.3; the wide layers lose: 4096x12288 17.2 / 18.6, 17.4 / 18.5
+  // with groups of 64, 4096x22016 21.3 / 24.6 per channel; benchmarks/logs/s51/c32g/).
+  if (ntok == 32 && n < 8192 && weights < (3LL << 24)) wide = 1;
   int shapes[2][2] = {{ntok, wide}, {ntok == 128 ? 64 : ntok, 2}};
   int force_stages = 0, force_kb = 1, n_shapes = ntok == 16 || wide == 1 ? 1 : 2;
   // m = 129-256 with groups of 128 below 2^25 weights: 64 x 256 tiles (scales after the MMA), which
@@ -2491,6 +2497,7 @@ int dispatch_wg(const WgParams& p, const Plan& pl, bool pdl, int device, cudaStr
     return launch_wg<NTOK_, CH_, ST_, KB_, PC>(p, device, pdl, stream);
   MQ_WG(128, 2, 4, 2) MQ_WG(128, 2, 6, 1) MQ_WG(64, 4, 4, 2) MQ_WG(64, 4, 6, 1) MQ_WG(64, 2, 6, 2)
   MQ_WG(64, 2, 8, 1) MQ_WG(32, 4, 4, 2) MQ_WG(32, 2, 8, 2) MQ_WG(16, 4, 4, 2) MQ_WG(16, 1, 4, 2)
+  MQ_WG(32, 1, 6, 2)
 #ifdef MQ_EXPERIMENT
   MQ_WG(16, 2, 8, 2) MQ_WG(16, 4, 5, 2)
 #endif

@@ -139,8 +139,9 @@ def test_hopper_summer_partial_counts(m, k, n, groupsize):
     """Hopper-path layers whose summers read 1 to 10 partials on paired 64-token tiles, 1 to 7,
     10, 11, 14 and 15 on single 32 x 128 tiles and 3 to 9, 13, 17 and 21 on 16 x 128 tiles (two
     blocks an SM), with groups of 128 (on 132 SMs; see tests/summer_shapes.py): right results
-    and the same bits on repeated calls. Per channel they take the same 16 x 128 tiles at m = 16
-    and the 256- and 512-column tiles at m = 32 / 64, with scales in the main loop."""
+    and the same bits on repeated calls. Per channel they take the same 16 x 128 and 32 x 128
+    tiles at m = 16 / 32 and the 256- and 512-column tiles at m = 64, with scales in the main
+    loop."""
     check_repeatable(m, k, n, groupsize, seed=k + n + m + 1)
 
 
@@ -532,35 +533,42 @@ def test_sixteen_token_tiles(m, k, n, groupsize):
     check_repeatable(m, k, n, groupsize, seed=m + n)
 
 
+@pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
 @pytest.mark.parametrize("m", [17, 24, 32])
-@pytest.mark.parametrize("k,n", [(11008, 4096), (14336, 4096), (18944, 3584)])
-def test_narrow_deep_32_token_tiles(m, k, n):
-    """Groups of 128 at m = 17-32 on layers narrower than 8192 columns: 32 x 128 tiles below
-    3 x 2^24 weights (Llama-2-7B's down projection), 32 x 256 from there (Llama-3-8B's and
-    Qwen2-7B's), right against the reference and the same bits on every call."""
+@pytest.mark.parametrize("k,n", [(11008, 4096), (14336, 4096), (18944, 3584), (4096, 4096), (3072, 5120)])
+def test_narrow_deep_32_token_tiles(m, k, n, groupsize):
+    """m = 17-32 on layers narrower than 8192 columns: 32 x 128 tiles below 3 x 2^24 weights
+    (Llama-2-7B's down projection, 4096x4096, 3072x5120), with every group size (scales after the
+    MMA with groups of 128, in the loop with the others), wider tiles from there (Llama-3-8B's and
+    Qwen2-7B's down projections: 32 x 256 with groups of 128), right against the reference and the
+    same bits on every call."""
     sms, optin, per_sm, cc, features = ops._device_facts(0)
-    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), 128)
+    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
     if cc == (9, 0) and features & ops.FEATURE_WGMMA:
-        columns = 128 if k * n < 3 * 2**24 else 256
-        assert (plan.kernel, plan.m_blocks, plan.tile_columns, plan.cluster) == ("wgmma", 2, columns, 0), plan
-    check_repeatable(m, k, n, 128, seed=m + n)
+        assert (plan.kernel, plan.m_blocks, plan.scales_after_mma) == ("wgmma", 2, groupsize == 128), plan
+        if k * n < 3 * 2**24:
+            assert (plan.tile_columns, plan.cluster) == (128, 0), plan
+        elif groupsize == 128:
+            assert plan.tile_columns == 256, plan
+        else:
+            assert plan.tile_columns in (256, 512), plan
+    check_repeatable(m, k, n, groupsize, seed=m + n)
 
 
 @pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
 @pytest.mark.parametrize("m,n,k", [(33, 4096, 4096), (64, 4096, 11008), (100, 8192, 8192), (256, 4096, 4096),
-                                   (200, 8192, 8192), (20, 4096, 4096), (32, 5120, 3072)])
+                                   (200, 8192, 8192), (20, 6656, 7936), (32, 6656, 7936)])
 def test_hopper_pairs(m, n, k, groupsize):
     """Stream-K ranges run by clusters of two blocks that hand each other half a tile through
     distributed shared memory (where the planner pairs them): right against the reference, and
-    the same bits on every call. Groups of 128 at m = 17-32 on these layers (n < 8192) take
-    single 32 x 128 tiles instead."""
+    the same bits on every call. 6656x7936 (3 x 2^24 weights or more, n < 8192) keeps 32 x 256
+    tiles at m = 17-32, where pairs remain; groups of 128 at m = 129-256 below 2^25 weights take
+    single 64 x 256 tiles."""
     sms, optin, per_sm, cc, features = ops._device_facts(0)
     if cc != (9, 0) or not features & ops.FEATURE_WGMMA:
         pytest.skip("pairs are a Hopper-path plan")
     plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
-    if groupsize == 128 and 16 < m <= 32:
-        assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 2, 128), plan
-    elif groupsize == 128 and 128 < m <= 256 and n * k < 2**25:
+    if groupsize == 128 and 128 < m <= 256 and n * k < 2**25:
         assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 4, 256), plan
     else:
         assert plan.cluster == 2, plan

@@ -333,8 +333,8 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
     1 to 7, 10, 11, 14 and 15 for the 32 x 128 tiles and, with SIXTEEN_NARROW_SUMMER_PARTIALS,
     1 to 17 for the 16 x 128 tiles, which never pair. A range is upb 128-k stages (even in a pair)
     over as many ranges as there are slots (SMs, clusters of two, or two blocks an SM for the
-    16 x 128 tile). At m = 16 the other group sizes plan the same 16 x 128 tiles and ranges, with
-    their scales in the loop, so their summers read the same counts."""
+    16 x 128 tile). At m = 16 and 32 the other group sizes plan the same 16 x 128 and 32 x 128
+    tiles and ranges, with their scales in the loop, so their summers read the same counts."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
@@ -355,7 +355,7 @@ def test_hopper_summers_read_every_count_of_partials(kernel_library, monkeypatch
             reads = summer_reads(tiles, k_iters, upb)
             assert tuple(sorted(reads - {0})) == counts, (k, n, m, sorted(reads))
             seen.setdefault((m, paired), set()).update(reads)
-            for groupsize in (32, 64, -1) if m == 16 else ():
+            for groupsize in (32, 64, -1) if m <= 32 else ():
                 other = ops.plan_launch(m, n, k, 132, 232448, 233472, ops.FEATURE_WGMMA, H200_CLUSTERS, groupsize)
                 assert (other.kernel, other.tile_columns, other.stages, other.blocks, other.tickets, other.scales_after_mma) == (
                     "wgmma", 128, plan.stages, plan.blocks, plan.tickets, False), (k, n, groupsize, other)
@@ -395,9 +395,9 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
     which has 128-k stages only, the tiled kernel). At m = 9-16, where k is a multiple of 128:
     16-token tiles on every layer, 16 x 128 up to 2^26 weights, from there 16 x 256 below 2^27
     with groups of 128 and 16 x 512 otherwise. Groups of 128 apply their scales after the MMA on the
-    16 x 128, 16 x 256, 16 x 512, 32 x 128, 32 x 256 and 64 x 256 tiles, and take 32 x 128 at
-    m = 17-32 where n < 8192 below 3 x 2^24 weights and 32 x 256 on the wider or larger layers,
-    64 x 256 at m = 33-64, and 64 x 256 at m = 129-256 below 2^25 weights."""
+    16 x 128, 16 x 256, 16 x 512, 32 x 128, 32 x 256 and 64 x 256 tiles, and take 32 x 256 at
+    m = 17-32, 64 x 256 at m = 33-64, and 64 x 256 at m = 129-256 below 2^25 weights. Every group
+    size takes 32 x 128 at m = 17-32 where n < 8192 below 3 x 2^24 weights."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
@@ -428,9 +428,11 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
                 continue
             after = post and k % 128 == 0 and (ntok, plan.tile_columns) in ((32, 128), (32, 256), (64, 256))
             assert plan.scales_after_mma == after, (m, n, k, plan)
+            if m <= 32 and n < 8192 and n * k < 3 * 2**24:
+                assert (ntok, plan.tile_columns) == (32, 128), (m, n, k, plan)  # every group size
+                continue
             if post and k % 128 == 0 and 16 < m <= 64:
-                columns = 128 if m <= 32 and n < 8192 and n * k < 3 * 2**24 else 256
-                assert (ntok, plan.tile_columns) == (32 if m <= 32 else 64, columns), (m, n, k, plan)  # every layer
+                assert (ntok, plan.tile_columns) == (32 if m <= 32 else 64, 256), (m, n, k, plan)  # every other layer
                 continue
             if post and k % 128 == 0 and 128 < m <= 256 and n * k < 2**25:
                 assert (ntok, plan.tile_columns, plan.scales_after_mma) == (64, 256, True), (m, n, k, plan)
@@ -482,14 +484,15 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
     tile's k is split several ways (its partial times the extra ranges per tile reaches 128 KB):
     half as many ranges, two blocks each, a counter per half tile, the same partial buffer.
     Without a cluster table, with 64-k stages, on 16 x 256 tiles, on 32-token tiles over
-    k >= 8192, or on the 32 x 128 tiles of groups of 128 at m = 17-32 where n < 8192, single
-    blocks (those layers pair with the other group sizes)."""
+    k >= 8192, or on the 32 x 128 tiles at m = 17-32 (n < 8192 below 3 x 2^24 weights), single
+    blocks."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     facts = (132, 232448, 233472, ops.FEATURE_WGMMA)
-    paired = {(64, 4096, 4096), (64, 4096, 11008), (256, 4096, 4096), (256, 8192, 8192), (20, 4096, 4096),
-              (32, 5120, 3072), (100, 8192, 8192), (96, 16384, 3072),
+    paired = {(64, 4096, 4096), (64, 4096, 11008), (256, 4096, 4096), (256, 8192, 8192), (20, 6656, 7936),
+              (32, 6656, 7936),  # 32 x 256 tiles, 3 x 2^24 weights or more
+              (100, 8192, 8192), (96, 16384, 3072),
               (16, 8192, 28672),  # 16 x 512 tiles
               (64, 3072, 8192), (192, 4096, 11008), (129, 3584, 3584)}
     single = {(64, 12288, 4096), (64, 57344, 8192), (128, 22016, 4096), (128, 57344, 8192), (256, 10240, 8192),
@@ -499,10 +502,11 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
               (32, 4096, 11008), (24, 3072, 8192), (32, 4096, 8192),  # 32-token tiles, k >= 8192
               # m = 33-128, pair ranges that do not split a tile into whole ones, fewer than three a tile
               (128, 12288, 4096), (128, 10240, 8192), (64, 8192, 28672), (96, 5120, 3072), (128, 3072, 3072)}
-    narrow32 = {(20, 4096, 4096), (32, 5120, 3072)}  # 32 x 128 with groups of 128
+    narrow32 = {(20, 4096, 4096), (32, 5120, 3072)}  # 32 x 128, every group size
     for m, n, k in narrow32:
-        plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS, 128)
-        assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 2, 128), (m, n, k, plan)
+        for groupsize in (32, 64, 128, -1):
+            plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS, groupsize)
+            assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 2, 128), (m, n, k, plan)
     # 64 x 256 with groups of 128 at m = 129-256 below 2^25 weights: too few ranges a tile to pair.
     plan = ops.plan_launch(256, 4096, 4096, *facts, H200_CLUSTERS, 128)
     assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 4, 256), plan

@@ -12,6 +12,9 @@
 #   call.sh c32g  (~1.5 min; carry .dev/c32gx_exp.so) 32 x 128 tiles with scales in the loop at
 #                 m = 17 / 32 (groups of 64, per channel; 7B, 3B) and 16 x 256 at m = 16 (groups
 #                 of 64; 7B, 70B) against the plan.
+#   call.sh ship32 (~6 min; carry marlin_quant/_lib, .dev/rel52_pip.so) the 32 x 128 rule for every
+#                 group size: smoke, the GPU test file, one A/B round at m = 17 / 32 (groups of 64,
+#                 per channel) while under STOP (330) seconds.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 REL=.dev/rel51_pip.so
 # The release before and the candidate in turn, one process each, groups of 64 and per channel,
@@ -76,5 +79,26 @@ c32g)
     --configs plan,16:2:8:2 --groupsize 64 > "$D/sweep_c16g_64.log" 2>&1
   echo "== sweep c16g g=64 rc=$? ($((SECONDS - start)) s)"; sed -n '/^totals/,$p' "$D/sweep_c16g_64.log"; pack
   ;;
-*) echo "usage: call.sh ship | ship2 | c32g" >&2; exit 2 ;;
+ship32)
+  # The 32 x 128 rule for every group size (marlin_quant/_lib as `pip install -e .` builds it;
+  # .dev/rel52_pip.so, the release before): smoke, the GPU test file, then one A/B round at
+  # m = 17 / 32 with groups of 64 and per channel (7B, 3B) while time is left.
+  for shape in "--m 32 --k 4096 --n 4096 --groupsize 64" "--m 17 --k 11008 --n 4096 --groupsize -1" \
+      "--m 24 --k 8192 --n 3072 --groupsize 32" "--m 32 --k 7936 --n 6656 --groupsize 64" "--m 32 --k 4096 --n 4096"; do
+    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  gpu_tests final32 pip 330
+  for g in 64 -1; do
+    for v in rel pip; do
+      [ $((SECONDS - start)) -lt "${STOP:-330}" ] || break 2
+      lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=.dev/rel52_pip.so")
+      timeout 40 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 17,32 --groupsize $g \
+        --per-layer > "$D/bench32_${v}_g${g}_1.log" 2>&1
+      echo "== bench m=17,32 g=$g $v ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench32_${v}_g${g}_1.log"; pack
+    done
+  done
+  ;;
+*) echo "usage: call.sh ship | ship2 | c32g | ship32" >&2; exit 2 ;;
 esac
