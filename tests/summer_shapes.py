@@ -45,9 +45,9 @@ MANY_RANGE_SUMMERS: dict[tuple[int, int], tuple[int, int]] = {
 # A summer reads one partial from each later range that holds part of its tile (half a tile's
 # in a pair). 16 x 128 and 32 x 128 tiles never pair, and every group size takes them here. (The
 # pairs of 32 x 256 tiles that m = 32 ran here before no longer occur on these layers;
-# test_kernel_gpu's test_hopper_pairs runs 32-token pairs on 6656x7936, over 3 x 2^24 weights.) 3072x6912
-# and 3584x4864 hold 2.4 and 2.8 pair ranges a tile at m = 64, not whole ones, so they run single
-# 64 x 256 tiles there (the planner's pairs rule at m = 33-128).
+# test_kernel_gpu's test_hopper_pairs runs 32-token pairs on 6656x7936, over 3 x 2^24
+# weights.) 3072x6912 and 3584x4864 hold 2.4 and 2.8 pair ranges a tile at m = 64, not whole
+# ones, so they run single 64 x 256 tiles there (the planner's pairs rule at m = 33-128).
 HOPPER_SUMMER_PARTIALS: dict[tuple[int, int], dict[int, tuple[bool, tuple[int, ...]]]] = {
     (512, 256): {16: (False, (3,)), 32: (False, (3,)), 64: (True, (1,))},
     (1536, 3072): {16: (False, (5,)), 32: (False, (3,)), 64: (True, (2,))},

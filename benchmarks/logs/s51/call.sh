@@ -17,19 +17,24 @@
 #                 per channel) while under STOP (330) seconds.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 REL=.dev/rel51_pip.so
-# The release before and the candidate in turn, one process each, groups of 64 and per channel,
-# per layer at m = 9 / 16: ROUND, logs $D/bench16_{rel,pip}_gG_ROUND.log.
-ab16() {
-  local g v lib
-  for g in 64 -1; do
+# The release before (REL_LIB) and the candidate in turn, one process each, per layer, for each
+# group size G: TAG REL_LIB ROUND MS SETS G..., logs $D/benchTAG_{rel,pip}_gG_ROUND.log; starts no
+# run once STOP seconds have passed (where STOP is set).
+ab_groups() {
+  local tag=$1 rel=$2 r=$3 ms=$4 sets=$5 g v lib; shift 5
+  for g in "$@"; do
     for v in rel pip; do
-      lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=$REL")
-      timeout 80 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b,llama2-70b --m 9,16 --groupsize $g \
-        --per-layer > "$D/bench16_${v}_g${g}_$1.log" 2>&1
-      echo "== bench m=9,16 g=$g $v $1 ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench16_${v}_g${g}_$1.log"; pack
+      [ -z "$STOP" ] || [ $((SECONDS - start)) -lt "$STOP" ] || return 0
+      lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=$rel")
+      timeout 80 env $lib python scripts/bench_kernel.py --sets "$sets" --m "$ms" --groupsize $g --per-layer \
+        > "$D/bench${tag}_${v}_g${g}_$r.log" 2>&1
+      echo "== bench m=$ms g=$g $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench${tag}_${v}_g${g}_$r.log"; pack
     done
   done
 }
+# Groups of 64 and per channel at m = 9 / 16 (7B, 3B, 70B), the release before the 16 x 128 change
+# against it: ROUND.
+ab16() { ab_groups 16 "$REL" "$1" 9,16 llama2-7b,llama3.2-3b,llama2-70b 64 -1; }
 # The new tile's cases with scales in the loop: its summers' extreme partial counts (1-2, 15-16),
 # a layer whose n is not a multiple of the tile, the deep 11008x4096, each at groups of 32 / 64 and
 # per channel.
@@ -90,15 +95,7 @@ ship32)
   done
   echo "== smoke ($((SECONDS - start)) s)"
   gpu_tests final32 pip 330
-  for g in 64 -1; do
-    for v in rel pip; do
-      [ $((SECONDS - start)) -lt "${STOP:-330}" ] || break 2
-      lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=.dev/rel52_pip.so")
-      timeout 40 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b --m 17,32 --groupsize $g \
-        --per-layer > "$D/bench32_${v}_g${g}_1.log" 2>&1
-      echo "== bench m=17,32 g=$g $v ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench32_${v}_g${g}_1.log"; pack
-    done
-  done
+  STOP=${STOP:-330} ab_groups 32 .dev/rel52_pip.so 1 17,32 llama2-7b,llama3.2-3b 64 -1
   ;;
 *) echo "usage: call.sh ship | ship2 | c32g | ship32" >&2; exit 2 ;;
 esac
