@@ -15,6 +15,10 @@
 #   call.sh ship32 (~6 min; carry marlin_quant/_lib, .dev/rel52_pip.so) the 32 x 128 rule for every
 #                 group size: smoke, the GPU test file, one A/B round at m = 17 / 32 (groups of 64,
 #                 per channel) while under STOP (330) seconds.
+#   call.sh owed  (~3 min, written, not run; carry as ship32) memcheck / racecheck of the non-POST
+#                 32 x 128 kernels and ship32's second A/B round.
+#   call.sh w64g  (~4 min, written, not run; carry .dev/headx52_exp.so) 64 x 256 tiles against
+#                 the plan with groups of 64 and per channel at m = 33 / 64 / 129 / 256.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 REL=.dev/rel51_pip.so
 # The release before (REL_LIB) and the candidate in turn, one process each, per layer, for each
@@ -97,5 +101,28 @@ ship32)
   gpu_tests final32 pip 330
   STOP=${STOP:-330} ab_groups 32 .dev/rel52_pip.so 1 17,32 llama2-7b,llama3.2-3b 64 -1
   ;;
-*) echo "usage: call.sh ship | ship2 | c32g | ship32" >&2; exit 2 ;;
+owed)
+  # What ship32 left (written, not run): memcheck and racecheck of the non-POST 32 x 128 kernels,
+  # then the second A/B round (carry marlin_quant/_lib and .dev/rel52_pip.so).
+  timeout 150 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "(narrow_deep and (4096-4096-17-64 or 11008-4096-32--1 or 3072-5120-24-32)) or (hopper_summer_partial and 32-5632-1024--1)" \
+    > "$D/memcheck32.log" 2>&1
+  echo "== memcheck rc=$? ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck32.log" | tail -2
+  timeout 100 compute-sanitizer --tool racecheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "narrow_deep and (4096-4096-32-64 or 11008-4096-17--1)" > "$D/racecheck32.log" 2>&1
+  echo "== racecheck rc=$? ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck32.log" | tail -3
+  pack
+  ab_groups 32 .dev/rel52_pip.so 2 17,32 llama2-7b,llama3.2-3b 64 -1
+  ;;
+w64g)
+  # 64 x 256 tiles (in the release, scales in the loop) forced against the plan (64 x 512 /
+  # 128 x 256) for groups of 64 and per channel at m = 33-64 and 129-256 (written, not run; carry
+  # .dev/headx52_exp.so: HEAD built with -DMQ_EXPERIMENT, no patch).
+  for g in 64 -1; do
+    timeout 150 env MARLIN_QUANT_LIB=.dev/headx52_exp.so python scripts/sweep_wgmma.py --m 33,64,129,256 \
+      --sets llama2-7b,llama3.2-3b,llama2-70b --configs plan,64:2:6:2 --groupsize $g > "$D/sweep_w64g_$g.log" 2>&1
+    echo "== sweep w64g g=$g rc=$? ($((SECONDS - start)) s)"; sed -n '/^totals/,$p' "$D/sweep_w64g_$g.log"; pack
+  done
+  ;;
+*) echo "usage: call.sh ship | ship2 | c32g | ship32 | owed | w64g" >&2; exit 2 ;;
 esac
