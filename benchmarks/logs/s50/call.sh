@@ -87,6 +87,23 @@ ab64() {
     echo "== bench m=64,128 $v ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench64_${v}_1.log"; pack
   done
 }
+# The release before ($REL) and the `pip install -e .` library in turn, one process each, per layer
+# at m = 9 / 16 (7B, 3B, 70B): ROUND, logs $D/bench16_{rel,pip}_ROUND.log.
+ab16() {
+  local v lib
+  for v in rel pip; do
+    lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=$REL")
+    timeout 70 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b,llama2-70b --m 9,16 --per-layer \
+      > "$D/bench16_${v}_$1.log" 2>&1
+    echo "== bench m=9,16 $v $1 ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench16_${v}_$1.log"; pack
+  done
+}
+# The Llama-3-8B / Qwen2-7B benchmark JSON of the `pip install -e .` library.
+bench_sets() {
+  timeout 120 python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b --json "$D/bench-llama3-qwen2.json" \
+    > "$D/bench_sets.log" 2>&1
+  echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
+}
 case "$1" in
 ship16)
   for shape in "--m 16 --k 4096 --n 4096" "--m 9 --k 11008 --n 4096" "--m 16 --k 8192 --n 8192" \
@@ -95,39 +112,25 @@ ship16)
       || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
   done
   echo "== smoke ($((SECONDS - start)) s)"
-  for v in rel pip; do
-    lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=$REL")
-    timeout 70 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b,llama2-70b --m 9,16 --per-layer \
-      > "$D/bench16_${v}_1.log" 2>&1
-    echo "== bench m=9,16 $v ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench16_${v}_1.log"; pack
-  done
+  ab16 1
   timeout 130 python scripts/bench_kernel.py --json "$D/bench.json" > "$D/bench_llama2.log" 2>&1
   echo "== bench llama2 rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_llama2.log"; pack
   gpu_tests final pip $((570 - (SECONDS - start) > 330 ? 330 : 570 - (SECONDS - start)))
   if [ $((SECONDS - start)) -lt 450 ]; then
-    timeout 120 python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b --json "$D/bench-llama3-qwen2.json" \
-      > "$D/bench_sets.log" 2>&1
-    echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
+    bench_sets
   fi
   ;;
 ship16b)
   memcheck_tests narrow pip 150 "(sixteen_narrow and 640-13568) or (sixteen_token and (4096-4160-16-128 or 11008-4096-16-128)) or (hopper_summer and 16-5632-1024-128)"
   if [ "$2" != skip-sets ]; then
-    timeout 120 python scripts/bench_kernel.py --sets llama3-8b,qwen2-7b --json "$D/bench-llama3-qwen2.json" \
-      > "$D/bench_sets.log" 2>&1
-    echo "== bench sets rc=$? ($((SECONDS - start)) s)"; cat "$D/bench_sets.log"; pack
+    bench_sets
   fi
   ;;
 extra16)
   timeout 150 compute-sanitizer --tool racecheck --print-limit 10 python -m pytest -q -p no:cacheprovider \
     tests/test_kernel_gpu.py -k "(deterministic and 16-4096) or (sixteen_narrow and 640-13568)" > "$D/racecheck16.log" 2>&1
   echo "== racecheck rc=$? ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck16.log" | tail -3
-  for v in rel pip; do
-    lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=$REL")
-    timeout 70 env $lib python scripts/bench_kernel.py --sets llama2-7b,llama3.2-3b,llama2-70b --m 9,16 --per-layer \
-      > "$D/bench16_${v}_2.log" 2>&1
-    echo "== bench m=9,16 $v 2 ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench16_${v}_2.log"; pack
-  done
+  ab16 2
   ;;
 occ32)
   forced_smoke occ32 .dev/occ32bx_exp.so "32,1,4,2 32,1,5,2 16,2,4,2" "--m 32 --k 4096 --n 4096" "--m 17 --k 11008 --n 4096" \
