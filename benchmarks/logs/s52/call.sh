@@ -22,15 +22,19 @@
 #   call.sh sweep2 (~5 min; carry .dev/headx52_exp.so) w64g's sweep again on more sets and m.
 #   call.sh gpu   (~6 min; carry marlin_quant/_lib) the GPU test file on the candidate, memcheck and
 #                 racecheck of the cases it moves onto 64 x 256.
+#   call.sh final (~8 min; carry as ship) ship's smoke, the GPU test file, gpu's memcheck, then
+#                 ship's first A/B round while under STOP (480) seconds.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 REL=.dev/rel52.so
 X=.dev/headx52_exp.so
 # The release before (REL_LIB) and the candidate in turn, one process each, per layer, for each
-# group size G: TAG REL_LIB ROUND MS SETS G..., logs $D/benchTAG_{rel,pip}_gG_ROUND.log.
+# group size G: TAG REL_LIB ROUND MS SETS G..., logs $D/benchTAG_{rel,pip}_gG_ROUND.log; starts no
+# run once STOP seconds have passed (where STOP is set).
 ab_groups() {
   local tag=$1 rel=$2 r=$3 ms=$4 sets=$5 g v lib; shift 5
   for g in "$@"; do
     for v in rel pip; do
+      [ -z "$STOP" ] || [ $((SECONDS - start)) -lt "$STOP" ] || return 0
       lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=$rel")
       timeout 80 env $lib python scripts/bench_kernel.py --sets "$sets" --m "$ms" --groupsize $g --per-layer \
         > "$D/bench${tag}_${v}_g${g}_$r.log" 2>&1
@@ -91,5 +95,22 @@ gpu)
   echo "== racecheck rc=$? ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck64.log" | tail -3
   pack
   ;;
-*) echo "usage: call.sh owed | w64g | c32l | ship | sweep2 | gpu" >&2; exit 2 ;;
+final)
+  # ship's smoke, gpu's checks, then ship's first A/B round while under STOP (480) seconds, in one
+  # call (device starts had eaten the time for three).
+  for shape in "--m 256 --k 4096 --n 4096 --groupsize 64" "--m 129 --k 3072 --n 5120 --groupsize -1" \
+      "--m 200 --k 8192 --n 3072 --groupsize 32" "--m 256 --k 4096 --n 4096" "--m 256 --k 4032 --n 4096 --groupsize 64"; do
+    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+    grep -h -m1 LaunchPlan "$D/smoke.log"
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  gpu_tests w64 pip 330
+  timeout 60 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "(hopper_pairs and 256-4096-4096) or (llama_shapes and 256-4096-4096)" > "$D/memcheck64.log" 2>&1
+  echo "== memcheck rc=$? ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck64.log" | tail -2
+  pack
+  STOP=${STOP:-480} ab_groups 256 .dev/head53_pip.so 1 129,256 llama2-7b,llama3.2-3b,llama3-8b,qwen2-7b 64 -1 32
+  ;;
+*) echo "usage: call.sh owed | w64g | c32l | ship | sweep2 | gpu | final" >&2; exit 2 ;;
 esac
