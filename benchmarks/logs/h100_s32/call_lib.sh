@@ -1,4 +1,4 @@
-# Helpers of the device-call scripts h100_s32/call.sh to h100_s35/call.sh, sourced by them
+# Helpers of the device-call scripts h100_s32/call.sh onwards, sourced by them
 # (`. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"`): the working folder, log packing, a smoke
 # run, the same-bits check, the A/B timing and a variant's GPU tests with their memcheck.
 export PYTHONUNBUFFERED=1
@@ -141,4 +141,20 @@ forced_smoke() {
     done
   done
   echo "== $name smoke ($((SECONDS - start)) s)"
+}
+# The release before (REL_LIB) and the `pip install -e .` library in turn, one process each, per
+# layer, for each group size G: TAG REL_LIB ROUND MS SETS G..., logs
+# $D/benchTAG_{rel,pip}_gG_ROUND.log; starts no run once STOP seconds have passed (where STOP is
+# set) (s51 and s52 call.sh).
+ab_groups() {
+  local tag=$1 rel=$2 r=$3 ms=$4 sets=$5 g v lib; shift 5
+  for g in "$@"; do
+    for v in rel pip; do
+      [ -z "$STOP" ] || [ $((SECONDS - start)) -lt "$STOP" ] || return 0
+      lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=$rel")
+      timeout 80 env $lib python scripts/bench_kernel.py --sets "$sets" --m "$ms" --groupsize $g --per-layer \
+        > "$D/bench${tag}_${v}_g${g}_$r.log" 2>&1
+      echo "== bench m=$ms g=$g $v $r ($((SECONDS - start)) s)"; grep -hE "^(llama|qwen)" "$D/bench${tag}_${v}_g${g}_$r.log"; pack
+    done
+  done
 }

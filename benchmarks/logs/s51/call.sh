@@ -21,21 +21,6 @@
 #                 the plan with groups of 64 and per channel at m = 33 / 64 / 129 / 256.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 REL=.dev/rel51_pip.so
-# The release before (REL_LIB) and the candidate in turn, one process each, per layer, for each
-# group size G: TAG REL_LIB ROUND MS SETS G..., logs $D/benchTAG_{rel,pip}_gG_ROUND.log; starts no
-# run once STOP seconds have passed (where STOP is set).
-ab_groups() {
-  local tag=$1 rel=$2 r=$3 ms=$4 sets=$5 g v lib; shift 5
-  for g in "$@"; do
-    for v in rel pip; do
-      [ -z "$STOP" ] || [ $((SECONDS - start)) -lt "$STOP" ] || return 0
-      lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=$rel")
-      timeout 80 env $lib python scripts/bench_kernel.py --sets "$sets" --m "$ms" --groupsize $g --per-layer \
-        > "$D/bench${tag}_${v}_g${g}_$r.log" 2>&1
-      echo "== bench m=$ms g=$g $v $r ($((SECONDS - start)) s)"; grep -h "^llama" "$D/bench${tag}_${v}_g${g}_$r.log"; pack
-    done
-  done
-}
 # Groups of 64 and per channel at m = 9 / 16 (7B, 3B, 70B), the release before the 16 x 128 change
 # against it: ROUND.
 ab16() { ab_groups 16 "$REL" "$1" 9,16 llama2-7b,llama3.2-3b,llama2-70b 64 -1; }

@@ -27,20 +27,17 @@
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 REL=.dev/rel52.so
 X=.dev/headx52_exp.so
-# The release before (REL_LIB) and the candidate in turn, one process each, per layer, for each
-# group size G: TAG REL_LIB ROUND MS SETS G..., logs $D/benchTAG_{rel,pip}_gG_ROUND.log; starts no
-# run once STOP seconds have passed (where STOP is set).
-ab_groups() {
-  local tag=$1 rel=$2 r=$3 ms=$4 sets=$5 g v lib; shift 5
-  for g in "$@"; do
-    for v in rel pip; do
-      [ -z "$STOP" ] || [ $((SECONDS - start)) -lt "$STOP" ] || return 0
-      lib=$([ $v = rel ] && echo "MARLIN_QUANT_LIB=$rel")
-      timeout 80 env $lib python scripts/bench_kernel.py --sets "$sets" --m "$ms" --groupsize $g --per-layer \
-        > "$D/bench${tag}_${v}_g${g}_$r.log" 2>&1
-      echo "== bench m=$ms g=$g $v $r ($((SECONDS - start)) s)"; grep -hE "^(llama|qwen)" "$D/bench${tag}_${v}_g${g}_$r.log"; pack
-    done
+# The candidate's new plans (and groups of 128's, and a 64-k-stage layer the rule leaves) run and
+# print their plans; ends the call at the first failure or hang.
+smoke_plans() {
+  local shape
+  for shape in "--m 256 --k 4096 --n 4096 --groupsize 64" "--m 129 --k 3072 --n 5120 --groupsize -1" \
+      "--m 200 --k 8192 --n 3072 --groupsize 32" "--m 256 --k 4096 --n 4096" "--m 256 --k 4032 --n 4096 --groupsize 64"; do
+    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+    grep -h -m1 LaunchPlan "$D/smoke.log"
   done
+  echo "== smoke ($((SECONDS - start)) s)"
 }
 # Forced tile CONFIG against the plan on library $X, one process per group size: NAME SECS MS SETS
 # CONFIG G..., logs $D/sweep_NAME_G.log.
@@ -72,13 +69,7 @@ c32l)
   sweep_groups c32l 100 17,32 llama3-8b,qwen2-7b 32:1:6:2 64 -1
   ;;
 ship)
-  for shape in "--m 256 --k 4096 --n 4096 --groupsize 64" "--m 129 --k 3072 --n 5120 --groupsize -1" \
-      "--m 200 --k 8192 --n 3072 --groupsize 32" "--m 256 --k 4096 --n 4096" "--m 256 --k 4032 --n 4096 --groupsize 64"; do
-    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
-      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
-    grep -h -m1 LaunchPlan "$D/smoke.log"
-  done
-  echo "== smoke ($((SECONDS - start)) s)"
+  smoke_plans
   ab_groups 256 .dev/head53_pip.so 1 129,256 llama2-7b,llama3.2-3b,llama3-8b,qwen2-7b 64 -1 32
   ab_groups 256 .dev/head53_pip.so 2 129,256 llama2-7b,llama3.2-3b,llama3-8b,qwen2-7b 64 -1
   ;;
@@ -98,13 +89,7 @@ gpu)
 final)
   # ship's smoke, gpu's checks, then ship's first A/B round while under STOP (480) seconds, in one
   # call (device starts had eaten the time for three).
-  for shape in "--m 256 --k 4096 --n 4096 --groupsize 64" "--m 129 --k 3072 --n 5120 --groupsize -1" \
-      "--m 200 --k 8192 --n 3072 --groupsize 32" "--m 256 --k 4096 --n 4096" "--m 256 --k 4032 --n 4096 --groupsize 64"; do
-    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
-      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
-    grep -h -m1 LaunchPlan "$D/smoke.log"
-  done
-  echo "== smoke ($((SECONDS - start)) s)"
+  smoke_plans
   gpu_tests w64 pip 330
   timeout 60 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
     -k "(hopper_pairs and 256-4096-4096) or (llama_shapes and 256-4096-4096)" > "$D/memcheck64.log" 2>&1
