@@ -24,6 +24,8 @@
 #                 racecheck of the cases it moves onto 64 x 256.
 #   call.sh final (~8 min; carry as ship) ship's smoke, the GPU test file, gpu's memcheck, then
 #                 ship's first A/B round while under STOP (480) seconds.
+#   call.sh quick (~4 min; carry as ship) the GPU tests on the plans the rule moves, then the A/B
+#                 with groups of 64 and per channel (7B, 3B) while under STOP (200) seconds.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 REL=.dev/rel52.so
 X=.dev/headx52_exp.so
@@ -97,5 +99,11 @@ final)
   pack
   STOP=${STOP:-480} ab_groups 256 .dev/head53_pip.so 1 129,256 llama2-7b,llama3.2-3b,llama3-8b,qwen2-7b 64 -1 32
   ;;
-*) echo "usage: call.sh owed | w64g | c32l | ship | sweep2 | gpu | final" >&2; exit 2 ;;
+quick)
+  # What 250 s of device time hold: the GPU tests whose plans the rule moves or whose kernels it
+  # uses, then ship's A/B with groups of 64 and per channel on two sets while under STOP (200) s.
+  gpu_tests quick pip 120 tests/test_kernel_gpu.py -k "hopper_pairs or (llama_shapes and 256-) or every_hopper_tile or (m_sweep and (128- or 256-))"
+  STOP=${STOP:-200} ab_groups 256 .dev/head53_pip.so 1 129,256 llama2-7b,llama3.2-3b 64 -1
+  ;;
+*) echo "usage: call.sh owed | w64g | c32l | ship | sweep2 | gpu | final | quick" >&2; exit 2 ;;
 esac
