@@ -158,3 +158,16 @@ ab_groups() {
     done
   done
 }
+# memcheck of four non-POST 32 x 128 cases (groups of 64 / 32, per channel, a summer reading 14-15
+# partials) and racecheck of two, on the installed library: logs $D/memcheck32.log,
+# $D/racecheck32.log (s51 and s52 call.sh owed).
+sanitize32() {
+  timeout 150 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "(narrow_deep and (4096-4096-17-64 or 11008-4096-32--1 or 3072-5120-24-32)) or (hopper_summer_partial and 32-5632-1024--1)" \
+    > "$D/memcheck32.log" 2>&1
+  echo "== memcheck rc=$? ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck32.log" | tail -2
+  timeout 100 compute-sanitizer --tool racecheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "narrow_deep and (4096-4096-32-64 or 11008-4096-17--1)" > "$D/racecheck32.log" 2>&1
+  echo "== racecheck rc=$? ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck32.log" | tail -3
+  pack
+}
