@@ -2169,7 +2169,13 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // m = 256: Qwen2-7B 265.7-266.7 / 254.2-256.8, Llama-3.2-3B 130.1-130.7 / 123.5-124.2;
   // benchmarks/logs/s46/s128/). Not measured at m = 65-128, where the plan already gives the
   // benchmark sets' small layers 64 x 256 but would change wider ones (2048x8192).
-  if (post && m > 128 && m <= 256 && weights < (1LL << 25)) {
+  // The other group sizes, with their scales in the loop, the same way (H100, one process, us at
+  // m = 129 / 256, 128 x 256 / 64 x 256: groups of 64 3072x5120 24.4 / 19.0, 28.6 / 23.6;
+  // 4096x4096 22.6 / 20.5, 24.4 / 23.6; 8192x3072 30.3 / 29.7, 36.5 / 35.5; per channel 3072x5120
+  // 24.0 / 16.6, 27.7 / 21.1; 4096x4096 21.4 / 18.1, 23.7 / 21.1; 3072x3072 level; from 2^25 up
+  // the wide layers lose at m = 256: 4096x12288 53.6 / 65.4 with groups of 64, 48.1 / 55.4 per
+  // channel; benchmarks/logs/s52/w64g/). 64-k stages (k not a multiple of 128) were not measured.
+  if (m > 128 && m <= 256 && weights < (1LL << 25) && k % 128 == 0) {
     shapes[0][0] = 64;
     shapes[0][1] = 2;
     n_shapes = 1;

@@ -562,14 +562,15 @@ def test_hopper_pairs(m, n, k, groupsize):
     """Stream-K ranges run by clusters of two blocks that hand each other half a tile through
     distributed shared memory (where the planner pairs them): right against the reference, and
     the same bits on every call. 6656x7936 (3 x 2^24 weights or more, n < 8192) keeps 32 x 256
-    tiles at m = 17-32, where pairs remain; groups of 128 at m = 129-256 below 2^25 weights take
-    single 64 x 256 tiles."""
+    tiles at m = 17-32, where pairs remain; every group size at m = 129-256 below 2^25 weights
+    takes single 64 x 256 tiles (4096x4096 at m = 256: scales after the MMA with groups of 128,
+    in the loop with the others)."""
     sms, optin, per_sm, cc, features = ops._device_facts(0)
     if cc != (9, 0) or not features & ops.FEATURE_WGMMA:
         pytest.skip("pairs are a Hopper-path plan")
     plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
-    if groupsize == 128 and 128 < m <= 256 and n * k < 2**25:
-        assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 4, 256), plan
+    if 128 < m <= 256 and n * k < 2**25:
+        assert (plan.cluster, plan.m_blocks, plan.tile_columns, plan.scales_after_mma) == (0, 4, 256, groupsize == 128), plan
     else:
         assert plan.cluster == 2, plan
     check_repeatable(m, k, n, groupsize, seed=m + k)

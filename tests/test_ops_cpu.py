@@ -396,8 +396,9 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
     16-token tiles on every layer, 16 x 128 up to 2^26 weights, from there 16 x 256 below 2^27
     with groups of 128 and 16 x 512 otherwise. Groups of 128 apply their scales after the MMA on the
     16 x 128, 16 x 256, 16 x 512, 32 x 128, 32 x 256 and 64 x 256 tiles, and take 32 x 256 at
-    m = 17-32, 64 x 256 at m = 33-64, and 64 x 256 at m = 129-256 below 2^25 weights. Every group
-    size takes 32 x 128 at m = 17-32 where n < 8192 below 3 x 2^24 weights."""
+    m = 17-32 and 64 x 256 at m = 33-64. Every group size takes 32 x 128 at m = 17-32 where
+    n < 8192 below 3 x 2^24 weights, and 64 x 256 at m = 129-256 below 2^25 weights where k is a
+    multiple of 128."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
@@ -405,7 +406,7 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
     for m in (1, 3, 4, 5, 9, 12, 16, 17, 32, 33, 64, 65, 128, 129, 256, 257, 300, 16384):
         for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008), (12288, 4096), (8192, 28672),
                      (22016, 4096), (8192, 8192), (8192, 8064), (8064, 8192), (16384, 4160), (10240, 8192),
-                     (4096, 14336), (3584, 18944)):
+                     (4096, 14336), (3584, 18944), (4096, 4032)):
             if groupsize != -1 and k % groupsize:
                 with pytest.raises(ValueError, match="group"):
                     ops.plan_launch(m, n, k, sms, optin, per_sm, ops.FEATURE_WGMMA, groupsize=groupsize)
@@ -434,8 +435,8 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
             if post and k % 128 == 0 and 16 < m <= 64:
                 assert (ntok, plan.tile_columns) == (32 if m <= 32 else 64, 256), (m, n, k, plan)  # every other layer
                 continue
-            if post and k % 128 == 0 and 128 < m <= 256 and n * k < 2**25:
-                assert (ntok, plan.tile_columns, plan.scales_after_mma) == (64, 256, True), (m, n, k, plan)
+            if k % 128 == 0 and 128 < m <= 256 and n * k < 2**25:
+                assert (ntok, plan.tile_columns, plan.scales_after_mma) == (64, 256, post), (m, n, k, plan)  # every group size
                 continue
             wide = (128, 256) if m > 64 else (64, 512) if m > 32 else (32, 512)
             # The wide tile unless it leaves SMs idle: fewer tiles than a fifth of the SMs (128
@@ -490,7 +491,7 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     facts = (132, 232448, 233472, ops.FEATURE_WGMMA)
-    paired = {(64, 4096, 4096), (64, 4096, 11008), (256, 4096, 4096), (256, 8192, 8192), (20, 6656, 7936),
+    paired = {(64, 4096, 4096), (64, 4096, 11008), (256, 8192, 8192), (20, 6656, 7936),
               (32, 6656, 7936),  # 32 x 256 tiles, 3 x 2^24 weights or more
               (100, 8192, 8192), (96, 16384, 3072),
               (16, 8192, 28672),  # 16 x 512 tiles
@@ -507,13 +508,13 @@ def test_plan_hopper_pairs(kernel_library, monkeypatch):
         for groupsize in (32, 64, 128, -1):
             plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS, groupsize)
             assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 2, 128), (m, n, k, plan)
-    # 64 x 256 with groups of 128 at m = 129-256 below 2^25 weights: too few ranges a tile to pair.
-    plan = ops.plan_launch(256, 4096, 4096, *facts, H200_CLUSTERS, 128)
-    assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 4, 256), plan
-    small128 = {(256, 4096, 4096)}
+    # 64 x 256 at m = 129-256 below 2^25 weights, every group size: too few ranges a tile to pair.
+    for groupsize in (32, 64, 128, -1):
+        plan = ops.plan_launch(256, 4096, 4096, *facts, H200_CLUSTERS, groupsize)
+        assert (plan.cluster, plan.m_blocks, plan.tile_columns) == (0, 4, 256), (groupsize, plan)
     for m, n, k in paired | single:
         # Pairs do not depend on where the scales apply.
-        groupsize = 128 if k % 128 == 0 and (m, n, k) not in narrow32 | small128 else 64
+        groupsize = 128 if k % 128 == 0 and (m, n, k) not in narrow32 else 64
         plan = ops.plan_launch(m, n, k, *facts, H200_CLUSTERS, groupsize)
         alone = ops.plan_launch(m, n, k, *facts, groupsize=groupsize)
         assert plan.kernel == alone.kernel == "wgmma" and alone.cluster == 0
