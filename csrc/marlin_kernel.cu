@@ -2175,7 +2175,17 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // 24.0 / 16.6, 27.7 / 21.1; 4096x4096 21.4 / 18.1, 23.7 / 21.1; 3072x3072 level; from 2^25 up
   // the wide layers lose at m = 256: 4096x12288 53.6 / 65.4 with groups of 64, 48.1 / 55.4 per
   // channel; benchmarks/logs/s52/w64g/). 64-k stages (k not a multiple of 128) were not measured.
-  if (m > 128 && m <= 256 && weights < (1LL << 25) && k % 128 == 0) {
+  // Per channel the 64-token tile also wins at m = 129-192 (three 64-token blocks) from 2^25 up
+  // to 3 x 2^25 weights (H100, one process, us at m = 129 / 160 / 192, 128 x 256 plan / 64 x 256:
+  // 4096x12288 42.9 / 37.2, 43.8 / 44.8, 52.8 / 50.0; 11008x4096 42.0 / 35.7, 42.7 / 35.4,
+  // 45.2 / 42.5; 4096x22016 75.8 / 62.7, 80.1 / 78.1, 83.6 / 77.5; 8192x10240 71.5 / 57.0,
+  // 73.0 / 67.4, 88.5 / 70.3; 14336x4096 57.4 / 44.6, 51.4 / 44.7, 61.0 / 51.2; 18944x3584
+  // 58.0 / 56.1, 60.7 / 57.5, 70.9 / 63.0; above, 4096x28672 94.4 / 98.4 at m = 129 and
+  // 28672x8192 172.8 / 212.1; at m = 256 14336x4096 57.5 / 61.1, 8192x8192 62.4 / 68.6;
+  // benchmarks/logs/s53/sweep2/). With groups the same layers lose (4096x22016 with groups of 64
+  // 75.8 / 85.2 at m = 129).
+  bool narrow64 = weights < (1LL << 25) || (groupsize == -1 && m <= 192 && weights < (3LL << 25));
+  if (m > 128 && m <= 256 && narrow64 && k % 128 == 0) {
     shapes[0][0] = 64;
     shapes[0][1] = 2;
     n_shapes = 1;

@@ -555,6 +555,20 @@ def test_narrow_deep_32_token_tiles(m, k, n, groupsize):
     check_repeatable(m, k, n, groupsize, seed=m + n)
 
 
+@pytest.mark.parametrize("m", [129, 160, 192, 193])
+@pytest.mark.parametrize("k,n", [(4096, 12288), (11008, 4096), (4096, 22016), (8192, 10240)])
+def test_per_channel_64_token_tiles(m, k, n):
+    """Per channel at m = 129-192 from 2^25 to 3 x 2^25 weights (Llama-2-7B's qkv, down and
+    gate-up projections, Llama-2-70B's qkv): 64 x 256 tiles, 128 x 256 again at m = 193, right
+    against the reference and the same bits on every call."""
+    sms, optin, per_sm, cc, features = ops._device_facts(0)
+    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), -1)
+    if cc == (9, 0) and features & ops.FEATURE_WGMMA:
+        ntok = 64 if m <= 192 else 128
+        assert (plan.kernel, plan.m_blocks * 16, plan.tile_columns) == ("wgmma", ntok, 256), plan
+    check_repeatable(m, k, n, -1, seed=m + n)
+
+
 @pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
 @pytest.mark.parametrize("m,n,k", [(33, 4096, 4096), (64, 4096, 11008), (100, 8192, 8192), (256, 4096, 4096),
                                    (200, 8192, 8192), (20, 6656, 7936), (32, 6656, 7936)])

@@ -398,12 +398,12 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
     16 x 128, 16 x 256, 16 x 512, 32 x 128, 32 x 256 and 64 x 256 tiles, and take 32 x 256 at
     m = 17-32 and 64 x 256 at m = 33-64. Every group size takes 32 x 128 at m = 17-32 where
     n < 8192 below 3 x 2^24 weights, and 64 x 256 at m = 129-256 below 2^25 weights where k is a
-    multiple of 128."""
+    multiple of 128; per channel also at m = 129-192 below 3 x 2^25 weights."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     sms, optin, per_sm = 132, 232448, 233472
-    for m in (1, 3, 4, 5, 9, 12, 16, 17, 32, 33, 64, 65, 128, 129, 256, 257, 300, 16384):
+    for m in (1, 3, 4, 5, 9, 12, 16, 17, 32, 33, 64, 65, 128, 129, 192, 193, 256, 257, 300, 16384):
         for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008), (12288, 4096), (8192, 28672),
                      (22016, 4096), (8192, 8192), (8192, 8064), (8064, 8192), (16384, 4160), (10240, 8192),
                      (4096, 14336), (3584, 18944), (4096, 4032)):
@@ -437,6 +437,9 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
                 continue
             if k % 128 == 0 and 128 < m <= 256 and n * k < 2**25:
                 assert (ntok, plan.tile_columns, plan.scales_after_mma) == (64, 256, post), (m, n, k, plan)  # every group size
+                continue
+            if groupsize == -1 and k % 128 == 0 and 128 < m <= 192 and n * k < 3 * 2**25:
+                assert (ntok, plan.tile_columns) == (64, 256), (m, n, k, plan)  # per channel
                 continue
             wide = (128, 256) if m > 64 else (64, 512) if m > 32 else (32, 512)
             # The wide tile unless it leaves SMs idle: fewer tiles than a fifth of the SMs (128

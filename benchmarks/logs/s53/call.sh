@@ -1,0 +1,33 @@
+#!/bin/bash
+# The forty-eighth session's device calls (H100), after s52/call.sh final ran the candidate
+# (64 x 256 at m = 129-256 below 2^25 weights for every group size) against head53_pip.so.
+# Logs: final/ (s52/call.sh final on the candidate a8b921e: smoke, the GPU test file, memcheck,
+# A/B round 1), ab2/, bench/, sweep2/ (s52/call.sh sweep2), pc/.
+#   call.sh ab2   the second A/B round of s52's ship (groups of 64, per channel, groups of 32).
+#   call.sh pc    (~8 min; carry marlin_quant/_lib, .dev/head53_pip.so) the per-channel rule (64 x 256
+#                 at m = 129-192 below 3 x 2^25 weights) on the pip library: smoke, the GPU test file,
+#                 memcheck of two of its cases, then A/B rounds against head53_pip.so at
+#                 m = 129 / 160 / 192 per channel (7B, 70B, Llama-3-8B, Qwen2-7B) while under STOP (560) s.
+#   call.sh bench scripts/bench_kernel.py's tables (README, benchmarks/h100*.json) on the pip library.
+. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+case "$1" in
+bench) benches pip ;;
+pc)
+  for shape in "--m 129 --k 11008 --n 4096" "--m 192 --k 4096 --n 22016" "--m 160 --k 8192 --n 10240" "--m 193 --k 4096 --n 12288"; do
+    timeout 40 python scripts/profile_kernel.py $shape --groupsize -1 --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+    grep -h -m1 LaunchPlan "$D/smoke.log"
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  gpu_tests pc pip 340
+  timeout 60 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "per_channel_64 and (11008-4096-129 or 8192-10240-192)" > "$D/memcheck_pc.log" 2>&1
+  echo "== memcheck rc=$? ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_pc.log" | tail -2
+  pack
+  for r in 1 2; do
+    STOP=${STOP:-560} ab_groups pc .dev/head53_pip.so $r 129,160,192 llama2-7b,llama2-70b,llama3-8b,qwen2-7b -1
+  done
+  ;;
+ab2) STOP=${STOP:-300} ab_groups 256 .dev/head53_pip.so 2 129,256 llama2-7b,llama3.2-3b,llama3-8b,qwen2-7b 64 -1 32 ;;
+*) echo "usage: call.sh ab2 | bench | pc" >&2; exit 2 ;;
+esac
