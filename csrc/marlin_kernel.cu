@@ -2175,6 +2175,10 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // 24.0 / 16.6, 27.7 / 21.1; 4096x4096 21.4 / 18.1, 23.7 / 21.1; 3072x3072 level; from 2^25 up
   // the wide layers lose at m = 256: 4096x12288 53.6 / 65.4 with groups of 64, 48.1 / 55.4 per
   // channel; benchmarks/logs/s52/w64g/). 64-k stages (k not a multiple of 128) were not measured.
+  // Against the plan before it (H100, one process each, two rounds, us, before / after: 3584x3584
+  // per channel at m = 256 24.4-24.6 / 18.0-18.8, 3072x5120 with groups of 32 at m = 129
+  // 23.9-24.3 / 19.1-19.6; 4096x4096 with groups of 32 / 64 at m = 256 loses about 1 us, 23.0-23.4
+  // / 23.9-24.8; benchmarks/logs/s53/final/, ab2/).
   // Per channel the 64-token tile also wins at m = 129-192 (three 64-token blocks) from 2^25 up
   // to 3 x 2^25 weights (H100, one process, us at m = 129 / 160 / 192, 128 x 256 plan / 64 x 256:
   // 4096x12288 42.9 / 37.2, 43.8 / 44.8, 52.8 / 50.0; 11008x4096 42.0 / 35.7, 42.7 / 35.4,
@@ -2183,7 +2187,10 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // 58.0 / 56.1, 60.7 / 57.5, 70.9 / 63.0; above, 4096x28672 94.4 / 98.4 at m = 129 and
   // 28672x8192 172.8 / 212.1; at m = 256 14336x4096 57.5 / 61.1, 8192x8192 62.4 / 68.6;
   // benchmarks/logs/s53/sweep2/). With groups the same layers lose (4096x22016 with groups of 64
-  // 75.8 / 85.2 at m = 129).
+  // 75.8 / 85.2 at m = 129). Against the plan before it (H100, one process each, two rounds, us,
+  // before / after: 11008x4096 42.3-42.5 / 35.4-35.5 at m = 129, 8192x10240 77.2-80.7 /
+  // 69.3-71.5 at m = 192, the 7B set 180.3-181.3 / 158.9-159.6 at m = 129; 8192x8192 loses at
+  // m = 192, 57.6-58.4 / 59.2-60.8; benchmarks/logs/s53/pc/).
   bool narrow64 = weights < (1LL << 25) || (groupsize == -1 && m <= 192 && weights < (3LL << 25));
   if (m > 128 && m <= 256 && narrow64 && k % 128 == 0) {
     shapes[0][0] = 64;
