@@ -2,12 +2,17 @@
 # The forty-eighth session's device calls (H100), after s52/call.sh final ran the candidate
 # (64 x 256 at m = 129-256 below 2^25 weights for every group size) against head53_pip.so.
 # Logs: final/ (s52/call.sh final on the candidate a8b921e: smoke, the GPU test file, memcheck,
-# A/B round 1), ab2/, bench/, sweep2/ (s52/call.sh sweep2), pc/.
+# A/B round 1), ab2/, bench/, sweep2/ (s52/call.sh sweep2), pc/. sass_same.txt: the pc library's
+# kernels against head53_pip.so; sass_same_mend.txt: the library after 1a4124c (comments) against both.
 #   call.sh ab2   the second A/B round of s52's ship (groups of 64, per channel, groups of 32).
 #   call.sh pc    (~8 min; carry marlin_quant/_lib, .dev/head53_pip.so) the per-channel rule (64 x 256
 #                 at m = 129-192 below 3 x 2^25 weights) on the pip library: smoke, the GPU test file,
 #                 memcheck of two of its cases, then A/B rounds against head53_pip.so at
 #                 m = 129 / 160 / 192 per channel (7B, 70B, Llama-3-8B, Qwen2-7B) while under STOP (560) s.
+#   call.sh owed  (~9 min; carry marlin_quant/_lib, .dev/head53_pip.so, .dev/headx52_exp.so; written, not
+#                 run) what pc left: the new per-channel test's cases, racecheck of one, the whole GPU
+#                 test file with 420 s, then 8192x8192 per channel at m = 160-256 again (the A/B had it
+#                 lose at m = 192, the sweep win), 64 x 256 forced against the release before's plan.
 #   call.sh bench scripts/bench_kernel.py's tables (README, benchmarks/h100*.json) on the pip library.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
@@ -28,6 +33,17 @@ pc)
     STOP=${STOP:-560} ab_groups pc .dev/head53_pip.so $r 129,160,192 llama2-7b,llama2-70b,llama3-8b,qwen2-7b -1
   done
   ;;
+owed)
+  gpu_tests pc64 pip 120 tests/test_kernel_gpu.py -k per_channel_64
+  timeout 120 compute-sanitizer --tool racecheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
+    -k "per_channel_64 and 11008-4096-129" > "$D/racecheck_pc.log" 2>&1
+  echo "== racecheck rc=$? ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck_pc.log" | tail -3
+  pack
+  gpu_tests file pip 420
+  timeout 60 env MARLIN_QUANT_LIB=.dev/headx52_exp.so python scripts/sweep_wgmma.py --m 160,192,224,256 --sets llama2-70b \
+    --configs plan,64:2:6:2 --groupsize -1 > "$D/sweep_70b.log" 2>&1
+  echo "== sweep 70b rc=$? ($((SECONDS - start)) s)"; grep -E "8192x8192|^llama2-70b " "$D/sweep_70b.log"; pack
+  ;;
 ab2) STOP=${STOP:-300} ab_groups 256 .dev/head53_pip.so 2 129,256 llama2-7b,llama3.2-3b,llama3-8b,qwen2-7b 64 -1 32 ;;
-*) echo "usage: call.sh ab2 | bench | pc" >&2; exit 2 ;;
+*) echo "usage: call.sh ab2 | bench | pc | owed" >&2; exit 2 ;;
 esac
