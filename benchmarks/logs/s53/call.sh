@@ -11,7 +11,8 @@
 #                 m = 129 / 160 / 192 per channel (7B, 70B, Llama-3-8B, Qwen2-7B) while under STOP (560) s.
 #   call.sh owed  (~9 min; carry marlin_quant/_lib, .dev/head53_pip.so, .dev/headx52_exp.so; written, not
 #                 run) what pc left: the new per-channel test's cases, racecheck of one, the whole GPU
-#                 test file with 420 s, then 8192x8192 per channel at m = 160-256 again (the A/B had it
+#                 test file with 420 s (its 25 slowest tests listed: 2068c8b draws the test weights on
+#                 the GPU, where the CPU had drawn some 30 G codes a run), then 8192x8192 per channel at m = 160-256 again (the A/B had it
 #                 lose at m = 192, the sweep win), 64 x 256 forced against the release before's plan.
 #   call.sh sweep128 (~2 min; carry .dev/headx52_exp.so; written, not run) whether groups of 128 (64 x 256
 #                 with scales after the MMA) gain at m = 129-192 from 2^25 weights as per channel did:
@@ -42,7 +43,8 @@ owed)
     -k "per_channel_64 and 11008-4096-129" > "$D/racecheck_pc.log" 2>&1
   echo "== racecheck rc=$? ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck_pc.log" | tail -3
   pack
-  gpu_tests file pip 420
+  gpu_tests file pip 420 tests/test_kernel_gpu.py --durations=25
+  grep -A27 "slowest" "$D/gpu_tests_file.log" | head -28
   timeout 60 env MARLIN_QUANT_LIB=.dev/headx52_exp.so python scripts/sweep_wgmma.py --m 160,192,224,256 --sets llama2-70b \
     --configs plan,64:2:6:2 --groupsize -1 > "$D/sweep_70b.log" 2>&1
   echo "== sweep 70b rc=$? ($((SECONDS - start)) s)"; grep -E "8192x8192|^llama2-70b " "$D/sweep_70b.log"; pack
