@@ -16,7 +16,8 @@
 #                 lose at m = 192, the sweep win), 64 x 256 forced against the release before's plan.
 #   call.sh sweep128 (~2 min; carry .dev/headx52_exp.so; written, not run) whether groups of 128 (64 x 256
 #                 with scales after the MMA) gain at m = 129-192 from 2^25 weights as per channel did:
-#                 forced against the plan on the 7B, 70B, Llama-3-8B and Qwen2-7B sets, one process.
+#                 forced against the plan on the 7B, 70B, Llama-3-8B and Qwen2-7B sets, one process;
+#                 then per channel at m = 257-448, where 64-token tiles pad less (~4 min in all).
 #   call.sh bench scripts/bench_kernel.py's tables (README, benchmarks/h100*.json) on the pip library.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
@@ -53,6 +54,11 @@ sweep128)
   timeout 150 env MARLIN_QUANT_LIB=.dev/headx52_exp.so python scripts/sweep_wgmma.py --m 129,160,192 \
     --sets llama2-7b,llama2-70b,llama3-8b,qwen2-7b --configs plan,64:2:6:2 --groupsize 128 > "$D/sweep_128.log" 2>&1
   echo "== sweep 128 rc=$? ($((SECONDS - start)) s)"; sed -n '/^totals/,$p' "$D/sweep_128.log"; pack
+  # Per channel past m = 256, where 128-token tiles pad m = 257-320 to 384 rows and 64-token ones to
+  # 320, as at m = 129-192.
+  timeout 150 env MARLIN_QUANT_LIB=.dev/headx52_exp.so python scripts/sweep_wgmma.py --m 257,320,385,448 \
+    --sets llama2-7b,llama3-8b,qwen2-7b --configs plan,64:2:6:2 --groupsize -1 > "$D/sweep_pc257.log" 2>&1
+  echo "== sweep pc257 rc=$? ($((SECONDS - start)) s)"; sed -n '/^totals/,$p' "$D/sweep_pc257.log"; pack
   ;;
 ab2) STOP=${STOP:-300} ab_groups 256 .dev/head53_pip.so 2 129,256 llama2-7b,llama3.2-3b,llama3-8b,qwen2-7b 64 -1 32 ;;
 *) echo "usage: call.sh ab2 | bench | pc | owed | sweep128" >&2; exit 2 ;;
