@@ -77,6 +77,13 @@ memcheck_tests() {
     -p no:cacheprovider tests/test_kernel_gpu.py -k "$4" > "$D/memcheck_$1.log" 2>&1
   echo "== memcheck $1 ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_$1.log" | tail -2; pack
 }
+# racecheck of the GPU tests pytest -k SELECTION picks, on library LIB: NAME LIB SECONDS SELECTION,
+# log $D/racecheck_NAME.log.
+racecheck_tests() {
+  timeout "$3" env $(lib_env "$2") compute-sanitizer --tool racecheck --print-limit 10 python -m pytest -q \
+    -p no:cacheprovider tests/test_kernel_gpu.py -k "$4" > "$D/racecheck_$1.log" 2>&1
+  echo "== racecheck $1 ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck_$1.log" | tail -3; pack
+}
 # Library LIB's benchmark JSONs: the Llama-2 sets ($D/bench.json), then Llama-3-8B / Qwen2-7B
 # ($D/bench-llama3-qwen2.json): LIB.
 benches() {

@@ -73,13 +73,8 @@ sweep2)
   ;;
 gpu)
   gpu_tests w64 pip 400
-  timeout 100 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "(hopper_pairs and 256-4096-4096) or (llama_shapes and 256-4096-4096)" > "$D/memcheck64.log" 2>&1
-  echo "== memcheck rc=$? ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck64.log" | tail -2
-  timeout 80 compute-sanitizer --tool racecheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "hopper_pairs and 256-4096-4096-64" > "$D/racecheck64.log" 2>&1
-  echo "== racecheck rc=$? ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck64.log" | tail -3
-  pack
+  memcheck_tests 64 pip 100 "(hopper_pairs and 256-4096-4096) or (llama_shapes and 256-4096-4096)"
+  racecheck_tests 64 pip 80 "hopper_pairs and 256-4096-4096-64"
   ;;
 final)
   # ship's smoke, gpu's checks, then ship's first A/B round while under STOP (480) seconds, in one

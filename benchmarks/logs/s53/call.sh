@@ -30,20 +30,14 @@ pc)
   done
   echo "== smoke ($((SECONDS - start)) s)"
   gpu_tests pc pip 340
-  timeout 60 compute-sanitizer --tool memcheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "per_channel_64 and (11008-4096-129 or 8192-10240-192)" > "$D/memcheck_pc.log" 2>&1
-  echo "== memcheck rc=$? ($((SECONDS - start)) s)"; grep -E "ERROR SUMMARY|passed|failed" "$D/memcheck_pc.log" | tail -2
-  pack
+  memcheck_tests pc pip 60 "per_channel_64 and (11008-4096-129 or 8192-10240-192)"
   for r in 1 2; do
     STOP=${STOP:-560} ab_groups pc .dev/head53_pip.so $r 129,160,192 llama2-7b,llama2-70b,llama3-8b,qwen2-7b -1
   done
   ;;
 owed)
   gpu_tests pc64 pip 120 tests/test_kernel_gpu.py -k per_channel_64
-  timeout 120 compute-sanitizer --tool racecheck --print-limit 10 python -m pytest -q -p no:cacheprovider tests/test_kernel_gpu.py \
-    -k "per_channel_64 and 11008-4096-129" > "$D/racecheck_pc.log" 2>&1
-  echo "== racecheck rc=$? ($((SECONDS - start)) s)"; grep -E "RACECHECK SUMMARY|passed|failed" "$D/racecheck_pc.log" | tail -3
-  pack
+  racecheck_tests pc pip 120 "per_channel_64 and 11008-4096-129"
   gpu_tests file pip 420 tests/test_kernel_gpu.py --durations=25
   grep -A27 "slowest" "$D/gpu_tests_file.log" | head -28
   timeout 60 env MARLIN_QUANT_LIB=.dev/headx52_exp.so python scripts/sweep_wgmma.py --m 160,192,224,256 --sets llama2-70b \
