@@ -1,7 +1,7 @@
 """Kernel configuration sweep (diagnostic; needs a library built with -DMQ_EXPERIMENT).
 
     MARLIN_QUANT_LIB=/tmp/libexp.so python scripts/sweep_wgmma.py [--m 64,128,256] \\
-        [--configs off,128:2:4:2,64:4:4:2,64:2:6:2] [--sets llama2-7b,llama2-70b]
+        [--configs off,128:2:4:2,64:4:4:2,64:2:6:2] [--sets llama2-7b,llama2-70b | --layers 4096x4096,3584x4608]
 
 A configuration is ntok:ch:stages[:kb] of csrc's kWgConfigs (``off``: the tiled mma.sync kernel),
 ``sk=MAX_M[:PER_SM[:CHUNKS]]`` (the skinny kernel up to MAX_M tokens, PER_SM blocks per SM, CHUNKS
@@ -63,20 +63,39 @@ def force(cfg: str) -> None:
     ops.plan_launch.cache_clear()
 
 
+def parse_layers(spec: str) -> list[tuple[int, int]]:
+    """``KxN,KxN`` (``--layers``) as (k, n) pairs."""
+    layers = []
+    for kn in spec.split(","):
+        parts = kn.split("x")
+        if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise ValueError(f"--layers {spec!r}: give KxN,... with positive K and N (e.g. 4096x4096,3584x4608)")
+        layers.append((int(parts[0]), int(parts[1])))
+    return layers
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--m", default="64,128,256")
     ap.add_argument("--configs", default="off,128:2:4:2,128:2:6:1,64:4:4:2,64:2:6:2")
     ap.add_argument("--sets", default="llama2-7b,llama2-70b")
     ap.add_argument("--groupsize", type=int, default=128)
+    ap.add_argument("--layers", default="", help="KxN,... timed as one set named 'layers' instead of --sets")
     a = ap.parse_args()
+    layer_sets = dict(LAYER_SETS)
+    if a.layers:
+        try:
+            layer_sets["layers"] = parse_layers(a.layers)
+        except ValueError as exc:
+            ap.error(str(exc))
+        a.sets = "layers"
     ms = [int(x) for x in a.m.split(",")]
     cfgs = a.configs.split(",")
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
     ws = ops.make_workspace("cuda")
     totals: dict = {}
     for name in a.sets.split(","):
-        for k, n in LAYER_SETS[name]:
+        for k, n in layer_sets[name]:
             codes = torch.randint(0, 16, (k, n), dtype=torch.int32, device="cuda")
             scales = (torch.rand(packing.num_groups(k, a.groupsize), n, device="cuda") * 0.01 + 1e-3).half()
             B, s = packing.pack(codes, scales, a.groupsize)

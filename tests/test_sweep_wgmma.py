@@ -50,3 +50,13 @@ def test_scales_after_or_before_the_mma(sweep):
 def test_a_bad_ranges_suffix_is_refused(sweep, cfg):
     with pytest.raises(SystemExit, match="want /sN with N >= 1"):
         sweep.force(cfg)
+
+
+def test_layers_given_as_k_by_n(sweep):
+    assert sweep.parse_layers("4096x4096,3584x4608") == [(4096, 4096), (3584, 4608)]
+
+
+@pytest.mark.parametrize("spec", ["4096", "4096x", "4096x4096x2", "0x4096", "4096x-1", "4096x4096,"])
+def test_bad_layers_are_refused(sweep, spec):
+    with pytest.raises(ValueError, match="give KxN"):
+        sweep.parse_layers(spec)
