@@ -1,0 +1,71 @@
+#!/bin/bash
+# The forty-ninth session's device calls (H100): s53/call.sh owed and sweep128, split so that no
+# call can pass the 600 s limit (owed's caps added to 720 s).
+#   Ran on one H100 start (asked as an H200 after an H100 start found none): owed1 in 92 s, file in 51 s;
+#   logs owed1/, file/.
+#   call.sh owed1 (carry marlin_quant/_lib, .dev/headx52_exp.so) the new per-channel test's cases,
+#                 racecheck of one, 8192x8192 per channel at m = 160-256 again, then groups of 128
+#                 on 64 x 256 at m = 129-192 forced against the plan (s53/call.sh sweep128's first part).
+#   call.sh file  (carry marlin_quant/_lib, .dev/headx52_exp.so) the whole GPU test file with 420 s and
+#                 its 25 slowest tests, then per channel at m = 257-448 forced against the plan.
+# cand and ab are written and stub-dry-run, not run: the device was paused for the rest of the session
+# before them. They need the candidate built first: `git apply benchmarks/logs/s54/cand.patch` and
+# `pip install -e .` (its library in marlin_quant/_lib), with .dev/head54_pip.so the pip library of the
+# tree without it (44bef30's csrc) and .dev/headx52_exp.so 4fd17c0's csrc built with -DMQ_EXPERIMENT.
+#   call.sh cand  (~6 min; carry marlin_quant/_lib, .dev/headx52_exp.so) the candidate (pip library:
+#                 64 x 256 with groups of 128 at m = 129-192 below 3 x 2^25 weights, and below 2^25 at
+#                 m = 257-448 for every group size): smoke, the GPU test file, memcheck and racecheck
+#                 of the new tests' cases, groups of 128 / 64 / 32 on 64 x 256 past m = 256 forced against
+#                 the plan on the small layers (headx52_exp.so), the benchmark tables.
+#   call.sh ab    (~9 min; carry marlin_quant/_lib, .dev/head54_pip.so) A/B of the candidate against the
+#                 release before (head54_pip.so = pip library of 44bef30): groups of 128 at m = 129 / 160
+#                 / 192 on the 7B, 70B, Llama-3-8B and Qwen2-7B sets, two rounds; then m = 257 / 320 / 448
+#                 on Llama-3.2-3B and Qwen2-7B with groups of 128, per channel and groups of 64, while under
+#                 STOP (560) s.
+. "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
+case "$1" in
+owed1)
+  gpu_tests pc64 pip 120 tests/test_kernel_gpu.py -k per_channel_64
+  racecheck_tests pc pip 120 "per_channel_64 and 11008-4096-129"
+  timeout 60 env MARLIN_QUANT_LIB=.dev/headx52_exp.so python scripts/sweep_wgmma.py --m 160,192,224,256 --sets llama2-70b \
+    --configs plan,64:2:6:2 --groupsize -1 > "$D/sweep_70b.log" 2>&1
+  echo "== sweep 70b rc=$? ($((SECONDS - start)) s)"; grep -E "8192x8192|^llama2-70b " "$D/sweep_70b.log"; pack
+  timeout 150 env MARLIN_QUANT_LIB=.dev/headx52_exp.so python scripts/sweep_wgmma.py --m 129,160,192 \
+    --sets llama2-7b,llama2-70b,llama3-8b,qwen2-7b --configs plan,64:2:6:2 --groupsize 128 > "$D/sweep_128.log" 2>&1
+  echo "== sweep 128 rc=$? ($((SECONDS - start)) s)"; sed -n '/^totals/,$p' "$D/sweep_128.log"; pack
+  ;;
+file)
+  gpu_tests file pip 420 tests/test_kernel_gpu.py --durations=25
+  grep -A27 "slowest" "$D/gpu_tests_file.log" | head -28
+  timeout 150 env MARLIN_QUANT_LIB=.dev/headx52_exp.so python scripts/sweep_wgmma.py --m 257,320,385,448 \
+    --sets llama2-7b,llama3-8b,qwen2-7b --configs plan,64:2:6:2 --groupsize -1 > "$D/sweep_pc257.log" 2>&1
+  echo "== sweep pc257 rc=$? ($((SECONDS - start)) s)"; sed -n '/^totals/,$p' "$D/sweep_pc257.log"; pack
+  ;;
+cand)
+  for shape in "--m 129 --k 11008 --n 4096 --groupsize 128" "--m 448 --k 4096 --n 4096 --groupsize -1" \
+      "--m 300 --k 3584 --n 4608 --groupsize 64" "--m 449 --k 4096 --n 4096 --groupsize 32"; do
+    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+    grep -h -m1 LaunchPlan "$D/smoke.log"
+  done
+  echo "== smoke ($((SECONDS - start)) s)"
+  gpu_tests file pip 300 tests/test_kernel_gpu.py
+  memcheck_tests new pip 90 "(past_256 and (4096-4096-448-64 or 8192-3072-257-128 or 3584-4608-385--1)) or (to_3x2_25 and 11008-4096-129-128)"
+  racecheck_tests new pip 90 "past_256 and 4096-4096-448-128"
+  for g in 128 64 32; do
+    timeout 100 env MARLIN_QUANT_LIB=.dev/headx52_exp.so python scripts/sweep_wgmma.py --m 257,320,384,448,512 \
+      --layers 4096x4096,4096x6144,3584x4608,3072x5120,8192x3072 --configs plan,64:2:6:2 --groupsize $g > "$D/sweep_small_g$g.log" 2>&1
+    echo "== sweep small g$g rc=$? ($((SECONDS - start)) s)"; grep "m=" "$D/sweep_small_g$g.log"; pack
+  done
+  benches pip
+  ;;
+ab)
+  for r in 1 2; do
+    STOP=${STOP:-560} ab_groups 129 .dev/head54_pip.so $r 129,160,192 llama2-7b,llama2-70b,llama3-8b,qwen2-7b 128
+  done
+  for r in 1 2; do
+    STOP=${STOP:-560} ab_groups 257 .dev/head54_pip.so $r 257,320,448 llama3.2-3b,qwen2-7b 128 -1 64
+  done
+  ;;
+*) echo "usage: call.sh owed1 | file | cand | ab" >&2; exit 2 ;;
+esac
