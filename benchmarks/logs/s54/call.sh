@@ -1,7 +1,7 @@
 #!/bin/bash
 # The forty-ninth session's device calls (H100): s53/call.sh owed and sweep128, split so that no
 # call can pass the 600 s limit (owed's caps added to 720 s).
-#   Ran on one H100 start (asked as an H200 after an H100 start found none): owed1 in 92 s, file in 51 s;
+#   Ran on one H100 start (asked with no kind, after a start asked as nvidia-h100-x1 found none): owed1 in 92 s, file in 51 s;
 #   logs owed1/, file/.
 #   call.sh owed1 (carry marlin_quant/_lib, .dev/headx52_exp.so) the new per-channel test's cases,
 #                 racecheck of one, 8192x8192 per channel at m = 160-256 again, then groups of 128
