@@ -15,13 +15,13 @@
 #   call.sh cand  (~6 min; carry marlin_quant/_lib, .dev/headx52_exp.so) the candidate (pip library:
 #                 64 x 256 with groups of 128 at m = 129-192 below 3 x 2^25 weights, and below 2^25 at
 #                 m = 257-448 for every group size): smoke, the GPU test file, memcheck and racecheck
-#                 of the new tests' cases, every group size on 64 x 256 at m = 257-512 forced against
-#                 the plan on the small layers (headx52_exp.so), the benchmark tables.
+#                 of the new tests' cases, groups of 128 / 64 / 32 on 64 x 256 at m = 257-512 forced
+#                 against the plan on the small layers (headx52_exp.so).
 #   call.sh ab    (~9 min; carry marlin_quant/_lib, .dev/head54_pip.so) A/B of the candidate against the
 #                 release before (head54_pip.so = pip library of 44bef30): groups of 128 at m = 129 / 160
 #                 / 192 on the 7B, 70B, Llama-3-8B and Qwen2-7B sets, two rounds; then m = 257 / 320 / 448
 #                 on Llama-3.2-3B and Qwen2-7B with groups of 128, per channel and groups of 64, while under
-#                 STOP (560) s.
+#                 STOP (560 s; 420 for the second part); then the benchmark tables if under 460 s.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 owed1)
@@ -52,20 +52,21 @@ cand)
   gpu_tests file pip 300 tests/test_kernel_gpu.py
   memcheck_tests new pip 90 "(past_256 and (4096-4096-448-64 or 8192-3072-257-128 or 3584-4608-385--1)) or (to_3x2_25 and 11008-4096-129-128)"
   racecheck_tests new pip 90 "past_256 and 4096-4096-448-128"
-  for g in 128 64 32 -1; do
+  for g in 128 64 32; do
     timeout 100 env MARLIN_QUANT_LIB=.dev/headx52_exp.so python scripts/sweep_wgmma.py --m 257,320,384,448,512 \
       --layers 4096x4096,4096x6144,3584x4608,3072x5120,8192x3072 --configs plan,64:2:6:2 --groupsize $g > "$D/sweep_small_g$g.log" 2>&1
     echo "== sweep small g$g rc=$? ($((SECONDS - start)) s)"; grep "m=" "$D/sweep_small_g$g.log"; pack
   done
-  benches pip
   ;;
 ab)
   for r in 1 2; do
     STOP=${STOP:-560} ab_groups 129 .dev/head54_pip.so $r 129,160,192 llama2-7b,llama2-70b,llama3-8b,qwen2-7b 128
   done
   for r in 1 2; do
-    STOP=${STOP:-560} ab_groups 257 .dev/head54_pip.so $r 257,320,448 llama3.2-3b,qwen2-7b 128 -1 64
+    STOP=${STOP:-420} ab_groups 257 .dev/head54_pip.so $r 257,320,448 llama3.2-3b,qwen2-7b 128 -1 64
   done
+  # The benchmark tables on the candidate (their rows plan as on the release: plan_diff.txt).
+  [ $((SECONDS - start)) -lt 460 ] && benches pip
   ;;
 *) echo "usage: call.sh owed1 | file | cand | ab" >&2; exit 2 ;;
 esac
