@@ -22,6 +22,8 @@
 #                 / 192 on the 7B, 70B, Llama-3-8B and Qwen2-7B sets, two rounds; then m = 257 / 320 / 448
 #                 on Llama-3.2-3B and Qwen2-7B with groups of 128, per channel and groups of 64, while under
 #                 STOP (560 s; 420 for the second part); then the benchmark tables if under 460 s.
+#   call.sh one / two  cand and ab regrouped for two calls on one start (one: ~9 min, the checks and
+#                 the A/B's first rounds; two: the rest, the tables, groups of 64 / 32 swept past 256).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 owed1)
@@ -68,5 +70,31 @@ ab)
   # The benchmark tables on the candidate (their rows plan as on the release: plan_diff.txt).
   [ $((SECONDS - start)) -lt 460 ] && benches pip
   ;;
-*) echo "usage: call.sh owed1 | file | cand | ab" >&2; exit 2 ;;
+one)
+  # cand's checks and ab's first rounds in one call, for a start with little device time left.
+  for shape in "--m 129 --k 11008 --n 4096 --groupsize 128" "--m 448 --k 4096 --n 4096 --groupsize -1"; do
+    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+    grep -h -m1 LaunchPlan "$D/smoke.log"
+  done
+  gpu_tests file pip 150 tests/test_kernel_gpu.py
+  memcheck_tests new pip 80 "(past_256 and (4096-4096-448-64 or 8192-3072-257-128 or 3584-4608-385--1)) or (to_3x2_25 and 11008-4096-129-128)"
+  racecheck_tests new pip 70 "past_256 and 4096-4096-448-128"
+  for r in 1 2; do
+    STOP=380 ab_groups 129 .dev/head54_pip.so $r 129,160,192 llama2-7b,llama2-70b,llama3-8b,qwen2-7b 128
+  done
+  STOP=470 ab_groups 257 .dev/head54_pip.so 1 257,320,448 llama3.2-3b,qwen2-7b 128 -1 64
+  ;;
+two)
+  # What one leaves: ab's second round past m = 256, the small-layer sweeps, the benchmark tables.
+  STOP=200 ab_groups 257 .dev/head54_pip.so 2 257,320,448 llama3.2-3b,qwen2-7b 128 -1 64
+  benches pip
+  for g in 64 32; do
+    [ $((SECONDS - start)) -lt 480 ] || break
+    timeout 80 env MARLIN_QUANT_LIB=.dev/headx52_exp.so python scripts/sweep_wgmma.py --m 257,384,512 \
+      --layers 4096x4096,4096x6144,3584x4608,3072x5120,8192x3072 --configs plan,64:2:6:2 --groupsize $g > "$D/sweep_small_g$g.log" 2>&1
+    echo "== sweep small g$g rc=$? ($((SECONDS - start)) s)"; grep "m=" "$D/sweep_small_g$g.log"; pack
+  done
+  ;;
+*) echo "usage: call.sh owed1 | file | cand | ab | one | two" >&2; exit 2 ;;
 esac
