@@ -81,9 +81,9 @@ one)
   memcheck_tests new pip 80 "(past_256 and (4096-4096-448-64 or 8192-3072-257-128 or 3584-4608-385--1)) or (to_3x2_25 and 11008-4096-129-128)"
   racecheck_tests new pip 70 "past_256 and 4096-4096-448-128"
   for r in 1 2; do
-    STOP=380 ab_groups 129 .dev/head54_pip.so $r 129,160,192 llama2-7b,llama2-70b,llama3-8b,qwen2-7b 128
+    STOP=${STOP1:-380} ab_groups 129 .dev/head54_pip.so $r 129,160,192 llama2-7b,llama2-70b,llama3-8b,qwen2-7b 128
   done
-  STOP=470 ab_groups 257 .dev/head54_pip.so 1 257,320,448 llama3.2-3b,qwen2-7b 128 -1 64
+  STOP=${STOP2:-470} ab_groups 257 .dev/head54_pip.so 1 257,320,448 llama3.2-3b,qwen2-7b 128 -1 64
   ;;
 two)
   # What one leaves: ab's second round past m = 256, the small-layer sweeps, the benchmark tables.
