@@ -2191,8 +2191,28 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // before / after: 11008x4096 42.3-42.5 / 35.4-35.5 at m = 129, 8192x10240 77.2-80.7 /
   // 69.3-71.5 at m = 192, the 7B set 180.3-181.3 / 158.9-159.6 at m = 129; 8192x8192 loses at
   // m = 192, 57.6-58.4 / 59.2-60.8; benchmarks/logs/s53/pc/).
-  bool narrow64 = weights < (1LL << 25) || (groupsize == -1 && m <= 192 && weights < (3LL << 25));
-  if (m > 128 && m <= 256 && narrow64 && k % 128 == 0) {
+  // Groups of 128 (scales after the MMA) the same way (H100, one process, one round, us at m = 129 /
+  // 160 / 192, 128 x 256 plan / 64 x 256: 4096x12288 44.6 / 39.6, 46.1 / 42.5, 48.5 / 44.5;
+  // 11008x4096 46.3 / 39.1, 44.6 / 39.9, 47.3 / 41.4; 8192x10240 73.1 / 68.3, 84.6 / 70.4, 79.3 /
+  // 71.1; 14336x4096 51.7 / 49.5, 53.7 / 49.8, 56.5 / 53.4; 18944x3584 60.5 / 57.3, 64.0 / 59.7,
+  // 69.4 / 66.3; 8192x8192 mixed; above 3 x 2^25, 8192x57344 375.6 / 388.5 at m = 129;
+  // benchmarks/logs/s54/owed1/). Against the plan before it (H100, one round, us, before / after:
+  // 11008x4096 44.6 / 38.8, 45.3 / 40.3, 46.9 / 41.9; 8192x10240 70.6 / 64.0, 79.1 / 67.9, 85.4 /
+  // 74.7; 8192x8192 55.7 / 54.0, 56.6 / 56.7, 63.7 / 62.9; the 7B set 186.1 / 170.5, 192.5 / 181.1,
+  // 203.1 / 190.3; benchmarks/logs/s54/one/).
+  // Below 2^25 weights, per channel and with groups of 128, 64-token tiles also win past m = 256,
+  // where 128-token ones give such a layer a third to a half of the SMs' tiles (H100, one process,
+  // one round, per channel, us at m = 257 / 320 / 385 / 448, 128 x 256 plan / 64 x 256: 4096x4096
+  // 32.0 / 24.1, 34.9 / 25.3, 34.1 / 31.5, 33.2 / 31.3; 3584x4608 32.1 / 24.1, 33.0 / 25.1, 36.8 /
+  // 31.1, 41.3 / 32.0; 4096x6144 39.8 / 32.9, 41.6 / 35.3, 47.6 / 46.8, 48.7 / 48.9;
+  // benchmarks/logs/s54/file/; groups of 128 against the plan before it, one round, us at m = 257 /
+  // 320 / 448: 3072x3072 25.0 / 17.6, 25.4 / 18.1, 29.0 / 21.8; 3584x4608 32.6 / 25.3, 33.7 / 26.9,
+  // 36.2 / 34.2; 8192x3072 43.1 / 35.7, 42.3 / 38.3, 55.3 / 54.5; benchmarks/logs/s54/one/). Groups
+  // of 64 and 32 were not measured past m = 256 and keep 128 x 256 there.
+  const bool small = weights < (1LL << 25);
+  const bool post_or_channel = groupsize == -1 || groupsize == 128;
+  bool narrow64 = small || (post_or_channel && m <= 192 && weights < (3LL << 25));
+  if (m > 128 && m <= (small && post_or_channel ? 448 : 256) && narrow64 && k % 128 == 0) {
     shapes[0][0] = 64;
     shapes[0][1] = 2;
     n_shapes = 1;

@@ -557,18 +557,40 @@ def test_narrow_deep_32_token_tiles(m, k, n, groupsize):
     check_repeatable(m, k, n, groupsize, seed=m + n)
 
 
+@pytest.mark.parametrize("groupsize", [128, -1])
 @pytest.mark.parametrize("m", [129, 160, 192, 193])
 @pytest.mark.parametrize("k,n", [(4096, 12288), (11008, 4096), (4096, 22016), (8192, 10240)])
-def test_per_channel_64_token_tiles(m, k, n):
-    """Per channel at m = 129-192 from 2^25 to 3 x 2^25 weights (Llama-2-7B's qkv, down and
-    gate-up projections, Llama-2-70B's qkv): 64 x 256 tiles, 128 x 256 again at m = 193, right
-    against the reference and the same bits on every call."""
+def test_64_token_tiles_to_3x2_25_weights(m, k, n, groupsize):
+    """Per channel and groups of 128 at m = 129-192 from 2^25 to 3 x 2^25 weights (Llama-2-7B's
+    qkv, down and gate-up projections, Llama-2-70B's qkv): 64 x 256 tiles (scales after the MMA
+    with groups of 128), 128 x 256 again at m = 193, right against the reference and the same bits
+    on every call."""
     sms, optin, per_sm, cc, features = ops._device_facts(0)
-    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), -1)
+    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
     if cc == (9, 0) and features & ops.FEATURE_WGMMA:
         ntok = 64 if m <= 192 else 128
         assert (plan.kernel, plan.m_blocks * 16, plan.tile_columns) == ("wgmma", ntok, 256), plan
-    check_repeatable(m, k, n, -1, seed=m + n)
+        assert plan.scales_after_mma == (groupsize == 128 and ntok == 64), plan
+    check_repeatable(m, k, n, groupsize, seed=m + n)
+
+
+@pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
+@pytest.mark.parametrize("m", [257, 385, 448, 449])
+@pytest.mark.parametrize("k,n", [(4096, 4096), (3584, 4608), (8192, 3072)])
+def test_64_token_tiles_past_256_tokens(m, k, n, groupsize):
+    """Below 2^25 weights (Llama-2-7B's o projection, Qwen2-7B's qkv, Llama-3.2-3B's down
+    projection) 64 x 256 tiles run m = 257-448 too per channel and with groups of 128, up to seven
+    64-token blocks a column of tiles; 128 x 256 again at m = 449, and with groups of 64 / 32 past
+    m = 256. Right against the reference, the same bits on every call, and every split-k count
+    re-armed."""
+    sms, optin, per_sm, cc, features = ops._device_facts(0)
+    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
+    if cc == (9, 0) and features & ops.FEATURE_WGMMA:
+        ntok = 64 if m <= 448 and groupsize in (128, -1) else 128
+        assert (plan.kernel, plan.m_blocks * 16, plan.tile_columns) == ("wgmma", ntok, 256), plan
+        assert plan.scales_after_mma == (groupsize == 128 and ntok == 64), plan
+    B, s, W = make(k, n, groupsize, seed=m + n)
+    check_rearmed(torch.randn(m, k, device="cuda", dtype=torch.float16), B, s, W, groupsize, repeats=3)
 
 
 @pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
