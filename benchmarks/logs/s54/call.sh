@@ -8,8 +8,8 @@
 #                 on 64 x 256 at m = 129-192 forced against the plan (s53/call.sh sweep128's first part).
 #   call.sh file  (carry marlin_quant/_lib, .dev/headx52_exp.so) the whole GPU test file with 420 s and
 #                 its 25 slowest tests, then per channel at m = 257-448 forced against the plan.
-# cand and ab are written and stub-dry-run, not run: the device was paused for the rest of the session
-# before them. They need the candidate built first: `git apply benchmarks/logs/s54/cand.patch` and
+# cand, ab and two are written and stub-dry-run, not run; one ran on an H100 (252 s, logs one/) with
+# STOP1=190 STOP2=250, which cut it after the first A/B round. They need the candidate built first: `git apply benchmarks/logs/s54/cand.patch` and
 # `pip install -e .` (its library in marlin_quant/_lib), with .dev/head54_pip.so the pip library of the
 # tree without it (44bef30's csrc) and .dev/headx52_exp.so 4fd17c0's csrc built with -DMQ_EXPERIMENT.
 #   call.sh cand  (~6 min; carry marlin_quant/_lib, .dev/headx52_exp.so) the candidate (pip library:
