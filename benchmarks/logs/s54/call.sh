@@ -9,9 +9,10 @@
 #   call.sh file  (carry marlin_quant/_lib, .dev/headx52_exp.so) the whole GPU test file with 420 s and
 #                 its 25 slowest tests, then per channel at m = 257-448 forced against the plan.
 # cand, ab and two are written and stub-dry-run, not run; one ran on an H100 (252 s, logs one/) with
-# STOP1=190 STOP2=250, which cut it after the first A/B round. They need the candidate built first: `git apply benchmarks/logs/s54/cand.patch` and
-# `pip install -e .` (its library in marlin_quant/_lib), with .dev/head54_pip.so the pip library of the
-# tree without it (44bef30's csrc) and .dev/headx52_exp.so 4fd17c0's csrc built with -DMQ_EXPERIMENT.
+# STOP1=190 STOP2=250, which cut it after the first A/B round, on the candidate's pip library
+# (cand.patch applied to 44bef30). After this release (the candidate less groups of 64 / 32 past
+# m = 256), ab and two time the release's pip library against .dev/head54_pip.so (44bef30's);
+# s54/prepare.sh builds them.
 #   call.sh cand  (~6 min; carry marlin_quant/_lib, .dev/headx52_exp.so) the candidate (pip library:
 #                 64 x 256 with groups of 128 at m = 129-192 below 3 x 2^25 weights, and below 2^25 at
 #                 m = 257-448 for every group size): smoke, the GPU test file, memcheck and racecheck
@@ -22,6 +23,8 @@
 #                 / 192 on the 7B, 70B, Llama-3-8B and Qwen2-7B sets, two rounds; then m = 257 / 320 / 448
 #                 on Llama-3.2-3B and Qwen2-7B with groups of 128, per channel and groups of 64, while under
 #                 STOP (560 s; 420 for the second part); then the benchmark tables if under 460 s.
+#   call.sh owed  (~9 min; carry marlin_quant/_lib, .dev/head54_pip.so; written, not run) this release's
+#                 first GPU run: the new 64-token tests, the whole GPU file, a second A/B round.
 #   call.sh one / two  cand and ab regrouped for two calls on one start (one: ~9 min, the checks and
 #                 the A/B's first rounds; two: the rest, the tables, groups of 64 / 32 swept past 256).
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
@@ -96,5 +99,13 @@ two)
     echo "== sweep small g$g rc=$? ($((SECONDS - start)) s)"; grep "m=" "$D/sweep_small_g$g.log"; pack
   done
   ;;
-*) echo "usage: call.sh owed1 | file | cand | ab | one | two" >&2; exit 2 ;;
+owed)
+  # This release's first GPU run (its library did not run on a GPU; s54/prepare.sh builds it and
+  # head54_pip.so): the new tests first, the whole file, then a second A/B round against 44bef30's.
+  gpu_tests new pip 60 tests/test_kernel_gpu.py -k 64_token_tiles
+  gpu_tests file pip 120 tests/test_kernel_gpu.py
+  STOP=${STOP:-300} ab_groups 129 .dev/head54_pip.so 2 129,160,192 llama2-7b,llama2-70b,llama3-8b,qwen2-7b 128
+  STOP=${STOP2:-500} ab_groups 257 .dev/head54_pip.so 2 257,320,448 llama3.2-3b,qwen2-7b 128 -1
+  ;;
+*) echo "usage: call.sh owed1 | file | cand | ab | one | two | owed" >&2; exit 2 ;;
 esac

@@ -1,23 +1,26 @@
 #!/bin/bash
-# The libraries s54/call.sh cand and ab carry, built on the workstation (~10 min where none exists):
+# The libraries s54/call.sh carries, built on the workstation (~8 min where none exists):
 #   .dev/headx52_exp.so  4fd17c0's csrc with -DMQ_EXPERIMENT (sweep_wgmma.py's forced tiles)
-#   .dev/head54_pip.so   `pip install -e .` of the tree as committed (the release; the A/B baseline)
-#   .dev/cand54_pip.so   the same with cand.patch applied
-# It leaves cand.patch applied and the candidate in marlin_quant/_lib, as the calls expect; undo with
-# `git apply -R benchmarks/logs/s54/cand.patch && cp .dev/head54_pip.so marlin_quant/_lib/libmarlin_quant_kernels.so`.
-# Needs the venv active, nvcc on PATH and no uncommitted change under csrc/ or tests/.
+#   .dev/head54_pip.so   `pip install -e .` of 44bef30, the release before this one (the A/B
+#                        baseline of `ab` / `two`), built in a temporary worktree
+#   marlin_quant/_lib    `pip install -e .` of this tree (the release: `ab` / `two` time it as "pip")
+# The candidate the session timed (cand.patch, on 44bef30) is this release plus groups of 64 / 32
+# past m = 256; to rebuild it: `git worktree add /tmp/c 44bef30 && cd /tmp/c && git apply
+# $OLDPWD/benchmarks/logs/s54/cand.patch && pip install -e .`, copy its library, then
+# `pip install -e .` here again (the editable install follows the last tree installed).
+# Needs the venv active and nvcc on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
+root=$PWD
 lib=marlin_quant/_lib/libmarlin_quant_kernels.so
-git diff --quiet HEAD -- csrc tests || { echo "csrc/ or tests/ has uncommitted changes: commit or stash them first" >&2; exit 1; }
 mkdir -p .dev
 [ -f .dev/headx52_exp.so ] || DEFS=-DMQ_EXPERIMENT BASE=4fd17c0 bash benchmarks/logs/s44/build.sh headx52_exp
 if [ ! -f .dev/head54_pip.so ]; then
-  pip install -q -e ".[test]" --no-build-isolation
-  cp "$lib" .dev/head54_pip.so
+  wt=$(mktemp -d)
+  git worktree add -q "$wt" 44bef30
+  (cd "$wt" && pip install -q -e ".[test]" --no-build-isolation && cp "$lib" "$root/.dev/head54_pip.so")
+  git worktree remove --force "$wt"
 fi
-git apply benchmarks/logs/s54/cand.patch
 pip install -q -e ".[test]" --no-build-isolation
-cp "$lib" .dev/cand54_pip.so
-python benchmarks/logs/s54/plan_diff.py .dev/head54_pip.so .dev/cand54_pip.so | diff - benchmarks/logs/s54/plan_diff.txt \
-  && echo "candidate built: its plans differ from the release's as plan_diff.txt says"
+python benchmarks/logs/s54/plan_diff.py .dev/head54_pip.so "$lib" | diff - benchmarks/logs/s54/plan_diff_ship.txt \
+  && echo "built: the release's plans differ from 44bef30's as plan_diff_ship.txt says"
