@@ -2209,10 +2209,11 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // 320 / 448: 3072x3072 25.0 / 17.6, 25.4 / 18.1, 29.0 / 21.8; 3584x4608 32.6 / 25.3, 33.7 / 26.9,
   // 36.2 / 34.2; 8192x3072 43.1 / 35.7, 42.3 / 38.3, 55.3 / 54.5; benchmarks/logs/s54/one/). Groups
   // of 64 and 32 were not measured past m = 256 and keep 128 x 256 there.
-  const bool small = weights < (1LL << 25);
   const bool post_or_channel = groupsize == -1 || groupsize == 128;
-  bool narrow64 = small || (post_or_channel && m <= 192 && weights < (3LL << 25));
-  if (m > 128 && m <= (small && post_or_channel ? 448 : 256) && narrow64 && k % 128 == 0) {
+  const int max_m64 = weights < (1LL << 25)                        ? (post_or_channel ? 448 : 256)
+                      : post_or_channel && weights < (3LL << 25) ? 192
+                                                                   : 0;
+  if (m > 128 && m <= max_m64 && k % 128 == 0) {
     shapes[0][0] = 64;
     shapes[0][1] = 2;
     n_shapes = 1;

@@ -557,6 +557,16 @@ def test_narrow_deep_32_token_tiles(m, k, n, groupsize):
     check_repeatable(m, k, n, groupsize, seed=m + n)
 
 
+def check_token_tile(m, k, n, groupsize, ntok):
+    """On an H100-class GPU (the Hopper path), the plan runs ntok x 256 tiles, with the scales
+    after the MMA where that tile takes them (groups of 128 on 64 x 256)."""
+    sms, optin, per_sm, cc, features = ops._device_facts(0)
+    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
+    if cc == (9, 0) and features & ops.FEATURE_WGMMA:
+        assert (plan.kernel, plan.m_blocks * 16, plan.tile_columns) == ("wgmma", ntok, 256), plan
+        assert plan.scales_after_mma == (groupsize == 128 and ntok == 64), plan
+
+
 @pytest.mark.parametrize("groupsize", [128, -1])
 @pytest.mark.parametrize("m", [129, 160, 192, 193])
 @pytest.mark.parametrize("k,n", [(4096, 12288), (11008, 4096), (4096, 22016), (8192, 10240)])
@@ -565,12 +575,7 @@ def test_64_token_tiles_to_3x2_25_weights(m, k, n, groupsize):
     qkv, down and gate-up projections, Llama-2-70B's qkv): 64 x 256 tiles (scales after the MMA
     with groups of 128), 128 x 256 again at m = 193, right against the reference and the same bits
     on every call."""
-    sms, optin, per_sm, cc, features = ops._device_facts(0)
-    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
-    if cc == (9, 0) and features & ops.FEATURE_WGMMA:
-        ntok = 64 if m <= 192 else 128
-        assert (plan.kernel, plan.m_blocks * 16, plan.tile_columns) == ("wgmma", ntok, 256), plan
-        assert plan.scales_after_mma == (groupsize == 128 and ntok == 64), plan
+    check_token_tile(m, k, n, groupsize, 64 if m <= 192 else 128)
     check_repeatable(m, k, n, groupsize, seed=m + n)
 
 
@@ -583,12 +588,7 @@ def test_64_token_tiles_past_256_tokens(m, k, n, groupsize):
     64-token blocks a column of tiles; 128 x 256 again at m = 449, and with groups of 64 / 32 past
     m = 256. Right against the reference, the same bits on every call, and every split-k count
     re-armed."""
-    sms, optin, per_sm, cc, features = ops._device_facts(0)
-    plan = ops.plan_launch(m, n, k, sms, optin, per_sm, features, ops.device_clusters(0), groupsize)
-    if cc == (9, 0) and features & ops.FEATURE_WGMMA:
-        ntok = 64 if m <= 448 and groupsize in (128, -1) else 128
-        assert (plan.kernel, plan.m_blocks * 16, plan.tile_columns) == ("wgmma", ntok, 256), plan
-        assert plan.scales_after_mma == (groupsize == 128 and ntok == 64), plan
+    check_token_tile(m, k, n, groupsize, 64 if m <= 448 and groupsize in (128, -1) else 128)
     B, s, W = make(k, n, groupsize, seed=m + n)
     check_rearmed(torch.randn(m, k, device="cuda", dtype=torch.float16), B, s, W, groupsize, repeats=3)
 
