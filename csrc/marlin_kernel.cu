@@ -2208,9 +2208,14 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // benchmarks/logs/s54/file/; groups of 128 against the plan before it, one round, us at m = 257 /
   // 320 / 448: 3072x3072 25.0 / 17.6, 25.4 / 18.1, 29.0 / 21.8; 3584x4608 32.6 / 25.3, 33.7 / 26.9,
   // 36.2 / 34.2; 8192x3072 43.1 / 35.7, 42.3 / 38.3, 55.3 / 54.5; benchmarks/logs/s54/one/). Groups
-  // of 64 and 32 were not measured past m = 256 and keep 128 x 256 there.
+  // of 64 and 32 (scales before the MMA) win there only up to five 64-token blocks, m = 320 (H100,
+  // one process, two or three rounds, 64 x 256 / 128 x 256 plan at m = 257 / 320 / 384, groups of
+  // 64: 3584x3584 0.79 / 0.81 / 0.87, 4096x4096 0.86 / 0.84 / 0.88, 4096x6144 0.97 / 0.96 / 1.06,
+  // 8192x3072 0.95 / 0.99 / 1.05, 2048x8192 0.99 / 0.94 / 1.04; groups of 32 alike; at m = 416-512
+  // 4096x4096 1.06-1.16 and 2048x8192 1.25-1.28; from 2^25, 4096x14336 1.04 / 1.12 / 1.23;
+  // benchmarks/logs/s55/g6432_table.txt).
   const bool post_or_channel = groupsize == -1 || groupsize == 128;
-  const int max_m64 = weights < (1LL << 25)                        ? (post_or_channel ? 448 : 256)
+  const int max_m64 = weights < (1LL << 25)                        ? (post_or_channel ? 448 : 320)
                       : post_or_channel && weights < (3LL << 25) ? 192
                                                                    : 0;
   if (m > 128 && m <= max_m64 && k % 128 == 0) {

@@ -580,15 +580,15 @@ def test_64_token_tiles_to_3x2_25_weights(m, k, n, groupsize):
 
 
 @pytest.mark.parametrize("groupsize", [32, 64, 128, -1])
-@pytest.mark.parametrize("m", [257, 385, 448, 449])
+@pytest.mark.parametrize("m", [257, 320, 321, 385, 448, 449])
 @pytest.mark.parametrize("k,n", [(4096, 4096), (3584, 4608), (8192, 3072)])
 def test_64_token_tiles_past_256_tokens(m, k, n, groupsize):
     """Below 2^25 weights (Llama-2-7B's o projection, Qwen2-7B's qkv, Llama-3.2-3B's down
     projection) 64 x 256 tiles run m = 257-448 too per channel and with groups of 128, up to seven
-    64-token blocks a column of tiles; 128 x 256 again at m = 449, and with groups of 64 / 32 past
-    m = 256. Right against the reference, the same bits on every call, and every split-k count
-    re-armed."""
-    check_token_tile(m, k, n, groupsize, 64 if m <= 448 and groupsize in (128, -1) else 128)
+    64-token blocks a column of tiles, and m = 257-320 (five blocks) with groups of 64 / 32;
+    128 x 256 again past those. Right against the reference, the same bits on every call, and
+    every split-k count re-armed."""
+    check_token_tile(m, k, n, groupsize, 64 if m <= (448 if groupsize in (128, -1) else 320) else 128)
     B, s, W = make(k, n, groupsize, seed=m + n)
     check_rearmed(torch.randn(m, k, device="cuda", dtype=torch.float16), B, s, W, groupsize, repeats=3)
 

@@ -398,13 +398,13 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
     16 x 128, 16 x 256, 16 x 512, 32 x 128, 32 x 256 and 64 x 256 tiles, and take 32 x 256 at
     m = 17-32 and 64 x 256 at m = 33-64. Every group size takes 32 x 128 at m = 17-32 where
     n < 8192 below 3 x 2^24 weights, and 64 x 256 at m = 129-256 below 2^25 weights where k is a
-    multiple of 128; per channel and groups of 128 up to m = 448 there, and at m = 129-192 below
-    3 x 2^25 weights."""
+    multiple of 128; per channel and groups of 128 up to m = 448 there (groups of 64 / 32 up to
+    m = 320), and at m = 129-192 below 3 x 2^25 weights."""
     monkeypatch.setenv("MARLIN_QUANT_LIB", str(kernel_library))
     monkeypatch.setattr(ops, "_lib", None)
     ops.plan_launch.cache_clear()
     sms, optin, per_sm = 132, 232448, 233472
-    for m in (1, 3, 4, 5, 9, 12, 16, 17, 32, 33, 64, 65, 128, 129, 192, 193, 256, 257, 300, 448, 449, 16384):
+    for m in (1, 3, 4, 5, 9, 12, 16, 17, 32, 33, 64, 65, 128, 129, 192, 193, 256, 257, 300, 320, 321, 448, 449, 16384):
         for n, k in ((4096, 4096), (192, 576), (57344, 8192), (64, 64), (4096, 11008), (12288, 4096), (8192, 28672),
                      (22016, 4096), (8192, 8192), (8192, 8064), (8064, 8192), (16384, 4160), (10240, 8192),
                      (4096, 14336), (3584, 18944), (4096, 4032)):
@@ -436,7 +436,7 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
             if post and k % 128 == 0 and 16 < m <= 64:
                 assert (ntok, plan.tile_columns) == (32 if m <= 32 else 64, 256), (m, n, k, plan)  # every other layer
                 continue
-            if k % 128 == 0 and 128 < m <= (448 if groupsize in (-1, 128) else 256) and n * k < 2**25:
+            if k % 128 == 0 and 128 < m <= (448 if groupsize in (-1, 128) else 320) and n * k < 2**25:
                 assert (ntok, plan.tile_columns, plan.scales_after_mma) == (64, 256, post), (m, n, k, plan)  # every group size
                 continue
             if groupsize in (-1, 128) and k % 128 == 0 and 128 < m <= 192 and n * k < 3 * 2**25:
