@@ -2213,7 +2213,10 @@ bool plan_wgmma(int m, int n, int k, int groupsize, int sms, int smem_optin, int
   // 64: 3584x3584 0.79 / 0.81 / 0.87, 4096x4096 0.86 / 0.84 / 0.88, 4096x6144 0.97 / 0.96 / 1.06,
   // 8192x3072 0.95 / 0.99 / 1.05, 2048x8192 0.99 / 0.94 / 1.04; groups of 32 alike; at m = 416-512
   // 4096x4096 1.06-1.16 and 2048x8192 1.25-1.28; from 2^25, 4096x14336 1.04 / 1.12 / 1.23;
-  // benchmarks/logs/s55/g6432_table.txt).
+  // benchmarks/logs/s55/g6432_table.txt). Against the plan before it (H100, one round, us, before /
+  // after at m = 257 / 288 / 320, groups of 64: 3072x3072 25.1 / 19.8, 25.3 / 19.9, 25.3 / 20.4;
+  // 4096x4096 33.3 / 29.3, 32.2 / 30.0, 34.2 / 30.4; 8192x3072 42.1 / 41.1, 43.0 / 42.0, 43.4 /
+  // 44.8; benchmarks/logs/s55/ship/).
   const bool post_or_channel = groupsize == -1 || groupsize == 128;
   const int max_m64 = weights < (1LL << 25)                        ? (post_or_channel ? 448 : 320)
                       : post_or_channel && weights < (3LL << 25) ? 192

@@ -20,6 +20,16 @@ smoke() {
   done
   echo "== smoke $v ($((SECONDS - start)) s)"
 }
+# The installed library on each profile_kernel.py SHAPE, printing its plan; ends the call at the
+# first failure or hang: SHAPE... (s55 call.sh).
+plan_smoke() {
+  local shape
+  for shape in "$@"; do
+    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
+      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
+    grep -h -m1 LaunchPlan "$D/smoke.log"
+  done
+}
 # Whether each variant V gives the release's bits on same_bits.py's shapes (its m values from
 # SAME_BITS_M, default 1,3,8): V..., log $D/bits.log.
 same_bits() {
