@@ -10,6 +10,7 @@
 #                 A/B rounds against d2ecae6's library at m = 257 / 288 / 320 / 321 while under STOP.
 #                 Ran on a second H100 start as `STOP=240 call.sh ship` (272 s, logs ship/; its smoke
 #                 loop was then written out, now call_lib's plan_smoke, the same commands).
+#   call.sh ab2   (~8 min; the same carry; written, stub dry run, not run) the A/B's rounds 2 and 3.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 ship)
@@ -22,5 +23,11 @@ ship)
     STOP=${STOP:-520} ab_groups 257 .dev/head55_pip.so $r 257,288,320,321 llama3.2-3b,qwen2-7b,llama3-8b 64 32
   done
   ;;
-*) echo "usage: call.sh ship" >&2; exit 2 ;;
+ab2)
+  # The rule's second and third A/B rounds (KERNEL_NOTES fiftieth session, Next 1), nothing else.
+  for r in 2 3; do
+    STOP=${STOP:-480} ab_groups 257 .dev/head55_pip.so $r 257,288,320,321 llama3.2-3b,qwen2-7b,llama3-8b 64 32
+  done
+  ;;
+*) echo "usage: call.sh ship | ab2" >&2; exit 2 ;;
 esac
