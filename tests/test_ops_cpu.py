@@ -436,10 +436,10 @@ def test_plan_hopper_path(kernel_library, monkeypatch, groupsize):
             if post and k % 128 == 0 and 16 < m <= 64:
                 assert (ntok, plan.tile_columns) == (32 if m <= 32 else 64, 256), (m, n, k, plan)  # every other layer
                 continue
-            if k % 128 == 0 and 128 < m <= (448 if groupsize in (-1, 128) else 320) and n * k < 2**25:
-                assert (ntok, plan.tile_columns, plan.scales_after_mma) == (64, 256, post), (m, n, k, plan)  # every group size
-                continue
-            if groupsize in (-1, 128) and k % 128 == 0 and 128 < m <= 192 and n * k < 3 * 2**25:
+            post_or_channel = groupsize in (-1, 128)
+            max_m64 = ((448 if post_or_channel else 320) if n * k < 2**25
+                       else 192 if post_or_channel and n * k < 3 * 2**25 else 0)
+            if k % 128 == 0 and 128 < m <= max_m64:
                 assert (ntok, plan.tile_columns, plan.scales_after_mma) == (64, 256, post), (m, n, k, plan)
                 continue
             wide = (128, 256) if m > 64 else (64, 512) if m > 32 else (32, 512)

@@ -10,25 +10,17 @@ MODE=$1
 start=$SECONDS
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit,memory.total --format=csv > "$D/gpu_$1.txt" 2>&1
 lib_of() { [ "$1" = rel ] || echo ".dev/$1_exp.so"; }  # a variant's library (rel: the release)
-# Ends the call if library V fails or hangs on one product (a deadlock in a new handshake would
-# eat the call): V "PROFILE_KERNEL_ARGS" ...
+# Prints library V's plan for each product and ends the call if V fails or hangs on one (a
+# deadlock in a new handshake would eat the call): V "PROFILE_KERNEL_ARGS" ... (rel: the installed
+# library).
 smoke() {
   local v=$1 shape; shift
   for shape in "$@"; do
     timeout 40 env MARLIN_QUANT_LIB=$(lib_of $v) python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
       || { echo "== smoke failed: $v $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
-  done
-  echo "== smoke $v ($((SECONDS - start)) s)"
-}
-# The installed library on each profile_kernel.py SHAPE, printing its plan; ends the call at the
-# first failure or hang: SHAPE... (s55 call.sh).
-plan_smoke() {
-  local shape
-  for shape in "$@"; do
-    timeout 40 python scripts/profile_kernel.py $shape --iters 5 > "$D/smoke.log" 2>&1 \
-      || { echo "== smoke failed: $shape"; tail -5 "$D/smoke.log"; pack; exit 1; }
     grep -h -m1 LaunchPlan "$D/smoke.log"
   done
+  echo "== smoke $v ($((SECONDS - start)) s)"
 }
 # Whether each variant V gives the release's bits on same_bits.py's shapes (its m values from
 # SAME_BITS_M, default 1,3,8): V..., log $D/bits.log.

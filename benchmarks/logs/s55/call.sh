@@ -9,12 +9,12 @@
 #                 test's cases, the whole GPU file, memcheck and racecheck of new cases, then two
 #                 A/B rounds against d2ecae6's library at m = 257 / 288 / 320 / 321 while under STOP.
 #                 Ran on a second H100 start as `STOP=240 call.sh ship` (272 s, logs ship/; its smoke
-#                 loop was then written out, now call_lib's plan_smoke, the same commands).
+#                 loop was then written out, now call_lib's `smoke rel`, the same commands).
 #   call.sh ab2   (~8 min; the same carry; written, stub dry run, not run) the A/B's rounds 2 and 3.
 . "$(dirname "$0")/../h100_s32/call_lib.sh" "$@"
 case "$1" in
 ship)
-  plan_smoke "--m 300 --k 3584 --n 4608 --groupsize 64" "--m 320 --k 4096 --n 4096 --groupsize 32"
+  smoke rel "--m 300 --k 3584 --n 4608 --groupsize 64" "--m 320 --k 4096 --n 4096 --groupsize 32"
   gpu_tests new pip 60 tests/test_kernel_gpu.py -k past_256
   gpu_tests file pip 150 tests/test_kernel_gpu.py
   memcheck_tests new pip 80 "past_256 and (4096-4096-320-64 or 8192-3072-257-32 or 3584-4608-321-64)"
